@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { type Clock, systemClock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { AppContext } from './context.ts';
+import { openStore } from './db/store.ts';
+import { createEventBus } from './events/bus.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+import { createPasswordHasher, type PasswordHasher } from './modules/auth/password.ts';
+import { createLoginThrottle } from './modules/auth/throttle.ts';
+import { createTokenService } from './modules/auth/tokens.ts';
+import { noDrivers } from './modules/ops/driver-status.ts';
+import { createReadingsWriter } from './modules/readings/writer.ts';
+
+export interface ContextOverrides {
+  clock?: Clock;
+  passwords?: PasswordHasher;
+  /** Skip default process metrics (many contexts in one test process). */
+  processMetrics?: boolean;
+}
+
+/**
+ * Without JWT_SECRET (development only; production refuses in config.ts) a random secret is
+ * generated once and kept beside the database, so tokens survive a restart and none is shipped.
+ */
+export function resolveJwtSecret(config: Config, logger: Logger): string {
+  if (config.jwt.secret) return config.jwt.secret;
+  if (config.databasePath === ':memory:') return randomBytes(48).toString('base64url');
+  const file = path.join(path.dirname(config.databasePath), 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(path.dirname(file), { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  logger.warn({ file }, 'JWT_SECRET is not set: generated one for development; set JWT_SECRET in production');
+  return secret;
+}
+
+/** Builds the one context object handed down to every part. */
+export function buildContext(config: Config, logger: Logger, overrides: ContextOverrides = {}): AppContext {
+  const clock = overrides.clock ?? systemClock;
+  const store = openStore(config.databasePath, config.siteId);
+  const metrics = createMetrics(overrides.processMetrics ?? true);
+  const auth = config.settings.auth;
+  const bus = createEventBus((err) => logger.error({ err }, 'event listener failed'));
+  return {
+    config,
+    logger,
+    clock,
+    store,
+    bus,
+    metrics,
+    passwords: overrides.passwords ?? createPasswordHasher(undefined, auth.max_concurrent_hashes),
+    tokens: createTokenService(resolveJwtSecret(config, logger), config.jwt.ttlS),
+    throttle: {
+      byUser: createLoginThrottle(auth.login_max_failures_per_user, auth.login_window_s),
+      byIp: createLoginThrottle(auth.login_max_failures_per_ip, auth.login_window_s),
+    },
+    readings: createReadingsWriter(
+      { store, logger, metrics, now: () => clock.now() },
+      { flushIntervalMs: config.settings.readings.flush_interval_ms, flushMaxRows: config.settings.readings.flush_max_rows },
+    ),
+    drivers: noDrivers,
+  };
+}

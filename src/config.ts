@@ -1,0 +1,233 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** Thrown when configuration is invalid; the message is one line naming the key. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Values shipped in .env.example or commonly pasted from tutorials; never accepted in production. */
+export const SAMPLE_SECRETS = new Set(['change-me-to-a-random-string-of-at-least-32-bytes', 'changeme', 'secret', 'your-256-bit-secret', 'supersecret']);
+
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' }).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?\d+$/, { message: 'must be an integer' })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { message: `must be ≥ ${min}` })
+        .max(max, { message: `must be ≤ ${max}` }),
+    );
+
+const sizeUnits: Record<string, number> = { b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2 };
+const byteSize = z
+  .string()
+  .regex(/^\d+\s*(b|kb|kib|mb|mib)?$/i, { message: 'must be a byte count such as 1048576 or 1mb' })
+  .transform((v) => {
+    const m = /^(\d+)\s*([a-z]*)$/i.exec(v.trim());
+    return Number(m?.[1]) * (sizeUnits[(m?.[2] || 'b').toLowerCase()] ?? 1);
+  })
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(1024, { message: 'must be at least 1kb' })
+      .max(64 * 1024 ** 2, { message: 'must be at most 64mb' }),
+  );
+
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an IANA time zone such as Europe/Berlin' },
+);
+
+/** Flat keys read from the environment (which overrides .env). */
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535).default(8080),
+  DATABASE_PATH: z.string().min(1).default('./data/gateway.db'),
+  SITE_ID: int(1, 1023).optional(),
+  PLANT_TZ: timeZone.default('UTC'),
+  JWT_SECRET: z.string().optional(),
+  JWT_TTL: int(60, 7 * 24 * 3600).default(43200),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FILE: z.string().optional(),
+  LOG_ROTATE_SIZE: z
+    .string()
+    .regex(/^\d+[kmg]$/i, { message: 'must be a size such as 10m' })
+    .default('10m'),
+  LOG_ROTATE_FREQUENCY: z.enum(['daily', 'hourly', 'none']).default('daily'),
+  LOG_ROTATE_KEEP: int(1, 365).default(14),
+  CONFIG_DIR: z.string().min(1).default('./config'),
+  CORS_ORIGINS: z.string().default(''),
+  BODY_LIMIT: byteSize.default(1024 * 1024),
+  REGISTRATION_OPEN: bool.default(true),
+  ADMIN_USERNAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{3,64}$/, { message: 'must be 3–64 characters of A-Z a-z 0-9 . _ -' })
+    .default('admin'),
+  ADMIN_PASSWORD: z.string().min(12, { message: 'must be at least 12 characters' }).optional(),
+  METRICS_PUBLIC: bool.default(true),
+  TRUST_PROXY: bool.default(false),
+});
+
+const stageTemplateSchema = z.array(z.string().min(1).max(64)).min(1, { message: 'must list at least one stage name' }).max(50);
+
+/** Structured settings from CONFIG_DIR/gateway.yaml. */
+const fileSchema = z
+  .object({
+    stage_template: stageTemplateSchema.default(['cutting', 'assembly', 'inspection', 'packing']),
+    auth: z
+      .object({
+        login_max_failures_per_user: z.number().int().min(1).max(1000).default(5),
+        login_max_failures_per_ip: z.number().int().min(1).max(10000).default(30),
+        login_window_s: z.number().int().min(10).max(86400).default(900),
+        max_concurrent_hashes: z.number().int().min(1).max(16).default(2),
+      })
+      .strict()
+      .default({
+        login_max_failures_per_user: 5,
+        login_max_failures_per_ip: 30,
+        login_window_s: 900,
+        max_concurrent_hashes: 2,
+      }),
+    idempotency_ttl_h: z
+      .number()
+      .int()
+      .min(24)
+      .max(24 * 30)
+      .default(48),
+    readings: z
+      .object({
+        flush_interval_ms: z.number().int().min(5).max(10000).default(100),
+        flush_max_rows: z.number().int().min(1).max(100000).default(5000),
+        retention_days: z.number().int().min(1).max(3650).default(90),
+        heartbeat_s: z.number().int().min(1).max(86400).default(300),
+      })
+      .strict()
+      .default({ flush_interval_ms: 100, flush_max_rows: 5000, retention_days: 90, heartbeat_s: 300 }),
+    devices_file: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type FileSettings = z.infer<typeof fileSchema>;
+
+/** Everything the process needs, parsed once at start-up. */
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  databasePath: string;
+  siteId: number;
+  plantTz: string;
+  jwt: { secret: string | undefined; ttlS: number };
+  log: {
+    level: string;
+    file: string | undefined;
+    rotateSize: string;
+    rotateFrequency: 'daily' | 'hourly' | 'none';
+    rotateKeep: number;
+  };
+  configDir: string;
+  corsOrigins: string[];
+  bodyLimit: number;
+  registrationOpen: boolean;
+  admin: { username: string; password: string | undefined };
+  metricsPublic: boolean;
+  trustProxy: boolean;
+  settings: FileSettings;
+}
+
+function describe(issue: z.core.$ZodIssue, prefix: string): string {
+  const key = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+  return `${key}: ${issue.message}`;
+}
+
+/** Reads `.env` (if present) under the environment and returns the merged variables. */
+export function readEnv(cwd: string, env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const file = path.join(cwd, '.env');
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
+  return { ...fromFile, ...env };
+}
+
+function parseYamlFile(file: string): unknown {
+  if (!existsSync(file)) return {};
+  try {
+    return parseYaml(readFileSync(file, 'utf8')) ?? {};
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** Parses and validates configuration; throws ConfigError naming the first bad key. */
+export function loadConfig(vars: Record<string, string | undefined>, cwd = process.cwd()): Config {
+  const present = Object.fromEntries(Object.entries(vars).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new ConfigError(first ? describe(first, '') : 'invalid configuration');
+  }
+  const e = parsed.data;
+  const configDir = path.resolve(cwd, e.CONFIG_DIR);
+  const yamlFile = path.join(configDir, 'gateway.yaml');
+  const fileParsed = fileSchema.safeParse(parseYamlFile(yamlFile));
+  if (!fileParsed.success) {
+    const first = fileParsed.error.issues[0];
+    throw new ConfigError(first ? `${yamlFile}: ${describe(first, '')}` : `${yamlFile}: invalid`);
+  }
+  if (e.NODE_ENV === 'production') {
+    if (e.SITE_ID === undefined) throw new ConfigError('SITE_ID: required in production (1–1023, unique per site)');
+    checkProductionSecret(e.JWT_SECRET);
+  } else if (e.JWT_SECRET !== undefined && Buffer.byteLength(e.JWT_SECRET) < 32) {
+    throw new ConfigError('JWT_SECRET: must be at least 32 bytes');
+  }
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    databasePath: e.DATABASE_PATH === ':memory:' ? ':memory:' : path.resolve(cwd, e.DATABASE_PATH),
+    siteId: e.SITE_ID ?? 1,
+    plantTz: e.PLANT_TZ,
+    jwt: { secret: e.JWT_SECRET, ttlS: e.JWT_TTL },
+    log: {
+      level: e.LOG_LEVEL,
+      file: e.LOG_FILE ? path.resolve(cwd, e.LOG_FILE) : undefined,
+      rotateSize: e.LOG_ROTATE_SIZE,
+      rotateFrequency: e.LOG_ROTATE_FREQUENCY,
+      rotateKeep: e.LOG_ROTATE_KEEP,
+    },
+    configDir,
+    corsOrigins: e.CORS_ORIGINS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    bodyLimit: e.BODY_LIMIT,
+    registrationOpen: e.REGISTRATION_OPEN,
+    admin: { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD },
+    metricsPublic: e.METRICS_PUBLIC,
+    trustProxy: e.TRUST_PROXY,
+    settings: fileParsed.data,
+  };
+}
+
+function checkProductionSecret(secret: string | undefined): void {
+  if (!secret) throw new ConfigError('JWT_SECRET: required in production (at least 32 random bytes)');
+  if (Buffer.byteLength(secret) < 32) throw new ConfigError('JWT_SECRET: must be at least 32 bytes in production');
+  if (SAMPLE_SECRETS.has(secret) || /^(.)\1+$/.test(secret)) {
+    throw new ConfigError('JWT_SECRET: the sample or a trivial value is refused in production; generate one with `openssl rand -base64 48`');
+  }
+}

@@ -1,0 +1,34 @@
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { Store } from './db/store.ts';
+import type { EventBus } from './events/bus.ts';
+import type { Logger } from './logger.ts';
+import type { PasswordHasher } from './modules/auth/password.ts';
+import type { LoginThrottle } from './modules/auth/throttle.ts';
+import type { TokenService } from './modules/auth/tokens.ts';
+import type { DriverStatusSource } from './modules/ops/driver-status.ts';
+import type { Metrics } from './metrics.ts';
+import type { ReadingsSink } from './modules/readings/writer.ts';
+
+/** The one context object built in main.ts and handed down; nothing else is global. */
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  store: Store;
+  bus: EventBus;
+  passwords: PasswordHasher;
+  tokens: TokenService;
+  throttle: { byUser: LoginThrottle; byIp: LoginThrottle };
+  readings: ReadingsSink;
+  drivers: DriverStatusSource;
+  metrics: Metrics;
+}
+
+/** Who is acting, as services see it. */
+export interface Actor {
+  userId: number;
+  role: import('./db/schema.ts').Role;
+  requestId?: string;
+  clientIp?: string;
+}

@@ -1,0 +1,239 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+// Times are stored as integer milliseconds since the Unix epoch (UTC); the HTTP layer
+// renders them as ISO 8601. Ids come from src/db/ids.ts (site range), never AUTOINCREMENT.
+
+export const ROLES = ['admin', 'planner', 'manager', 'worker', 'machine'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const STAGE_STATUSES = ['planned', 'in_progress', 'paused', 'done'] as const;
+export type StageStatus = (typeof STAGE_STATUSES)[number];
+
+export const WORK_ORDER_STATUSES = ['planned', 'in_progress', 'done'] as const;
+export type WorkOrderStatus = (typeof WORK_ORDER_STATUSES)[number];
+
+export const ISSUE_TYPES = ['machine_breakdown', 'material_shortage', 'quality', 'tooling', 'safety', 'other'] as const;
+export const ISSUE_STATUSES = ['open', 'ack', 'resolved'] as const;
+export type IssueStatus = (typeof ISSUE_STATUSES)[number];
+
+export const MACHINE_STATUSES = ['running', 'idle', 'down', 'maintenance', 'offline'] as const;
+export const MACHINE_SOURCES = ['modbus', 'opcua', 'mqtt', 'http'] as const;
+export const QUALITIES = ['good', 'uncertain', 'bad'] as const;
+
+/** Key/value facts about this database (site id it was created for, ...). */
+export const gatewayMeta = sqliteTable('gateway_meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+});
+
+/** Per-table local sequence; the id is site_id × 2^40 + next_local. */
+export const idSequences = sqliteTable('id_sequences', {
+  name: text('name').primaryKey(),
+  nextLocal: integer('next_local').notNull(),
+});
+
+export const users = sqliteTable(
+  'users',
+  {
+    id: integer('id').primaryKey(),
+    username: text('username').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    role: text('role', { enum: ROLES }).notNull(),
+    active: integer('active', { mode: 'boolean' }).notNull().default(true),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('users_username_lower').on(sql`lower(${t.username})`)],
+);
+
+/** One row per issued token (its jti); revocation is a timestamp, checked on every request. */
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [index('sessions_user').on(t.userId), index('sessions_expires').on(t.expiresAt)],
+);
+
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    id: integer('id').primaryKey(),
+    at: integer('at').notNull(),
+    action: text('action').notNull(),
+    actorUserId: integer('actor_user_id'),
+    targetUserId: integer('target_user_id'),
+    targetUsername: text('target_username'),
+    clientIp: text('client_ip'),
+    requestId: text('request_id'),
+    details: text('details', { mode: 'json' }),
+  },
+  (t) => [index('audit_log_at').on(t.at)],
+);
+
+/** Immutable shop-floor events (a trigger refuses UPDATE and DELETE); MQTT and sync publish these. */
+export const events = sqliteTable(
+  'events',
+  {
+    id: integer('id').primaryKey(),
+    kind: text('kind').notNull(),
+    entityType: text('entity_type').notNull(),
+    entityId: integer('entity_id').notNull(),
+    workOrderId: integer('work_order_id'),
+    fromStatus: text('from_status'),
+    toStatus: text('to_status'),
+    occurredAt: integer('occurred_at').notNull(),
+    recordedAt: integer('recorded_at').notNull(),
+    actorUserId: integer('actor_user_id'),
+    requestId: text('request_id'),
+    data: text('data', { mode: 'json' }),
+  },
+  (t) => [index('events_entity').on(t.entityType, t.entityId, t.id)],
+);
+
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    userId: integer('user_id').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    status: integer('status').notNull(),
+    body: text('body').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] }), index('idempotency_created').on(t.createdAt)],
+);
+
+export const workOrders = sqliteTable(
+  'work_orders',
+  {
+    id: integer('id').primaryKey(),
+    productCode: text('product_code').notNull(),
+    lotNo: text('lot_no').notNull(),
+    qty: integer('qty').notNull(),
+    plannedStart: integer('planned_start').notNull(),
+    plannedEnd: integer('planned_end').notNull(),
+    status: text('status', { enum: WORK_ORDER_STATUSES }).notNull(),
+    createdBy: integer('created_by'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    index('work_orders_planned').on(t.plannedStart, t.id),
+    index('work_orders_status').on(t.status, t.plannedStart, t.id),
+    index('work_orders_product').on(t.productCode),
+    index('work_orders_lot').on(t.lotNo),
+  ],
+);
+
+export const workOrderStages = sqliteTable(
+  'work_order_stages',
+  {
+    id: integer('id').primaryKey(),
+    workOrderId: integer('work_order_id')
+      .notNull()
+      .references(() => workOrders.id),
+    seq: integer('seq').notNull(),
+    stageName: text('stage_name').notNull(),
+    plannedStart: integer('planned_start'),
+    plannedEnd: integer('planned_end'),
+    actualStart: integer('actual_start'),
+    actualEnd: integer('actual_end'),
+    status: text('status', { enum: STAGE_STATUSES }).notNull(),
+    qtyGood: integer('qty_good'),
+    qtyScrap: integer('qty_scrap'),
+    pausedMs: integer('paused_ms').notNull().default(0),
+    pausedSince: integer('paused_since'),
+    /** When the last transition happened (its `at`); a later action may not predate it. */
+    statusChangedAt: integer('status_changed_at'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('stages_wo_seq').on(t.workOrderId, t.seq), index('stages_status').on(t.status)],
+);
+
+export const stageAssignments = sqliteTable(
+  'stage_assignments',
+  {
+    stageId: integer('stage_id')
+      .notNull()
+      .references(() => workOrderStages.id),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id),
+    assignedBy: integer('assigned_by'),
+    assignedAt: integer('assigned_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.stageId, t.userId] }), index('assignments_user').on(t.userId, t.stageId)],
+);
+
+export const issues = sqliteTable(
+  'issues',
+  {
+    id: integer('id').primaryKey(),
+    workOrderStageId: integer('work_order_stage_id')
+      .notNull()
+      .references(() => workOrderStages.id),
+    type: text('type', { enum: ISSUE_TYPES }).notNull(),
+    description: text('description').notNull(),
+    status: text('status', { enum: ISSUE_STATUSES }).notNull(),
+    createdBy: integer('created_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+    acknowledgedAt: integer('acknowledged_at'),
+    acknowledgedBy: integer('acknowledged_by'),
+    resolvedAt: integer('resolved_at'),
+    resolvedBy: integer('resolved_by'),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('issues_stage').on(t.workOrderStageId), index('issues_status').on(t.status, t.id)],
+);
+
+export const machines = sqliteTable('machines', {
+  id: integer('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  machineType: text('machine_type').notNull(),
+  location: text('location'),
+  status: text('status', { enum: MACHINE_STATUSES }).notNull(),
+  source: text('source', { enum: MACHINE_SOURCES }).notNull(),
+  lastSeenAt: integer('last_seen_at'),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+/** Append-only readings; written in batches by the readings writer. */
+export const machineReadings = sqliteTable(
+  'machine_readings',
+  {
+    id: integer('id').primaryKey(),
+    machineId: integer('machine_id').notNull(),
+    readingType: text('reading_type').notNull(),
+    value: real('value').notNull(),
+    unit: text('unit'),
+    quality: text('quality', { enum: QUALITIES }).notNull(),
+    reason: text('reason'),
+    sourceTs: integer('source_ts').notNull(),
+    recordedAt: integer('recorded_at').notNull(),
+  },
+  (t) => [index('readings_machine_ts').on(t.machineId, t.sourceTs), index('readings_recorded').on(t.recordedAt)],
+);
+
+/** Latest value per (machine, reading type), kept by the writer in the same transaction. */
+export const machineLatest = sqliteTable(
+  'machine_latest',
+  {
+    machineId: integer('machine_id').notNull(),
+    readingType: text('reading_type').notNull(),
+    value: real('value').notNull(),
+    unit: text('unit'),
+    quality: text('quality', { enum: QUALITIES }).notNull(),
+    sourceTs: integer('source_ts').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.machineId, t.readingType] })],
+);

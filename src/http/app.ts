@@ -1,0 +1,95 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import type { AppContext } from '../context.ts';
+import { AppError, type ErrorCode, storageError } from '../errors.ts';
+import { registerAuthRoutes } from '../modules/auth/routes.ts';
+import { registerIssueRoutes } from '../modules/issues/routes.ts';
+import { registerMachineRoutes } from '../modules/machines/routes.ts';
+import { registerOpsRoutes } from '../modules/ops/routes.ts';
+import { registerStageRoutes } from '../modules/stages/routes.ts';
+import { registerWorkOrderRoutes } from '../modules/workorders/routes.ts';
+import { fail } from './envelope.ts';
+import { createGuard } from './middleware/auth.ts';
+import { idempotency } from './middleware/idempotency.ts';
+import { requestContext } from './middleware/request-context.ts';
+import { registerDocs } from './openapi.ts';
+import type { RouteInfo, Router } from './route.ts';
+import type { HttpEnv } from './types.ts';
+import { validationHook } from './validation.ts';
+
+const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
+  400: 'MALFORMED_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+const HTTP_EXCEPTION_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  MALFORMED_REQUEST: 'the request body is not valid JSON or form data',
+  UNSUPPORTED_MEDIA_TYPE: 'send the body as application/json',
+};
+
+export interface GatewayApp {
+  app: OpenAPIHono<HttpEnv>;
+  routes: RouteInfo[];
+}
+
+/** Builds the Hono app: envelope, error mapping, limits, every module's routes and the docs. */
+export function newApp(ctx: AppContext): GatewayApp {
+  const app = new OpenAPIHono<HttpEnv>({ strict: false, defaultHook: validationHook });
+  const log = ctx.logger.child({ module: 'http' });
+
+  app.use('*', requestContext(log, ctx.config.trustProxy));
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    const route = c.req.routePath || 'unmatched';
+    ctx.metrics.httpRequests.inc({ method: c.req.method, route, status: c.res.status });
+    ctx.metrics.httpDuration.observe({ method: c.req.method, route }, (performance.now() - started) / 1000);
+  });
+  if (ctx.config.corsOrigins.length > 0) {
+    app.use('*', cors({ origin: ctx.config.corsOrigins, exposeHeaders: ['X-Request-Id', 'Retry-After'], maxAge: 600 }));
+  }
+  const limit = bodyLimit({
+    maxSize: ctx.config.bodyLimit,
+    onError: () => {
+      throw new AppError('PAYLOAD_TOO_LARGE', `the body is larger than ${ctx.config.bodyLimit} bytes`);
+    },
+  });
+  app.use('*', async (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next)));
+
+  app.onError((err, c) => {
+    if (err instanceof AppError) return fail(c, err);
+    if (err instanceof HTTPException) {
+      const code = HTTP_EXCEPTION_CODES[err.status];
+      if (code) return fail(c, new AppError(code, HTTP_EXCEPTION_MESSAGES[code] ?? err.message));
+    }
+    const storage = storageError(err);
+    if (storage) {
+      log.warn({ request_id: c.get('requestId'), err }, 'storage unavailable');
+      return fail(c, storage);
+    }
+    log.error({ request_id: c.get('requestId'), err }, 'unexpected error');
+    return fail(c, new AppError('INTERNAL_ERROR', 'an unexpected error occurred; quote the request id when reporting it'));
+  });
+  app.notFound((c) => fail(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+  });
+  const router: Router = { app, routes: [], guard: createGuard(ctx), idempotency: idempotency(ctx) };
+  registerOpsRoutes(router, ctx);
+  registerAuthRoutes(router, ctx);
+  registerWorkOrderRoutes(router, ctx);
+  registerStageRoutes(router, ctx);
+  registerIssueRoutes(router, ctx);
+  registerMachineRoutes(router, ctx);
+  registerDocs(app);
+  return { app, routes: router.routes };
+}

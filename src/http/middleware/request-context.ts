@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import type { Logger } from '../../logger.ts';
+import type { HttpEnv } from '../types.ts';
+
+const INBOUND_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function clientAddress(c: Parameters<MiddlewareHandler<HttpEnv>>[0], trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? 'local';
+}
+
+/**
+ * Sets the request id (reusing a well-formed inbound X-Request-Id), the client address, and
+ * writes one summary log line per request.
+ */
+export function requestContext(logger: Logger, trustProxy: boolean): MiddlewareHandler<HttpEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const inbound = c.req.header('x-request-id');
+    const requestId = inbound && INBOUND_ID.test(inbound) ? inbound : randomUUID();
+    c.set('requestId', requestId);
+    c.set('clientIp', clientAddress(c, trustProxy));
+    try {
+      await next();
+    } finally {
+      c.res.headers.set('X-Request-Id', requestId);
+      const status = c.res.status;
+      const line = {
+        request_id: requestId,
+        method: c.req.method,
+        path: c.req.path,
+        status,
+        duration_ms: Math.round((performance.now() - started) * 100) / 100,
+        user_id: c.get('user')?.id,
+        client_ip: c.get('clientIp'),
+      };
+      if (status >= 500) logger.error(line, 'request');
+      else logger.info(line, 'request');
+    }
+  };
+}

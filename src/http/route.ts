@@ -1,0 +1,125 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { zodFailure } from './validation.ts';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { Role } from '../db/schema.ts';
+import type { HttpEnv } from './types.ts';
+
+type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
+type AnyObject = z.ZodObject;
+
+/** Who may call a route: `public`, any authenticated user, or a list of roles. */
+export type Access = 'public' | 'optional' | 'any' | readonly Role[];
+
+/** What the route registry remembers for tests and docs (the role matrix runs over it). */
+export interface RouteInfo {
+  method: Method;
+  path: string;
+  access: Access;
+  /** Roles beyond `access` refused by ownership rules (e.g. a worker on an unassigned stage). */
+  note?: string;
+}
+
+export interface RouteSpec<B extends z.ZodType | undefined, Q extends AnyObject | undefined, P extends AnyObject | undefined> {
+  method: Method;
+  path: string;
+  tag: string;
+  summary: string;
+  access: Access;
+  body?: B;
+  /** When false, an empty body is read as `{}` (actions whose fields are all optional). */
+  bodyRequired?: boolean;
+  /** Extra media types accepted for the body (login takes a form too). */
+  formBody?: boolean;
+  query?: Q;
+  params?: P;
+  response?: z.ZodType;
+  status?: 200 | 201 | 204;
+  list?: boolean;
+}
+
+type Out<T> = T extends z.ZodType ? z.infer<T> : undefined;
+
+export interface RouteInput<B, Q, P> {
+  body: Out<B>;
+  query: Out<Q>;
+  params: Out<P>;
+}
+
+export interface Router {
+  app: OpenAPIHono<HttpEnv>;
+  routes: RouteInfo[];
+  /** Middleware that authenticates and checks access, built once by the app. */
+  guard: (access: Access) => MiddlewareHandler<HttpEnv>;
+  /** Idempotency-Key handling, applied to every POST after the guard. */
+  idempotency: MiddlewareHandler<HttpEnv>;
+}
+
+const okSchema = (data: z.ZodType, list: boolean) =>
+  z.object({
+    data: list ? z.array(data) : data,
+    meta: z.object({ request_id: z.string(), timestamp: z.string(), ...(list ? { next_cursor: z.string().nullable() } : {}) }),
+  });
+
+/** Registers one route: OpenAPI description, access guard and validation in one place. */
+export function defineRoute<
+  B extends z.ZodType | undefined = undefined,
+  Q extends AnyObject | undefined = undefined,
+  P extends AnyObject | undefined = undefined,
+>(router: Router, spec: RouteSpec<B, Q, P>, handler: (c: Context<HttpEnv>, input: RouteInput<B, Q, P>) => Response | Promise<Response>): void {
+  const status = spec.status ?? 200;
+  const content: Record<string, { schema: z.ZodType }> = {};
+  if (spec.body) {
+    content['application/json'] = { schema: spec.body };
+    if (spec.formBody) content['application/x-www-form-urlencoded'] = { schema: spec.body };
+  }
+  const route = createRoute({
+    method: spec.method,
+    path: spec.path,
+    tags: [spec.tag],
+    summary: spec.summary,
+    ...(spec.access === 'public' ? {} : { security: [{ bearerAuth: [] }] }),
+    description:
+      spec.access === 'public'
+        ? 'Public.'
+        : spec.access === 'optional'
+          ? 'Public; an admin token unlocks more.'
+          : spec.access === 'any'
+            ? 'Any authenticated user.'
+            : `Roles: ${spec.access.join(', ')}.`,
+    middleware: (spec.method === 'post' ? [router.guard(spec.access), router.idempotency] : [router.guard(spec.access)]) as [MiddlewareHandler<HttpEnv>],
+    request: {
+      ...(spec.body ? { body: { content, required: spec.bodyRequired !== false && !spec.formBody } } : {}),
+      ...(spec.query ? { query: spec.query } : {}),
+      ...(spec.params ? { params: spec.params } : {}),
+    },
+    responses: {
+      [status]: {
+        description: status === 204 ? 'No content' : 'Success',
+        ...(spec.response && status !== 204 ? { content: { 'application/json': { schema: okSchema(spec.response, spec.list ?? false) } } } : {}),
+      },
+      default: { description: 'Error envelope (see API.md)' },
+    },
+  });
+  const wrapped = (c: Context<HttpEnv>) => {
+    const valid = (target: string): unknown => c.req.valid(target as never);
+    const body = spec.body ? pickBody(c, valid, spec.body, spec.formBody ?? false) : undefined;
+    return handler(c, {
+      body: body as Out<B>,
+      query: (spec.query ? valid('query') : undefined) as Out<Q>,
+      params: (spec.params ? valid('param') : undefined) as Out<P>,
+    });
+  };
+  router.app.openapi(route, wrapped as never);
+  router.routes.push({ method: spec.method, path: spec.path, access: spec.access });
+}
+
+function pickBody(c: Context<HttpEnv>, valid: (target: string) => unknown, schema: z.ZodType, form: boolean): unknown {
+  if (!form) return valid('json');
+  const type = (c.req.header('content-type') ?? '').toLowerCase();
+  if (type.startsWith('application/x-www-form-urlencoded')) return valid('form');
+  if (type.includes('json')) return valid('json');
+  // Neither validator ran (no body): report the missing fields like any other validation failure.
+  const parsed = schema.safeParse({});
+  if (!parsed.success) throw zodFailure(parsed.error);
+  return parsed.data;
+}

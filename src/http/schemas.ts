@@ -1,0 +1,61 @@
+import { z } from '@hono/zod-openapi';
+import { parseTimestamp } from '../lib/time.ts';
+
+const MAX_ID = Number.MAX_SAFE_INTEGER;
+
+/** A path id: digits only, a safe integer. */
+export const idString = z
+  .string()
+  .regex(/^\d{1,16}$/, { message: 'must be a positive integer id' })
+  .transform(Number)
+  .pipe(z.number().int().positive().max(MAX_ID, { message: 'must be below 2^53' }));
+
+/** JSON integer id in a body. */
+export const idNumber = z.number().int().positive().max(MAX_ID, { message: 'must be below 2^53' });
+
+export const idParams = <K extends string>(...names: K[]) =>
+  z.object(Object.fromEntries(names.map((n) => [n, idString.openapi({ param: { name: n, in: 'path' }, type: 'integer' })])) as Record<K, typeof idString>);
+
+/** limit and cursor, shared by every list. */
+export const pageQuery = {
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, { message: 'must be an integer from 1 to 500' })
+    .transform(Number)
+    .pipe(z.number().int().min(1, { message: 'must be at least 1' }).max(500, { message: 'must be at most 500' }))
+    .optional()
+    .transform((v) => v ?? 50)
+    .openapi({ type: 'integer', default: 50, minimum: 1, maximum: 500 }),
+  cursor: z.string().max(512).optional().openapi({ description: 'opaque, from meta.next_cursor' }),
+};
+
+/** ISO 8601 input: with an offset as written, without one in the plant time zone; output epoch ms. */
+export const timestamp = (plantTz: string) =>
+  z
+    .string()
+    .max(40)
+    .transform((s, zctx) => {
+      const ms = parseTimestamp(s, plantTz);
+      if (ms === undefined) {
+        zctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 date-time such as 2026-11-26T08:00:00Z' });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .openapi({ type: 'string', format: 'date-time' });
+
+/** Free text that may not carry NUL bytes (they truncate in C tools and logs). */
+export const text = (min: number, max: number) =>
+  z
+    .string()
+    .min(min, { message: `must be at least ${min} characters` })
+    .max(max, { message: `must be at most ${max} characters` })
+    .refine((s) => !s.includes('\u0000'), { message: 'must not contain NUL characters' });
+
+export const username = z.string().regex(/^[A-Za-z0-9._-]{3,64}$/, { message: 'must be 3–64 characters of A-Z a-z 0-9 . _ -' });
+
+export const password = z
+  .string()
+  .min(8, { message: 'must be at least 8 characters' })
+  .max(256, { message: 'must be at most 256 characters' })
+  .refine((s) => !s.includes('\u0000'), { message: 'must not contain NUL characters' });

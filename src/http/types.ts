@@ -1,0 +1,18 @@
+import type { Role } from '../db/schema.ts';
+
+/** The authenticated user of a request, read fresh from the database on every request. */
+export interface AuthUser {
+  id: number;
+  username: string;
+  role: Role;
+  sessionId: string;
+}
+
+/** Typed per-request context of the Hono app. */
+export interface HttpEnv {
+  Variables: {
+    requestId: string;
+    clientIp: string;
+    user: AuthUser;
+  };
+}

@@ -1,0 +1,70 @@
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.ts';
+
+export type { Logger } from 'pino';
+
+/** Keys whose values never reach a log line. */
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  'new_password',
+  '*.new_password',
+  'current_password',
+  '*.current_password',
+  'access_token',
+  '*.access_token',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'secret',
+  '*.secret',
+  'jwt_secret',
+  'password_hash',
+  '*.password_hash',
+];
+
+/**
+ * Builds the root logger: JSON lines to stdout (pretty in a development terminal) and,
+ * when LOG_FILE is set, also to a rotating file.
+ */
+export function createLogger(config: Config, opts: { stdout?: boolean } = {}): Logger {
+  const targets: pino.TransportTargetOptions[] = [];
+  const level = config.log.level;
+  if (opts.stdout !== false) {
+    if (config.env === 'development' && process.stdout.isTTY) {
+      targets.push({ target: 'pino-pretty', level, options: { colorize: true, translateTime: 'SYS:standard' } });
+    } else {
+      targets.push({ target: 'pino/file', level, options: { destination: 1 } });
+    }
+  }
+  if (config.log.file) {
+    targets.push({
+      target: 'pino-roll',
+      level,
+      options: {
+        file: config.log.file,
+        size: config.log.rotateSize,
+        ...(config.log.rotateFrequency === 'none' ? {} : { frequency: config.log.rotateFrequency }),
+        limit: { count: config.log.rotateKeep },
+        mkdir: true,
+      },
+    });
+  }
+  const base = { site: config.siteId };
+  const options: pino.LoggerOptions = {
+    level,
+    base,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (targets.length === 0) return pino({ ...options, enabled: false });
+  // A single stdout JSON target needs no worker thread.
+  if (targets.length === 1 && targets[0]?.target === 'pino/file') return pino(options, pino.destination({ dest: 1, sync: false }));
+  return pino(options, pino.transport({ targets }));
+}
+
+/** A logger that discards everything (tests, CLI commands that print their own output). */
+export function silentLogger(): Logger {
+  return pino({ enabled: false });
+}

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { buildContext, type ContextOverrides } from './bootstrap.ts';
+import type { Config } from './config.ts';
+import type { AppContext } from './context.ts';
+import { AppError } from './errors.ts';
+import { newApp } from './http/app.ts';
+import { errorBody } from './http/envelope.ts';
+import type { Logger } from './logger.ts';
+import { generatePassword } from './modules/auth/password.ts';
+import { createUser } from './modules/auth/service.ts';
+import { hasNoUsers } from './modules/auth/users.ts';
+import { startHousekeeping } from './modules/ops/housekeeping.ts';
+import { startDrivers } from './modules/machines/drivers.ts';
+
+/** A long-lived part of the process, started in order and stopped in reverse. */
+export interface Service {
+  name: string;
+  stop(): Promise<void> | void;
+}
+
+export interface RunningGateway {
+  ctx: AppContext;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** First start with no users: create an admin with ADMIN_PASSWORD or a generated one, shown once. */
+export async function ensureInitialAdmin(ctx: AppContext, print: (line: string) => void): Promise<void> {
+  if (!hasNoUsers(ctx)) return;
+  const password = ctx.config.admin.password ?? generatePassword();
+  const user = await createUser(ctx, { username: ctx.config.admin.username, password, role: 'admin' });
+  ctx.logger.info({ user_id: user.id, username: user.username }, 'initial admin account created');
+  if (!ctx.config.admin.password) {
+    print(
+      ['', '  Initial admin account (shown once; change it with POST /auth/password):', `    username: ${user.username}`, `    password: ${password}`, ''].join(
+        '\n',
+      ),
+    );
+  }
+}
+
+function listen(ctx: AppContext, fetch: (req: Request, env: unknown) => Response | Promise<Response>): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname: ctx.config.host, port: ctx.config.port }) as Server;
+    server.once('error', reject);
+    server.once('listening', () => resolve(server));
+    // Requests Node's parser refuses (bad framing, Content-Length with Transfer-Encoding, ...)
+    // still get the envelope, never a bare 400.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const requestId = randomUUID();
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const appErr = tooLarge
+        ? new AppError('PAYLOAD_TOO_LARGE', 'the request headers are too large')
+        : new AppError('MALFORMED_REQUEST', 'the request is not valid HTTP/1.1');
+      const body = JSON.stringify(errorBody(appErr, requestId));
+      socket.end(
+        `HTTP/1.1 ${appErr.status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    });
+    server.keepAliveTimeout = 65_000;
+    server.requestTimeout = 30_000;
+    server.headersTimeout = 20_000;
+  });
+}
+
+/** Starts everything in order: storage, first admin, readings writer, drivers, housekeeping, HTTP. */
+export async function startGateway(config: Config, logger: Logger, opts: ContextOverrides & { print?: (line: string) => void } = {}): Promise<RunningGateway> {
+  const ctx = buildContext(config, logger, opts);
+  const started: Service[] = [{ name: 'storage', stop: () => ctx.store.close() }];
+  const stopAll = async () => {
+    for (const part of started.reverse()) {
+      try {
+        await part.stop();
+      } catch (err) {
+        logger.error({ err, part: part.name }, 'stop failed');
+      }
+    }
+    started.length = 0;
+  };
+  try {
+    await ensureInitialAdmin(ctx, opts.print ?? ((line) => process.stdout.write(`${line}\n`)));
+    ctx.readings.start();
+    started.push({ name: 'readings', stop: () => ctx.readings.stop() });
+    const drivers = await startDrivers(ctx);
+    started.push(drivers);
+    started.push(startHousekeeping(ctx));
+    const { app } = newApp(ctx);
+    const server = await listen(ctx, app.fetch);
+    started.push({
+      name: 'http',
+      stop: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 5000).unref();
+        }),
+    });
+    const port = (server.address() as AddressInfo).port;
+    logger.info({ host: config.host, port, site: config.siteId, env: config.env }, 'gateway listening');
+    return { ctx, port, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

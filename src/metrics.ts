@@ -1,0 +1,51 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus figures of this process (its own registry: no global state). */
+export interface Metrics {
+  registry: Registry;
+  httpRequests: Counter<'method' | 'route' | 'status'>;
+  httpDuration: Histogram<'method' | 'route'>;
+  readingsStored: Counter<'source'>;
+  readingsDropped: Counter<'reason'>;
+  driverPolls: Counter<'device' | 'result'>;
+  driverPollSeconds: Histogram<'device'>;
+  tagsByQuality: Gauge<'device' | 'quality'>;
+}
+
+export function createMetrics(defaults = true): Metrics {
+  const registry = new Registry();
+  if (defaults) collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
+  const registers = [registry];
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'gateway_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'gateway_http_request_duration_seconds',
+      help: 'HTTP request duration',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    readingsStored: new Counter({ name: 'gateway_readings_stored_total', help: 'Machine readings committed to SQLite', labelNames: ['source'], registers }),
+    readingsDropped: new Counter({
+      name: 'gateway_readings_rejected_total',
+      help: 'Readings refused (invalid, unknown machine)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    driverPolls: new Counter({ name: 'gateway_driver_polls_total', help: 'Driver poll cycles by result', labelNames: ['device', 'result'], registers }),
+    driverPollSeconds: new Histogram({
+      name: 'gateway_driver_poll_duration_seconds',
+      help: 'Duration of one poll cycle of a device',
+      labelNames: ['device'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    tagsByQuality: new Gauge({ name: 'gateway_driver_tags', help: 'Tags of a device by current quality', labelNames: ['device', 'quality'], registers }),
+  };
+}

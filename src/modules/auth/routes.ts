@@ -1,0 +1,135 @@
+import type { Context } from 'hono';
+import type { Actor, AppContext } from '../../context.ts';
+import { AppError } from '../../errors.ts';
+import { iso, ok, okList } from '../../http/envelope.ts';
+import { defineRoute, type Router } from '../../http/route.ts';
+import type { HttpEnv } from '../../http/types.ts';
+import { changeOwnPassword, login, logout, register, type UserView } from './service.ts';
+import { changeRole, getUser, listUsers, resetPassword, setActive } from './users.ts';
+import * as s from './schemas.ts';
+
+export const userJson = (u: UserView) => ({ ...u, created_at: iso(u.created_at) });
+
+/** The acting user of an authenticated request, as services see it. */
+export function actorOf(c: Context<HttpEnv>): Actor & { sessionId: string } {
+  const user = c.get('user');
+  return { userId: user.id, role: user.role, sessionId: user.sessionId, requestId: c.get('requestId'), clientIp: c.get('clientIp') };
+}
+
+const requestMeta = (c: Context<HttpEnv>) => ({ clientIp: c.get('clientIp'), requestId: c.get('requestId') });
+
+export function registerAuthRoutes(router: Router, ctx: AppContext): void {
+  defineRoute(
+    router,
+    {
+      method: 'post',
+      path: '/auth/register',
+      tag: 'auth',
+      summary: 'Create an account (worker unless an admin asks)',
+      access: 'optional',
+      body: s.registerBody,
+      response: s.user,
+      status: 201,
+    },
+    async (c, { body }) => {
+      const caller = c.get('user') ? actorOf(c) : undefined;
+      if (!ctx.config.registrationOpen && caller?.role !== 'admin') {
+        throw new AppError('FORBIDDEN', 'public registration is switched off; ask an admin');
+      }
+      return ok(c, userJson(await register(ctx, body, caller, requestMeta(c))), 201);
+    },
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'post',
+      path: '/auth/login',
+      tag: 'auth',
+      summary: 'Log in (JSON or form body)',
+      access: 'public',
+      body: s.loginBody,
+      formBody: true,
+      response: s.loginResult,
+    },
+    async (c, { body }) => {
+      const result = await login(ctx, body, requestMeta(c));
+      return ok(c, { ...result, user: userJson(result.user) });
+    },
+  );
+
+  defineRoute(router, { method: 'get', path: '/auth/me', tag: 'auth', summary: 'The current user', access: 'any', response: s.user }, (c) =>
+    ok(c, userJson(getUser(ctx, c.get('user').id))),
+  );
+
+  defineRoute(
+    router,
+    { method: 'get', path: '/auth/users', tag: 'auth', summary: 'List users', access: ['admin'], query: s.usersQuery, response: s.user, list: true },
+    (c, { query }) => {
+      const { items, nextCursor } = listUsers(ctx, query);
+      return okList(c, items.map(userJson), nextCursor);
+    },
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'patch',
+      path: '/auth/users/{user_id}/role',
+      tag: 'auth',
+      summary: "Change a user's role",
+      access: ['admin'],
+      params: s.userParams,
+      body: s.roleBody,
+      response: s.user,
+    },
+    (c, { params, body }) => ok(c, userJson(changeRole(ctx, actorOf(c), params.user_id, body.role))),
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'patch',
+      path: '/auth/users/{user_id}',
+      tag: 'auth',
+      summary: 'Activate or deactivate a user',
+      access: ['admin'],
+      params: s.userParams,
+      body: s.activeBody,
+      response: s.user,
+    },
+    (c, { params, body }) => ok(c, userJson(setActive(ctx, actorOf(c), params.user_id, body.active))),
+  );
+
+  defineRoute(
+    router,
+    { method: 'post', path: '/auth/password', tag: 'auth', summary: 'Change your own password', access: 'any', body: s.changePasswordBody, status: 204 },
+    async (c, { body }) => {
+      await changeOwnPassword(ctx, actorOf(c), body);
+      return c.body(null, 204);
+    },
+  );
+
+  defineRoute(
+    router,
+    {
+      method: 'post',
+      path: '/auth/users/{user_id}/password',
+      tag: 'auth',
+      summary: "Set a user's password",
+      access: ['admin'],
+      params: s.userParams,
+      body: s.resetPasswordBody,
+      status: 204,
+    },
+    async (c, { params, body }) => {
+      await resetPassword(ctx, actorOf(c), params.user_id, body.new_password);
+      return c.body(null, 204);
+    },
+  );
+
+  defineRoute(router, { method: 'post', path: '/auth/logout', tag: 'auth', summary: 'Revoke the presented token', access: 'any', status: 204 }, (c) => {
+    logout(ctx, actorOf(c));
+    return c.body(null, 204);
+  });
+}

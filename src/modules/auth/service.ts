@@ -1,0 +1,214 @@
+import { and, eq, isNull, ne, sql } from 'drizzle-orm';
+import type { Actor, AppContext } from '../../context.ts';
+import { type Role, sessions, users } from '../../db/schema.ts';
+import { AppError, conflict } from '../../errors.ts';
+import { recordAudit } from '../audit/service.ts';
+
+/** A user as the API shows it (never the hash). */
+export interface UserView {
+  id: number;
+  username: string;
+  role: Role;
+  active: boolean;
+  created_at: number;
+}
+
+type UserRow = typeof users.$inferSelect;
+
+export function toUserView(u: UserRow): UserView {
+  return { id: u.id, username: u.username, role: u.role, active: u.active, created_at: u.createdAt };
+}
+
+export function findUserByName(ctx: Pick<AppContext, 'store'>, username: string): UserRow | undefined {
+  return ctx.store.db.select().from(users).where(sql`lower(${users.username}) = lower(${username})`).get();
+}
+
+export function getUserRow(ctx: Pick<AppContext, 'store'>, id: number): UserRow | undefined {
+  return ctx.store.db.select().from(users).where(eq(users.id, id)).get();
+}
+
+export interface CreateUserInput {
+  username: string;
+  password: string;
+  role: Role;
+}
+
+/** Creates a user; the caller decides which role is allowed. Hashing happens before the transaction. */
+export async function createUser(
+  ctx: AppContext,
+  input: CreateUserInput,
+  meta: { actorUserId?: number | null; clientIp?: string; requestId?: string } = {},
+): Promise<UserView> {
+  if (findUserByName(ctx, input.username)) throw conflict('username is taken');
+  const passwordHash = await ctx.passwords.hash(input.password);
+  return ctx.store.write(() => {
+    if (findUserByName(ctx, input.username)) throw conflict('username is taken');
+    const now = ctx.clock.now();
+    const row = ctx.store.db
+      .insert(users)
+      .values({
+        id: ctx.store.ids.next('users'),
+        username: input.username,
+        passwordHash,
+        role: input.role,
+        active: true,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning()
+      .get();
+    recordAudit(ctx, {
+      action: 'user.create',
+      actorUserId: meta.actorUserId ?? null,
+      targetUserId: row.id,
+      targetUsername: row.username,
+      clientIp: meta.clientIp ?? null,
+      requestId: meta.requestId ?? null,
+      details: { role: row.role },
+    });
+    return toUserView(row);
+  });
+}
+
+/** POST /auth/register: public sign-ups are always workers; an admin caller may choose the role. */
+export function register(
+  ctx: AppContext,
+  input: { username: string; password: string; role?: Role | undefined },
+  caller: Actor | undefined,
+  meta: { clientIp: string; requestId: string },
+): Promise<UserView> {
+  const role = caller?.role === 'admin' && input.role ? input.role : 'worker';
+  return createUser(ctx, { username: input.username, password: input.password, role }, { ...meta, actorUserId: caller?.userId ?? null });
+}
+
+export interface LoginResult {
+  access_token: string;
+  token_type: 'bearer';
+  expires_in: number;
+  user: UserView;
+}
+
+const BAD_CREDENTIALS = 'invalid username or password';
+
+/**
+ * Verifies credentials and opens a session. Unknown users cost the same scrypt work as a wrong
+ * password and get the same answer; failures are throttled per username and per address.
+ */
+export async function login(
+  ctx: AppContext,
+  input: { username: string; password: string },
+  meta: { clientIp: string; requestId: string },
+): Promise<LoginResult> {
+  const now = ctx.clock.now();
+  const userKey = input.username.toLowerCase();
+  const wait = Math.max(ctx.throttle.byUser.retryAfterS(userKey, now), ctx.throttle.byIp.retryAfterS(meta.clientIp, now));
+  if (wait > 0) {
+    throw new AppError('RATE_LIMITED', 'too many failed logins; try again later', undefined, { 'Retry-After': String(wait) });
+  }
+  const user = findUserByName(ctx, input.username);
+  const valid = user ? await ctx.passwords.verify(input.password, user.passwordHash) : await ctx.passwords.verifyDummy(input.password);
+  if (!user || !valid || !user.active) {
+    ctx.throttle.byUser.fail(userKey, now);
+    ctx.throttle.byIp.fail(meta.clientIp, now);
+    ctx.store.write(() =>
+      recordAudit(ctx, {
+        action: 'login.failure',
+        targetUserId: user?.id ?? null,
+        targetUsername: input.username.slice(0, 64),
+        clientIp: meta.clientIp,
+        requestId: meta.requestId,
+        details: { reason: !user ? 'unknown_user' : !valid ? 'bad_password' : 'inactive' },
+      }),
+    );
+    throw new AppError('UNAUTHORIZED', BAD_CREDENTIALS);
+  }
+  ctx.throttle.byUser.reset(userKey);
+  const issued = await ctx.tokens.issue(user.id, now);
+  ctx.store.write(() => {
+    ctx.store.db.insert(sessions).values({ id: issued.sessionId, userId: user.id, createdAt: now, expiresAt: issued.expiresAt }).run();
+    recordAudit(ctx, {
+      action: 'login.success',
+      actorUserId: user.id,
+      targetUserId: user.id,
+      targetUsername: user.username,
+      clientIp: meta.clientIp,
+      requestId: meta.requestId,
+    });
+  });
+  return { access_token: issued.token, token_type: 'bearer', expires_in: ctx.tokens.ttlS, user: toUserView(user) };
+}
+
+/** POST /auth/logout: the presented token stops working. */
+export function logout(ctx: AppContext, actor: Actor & { sessionId: string }): void {
+  ctx.store.write(() => {
+    ctx.store.db.update(sessions).set({ revokedAt: ctx.clock.now() }).where(eq(sessions.id, actor.sessionId)).run();
+    recordAudit(ctx, {
+      action: 'logout',
+      actorUserId: actor.userId,
+      targetUserId: actor.userId,
+      clientIp: actor.clientIp ?? null,
+      requestId: actor.requestId ?? null,
+    });
+  });
+}
+
+/** Revokes every open session of a user, except `keep` (the caller's own). */
+export function revokeSessions(ctx: AppContext, userId: number, keep?: string): void {
+  const open = and(eq(sessions.userId, userId), isNull(sessions.revokedAt));
+  ctx.store.db
+    .update(sessions)
+    .set({ revokedAt: ctx.clock.now() })
+    .where(keep ? and(open, ne(sessions.id, keep)) : open)
+    .run();
+}
+
+/** POST /auth/password: the caller changes its own password; its other tokens stop working. */
+export async function changeOwnPassword(
+  ctx: AppContext,
+  actor: Actor & { sessionId: string },
+  input: { current_password: string; new_password: string },
+): Promise<void> {
+  const user = getUserRow(ctx, actor.userId);
+  if (!user || !(await ctx.passwords.verify(input.current_password, user.passwordHash))) {
+    throw new AppError('UNAUTHORIZED', 'current password is wrong');
+  }
+  const passwordHash = await ctx.passwords.hash(input.new_password);
+  ctx.store.write(() => {
+    ctx.store.db.update(users).set({ passwordHash, updatedAt: ctx.clock.now() }).where(eq(users.id, user.id)).run();
+    revokeSessions(ctx, user.id, actor.sessionId);
+    recordAudit(ctx, {
+      action: 'user.password_change',
+      actorUserId: actor.userId,
+      targetUserId: user.id,
+      targetUsername: user.username,
+      clientIp: actor.clientIp ?? null,
+      requestId: actor.requestId ?? null,
+    });
+  });
+}
+
+/** Resolves the session behind a verified token: undefined when revoked, expired or the user is inactive. */
+export function resolveSession(
+  ctx: Pick<AppContext, 'store'>,
+  sessionId: string,
+  userId: number,
+  nowMs: number,
+): { id: number; username: string; role: Role } | undefined {
+  const row = ctx.store.read(() => sessionLookup(ctx).get(sessionId)) as
+    | { id: number; username: string; role: Role; active: number; revoked_at: number | null; expires_at: number }
+    | undefined;
+  if (!row || row.id !== userId || !row.active || row.revoked_at !== null || row.expires_at <= nowMs) return undefined;
+  return { id: row.id, username: row.username, role: row.role };
+}
+
+const lookups = new WeakMap<object, import('better-sqlite3').Statement<[string]>>();
+function sessionLookup(ctx: Pick<AppContext, 'store'>) {
+  let stmt = lookups.get(ctx.store);
+  if (!stmt) {
+    stmt = ctx.store.sqlite.prepare<[string]>(
+      'SELECT u.id, u.username, u.role, u.active, s.revoked_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?',
+    );
+    lookups.set(ctx.store, stmt);
+  }
+  return stmt;
+}

@@ -1,0 +1,109 @@
+import { and, asc, count, eq, gt, ne } from 'drizzle-orm';
+import type { Actor, AppContext } from '../../context.ts';
+import { decodeCursor, pageOf } from '../../db/cursor.ts';
+import { type Role, users } from '../../db/schema.ts';
+import { conflict, notFound } from '../../errors.ts';
+import { recordAudit } from '../audit/service.ts';
+import { getUserRow, revokeSessions, toUserView, type UserView } from './service.ts';
+
+/** GET /auth/users: every user, by id. */
+export function listUsers(ctx: AppContext, q: { limit: number; cursor?: string | undefined }) {
+  const after = q.cursor ? Number(decodeCursor(q.cursor, ['number'])[0]) : undefined;
+  const rows = ctx.store.read(() =>
+    ctx.store.db
+      .select()
+      .from(users)
+      .where(after === undefined ? undefined : gt(users.id, after))
+      .orderBy(asc(users.id))
+      .limit(q.limit + 1)
+      .all(),
+  );
+  const { page, nextCursor } = pageOf(rows, q.limit, (u) => [u.id]);
+  return { items: page.map(toUserView), nextCursor };
+}
+
+export function getUser(ctx: AppContext, id: number): UserView {
+  const row = getUserRow(ctx, id);
+  if (!row) throw notFound('user');
+  return toUserView(row);
+}
+
+function otherActiveAdmins(ctx: AppContext, userId: number): number {
+  const row = ctx.store.db
+    .select({ n: count() })
+    .from(users)
+    .where(and(eq(users.role, 'admin'), eq(users.active, true), ne(users.id, userId)))
+    .get();
+  return row?.n ?? 0;
+}
+
+/** PATCH /auth/users/{id}/role; the last active admin cannot be demoted. */
+export function changeRole(ctx: AppContext, actor: Actor, userId: number, role: Role): UserView {
+  return ctx.store.write(() => {
+    const user = getUserRow(ctx, userId);
+    if (!user) throw notFound('user');
+    if (user.role === role) return toUserView(user);
+    if (user.role === 'admin' && user.active && otherActiveAdmins(ctx, userId) === 0) {
+      throw conflict('the last admin cannot be demoted');
+    }
+    const row = ctx.store.db.update(users).set({ role, updatedAt: ctx.clock.now() }).where(eq(users.id, userId)).returning().get();
+    recordAudit(ctx, {
+      action: 'user.role_change',
+      actorUserId: actor.userId,
+      targetUserId: userId,
+      targetUsername: user.username,
+      clientIp: actor.clientIp ?? null,
+      requestId: actor.requestId ?? null,
+      details: { from: user.role, to: role },
+    });
+    return toUserView(row);
+  });
+}
+
+/** PATCH /auth/users/{id}: activate or deactivate; deactivation ends every session at once. */
+export function setActive(ctx: AppContext, actor: Actor, userId: number, active: boolean): UserView {
+  return ctx.store.write(() => {
+    const user = getUserRow(ctx, userId);
+    if (!user) throw notFound('user');
+    if (user.active === active) return toUserView(user);
+    if (!active && user.role === 'admin' && otherActiveAdmins(ctx, userId) === 0) {
+      throw conflict('the last active admin cannot be deactivated');
+    }
+    const row = ctx.store.db.update(users).set({ active, updatedAt: ctx.clock.now() }).where(eq(users.id, userId)).returning().get();
+    if (!active) revokeSessions(ctx, userId);
+    recordAudit(ctx, {
+      action: active ? 'user.activate' : 'user.deactivate',
+      actorUserId: actor.userId,
+      targetUserId: userId,
+      targetUsername: user.username,
+      clientIp: actor.clientIp ?? null,
+      requestId: actor.requestId ?? null,
+    });
+    return toUserView(row);
+  });
+}
+
+/** POST /auth/users/{id}/password: an admin sets a new password; the user's tokens stop working. */
+export async function resetPassword(ctx: AppContext, actor: Actor, userId: number, newPassword: string): Promise<void> {
+  if (!getUserRow(ctx, userId)) throw notFound('user');
+  const passwordHash = await ctx.passwords.hash(newPassword);
+  ctx.store.write(() => {
+    const user = getUserRow(ctx, userId);
+    if (!user) throw notFound('user');
+    ctx.store.db.update(users).set({ passwordHash, updatedAt: ctx.clock.now() }).where(eq(users.id, userId)).run();
+    revokeSessions(ctx, userId);
+    recordAudit(ctx, {
+      action: 'user.password_reset',
+      actorUserId: actor.userId,
+      targetUserId: userId,
+      targetUsername: user.username,
+      clientIp: actor.clientIp ?? null,
+      requestId: actor.requestId ?? null,
+    });
+  });
+}
+
+/** True when the database has no users yet (first start). */
+export function hasNoUsers(ctx: Pick<AppContext, 'store'>): boolean {
+  return (ctx.store.db.select({ n: count() }).from(users).get()?.n ?? 0) === 0;
+}

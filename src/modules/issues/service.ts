@@ -1,0 +1,215 @@
+import { and, asc, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { Actor, AppContext } from '../../context.ts';
+import { decodeCursor, pageOf } from '../../db/cursor.ts';
+import { events, type IssueStatus, issues, workOrderStages } from '../../db/schema.ts';
+import { forbidden, invalidTransition, notFound } from '../../errors.ts';
+import type { ShopEvent } from '../../events/bus.ts';
+import { appendEvent, publishAll } from '../../events/store.ts';
+import { checkStageAccess, getStageRow } from '../stages/queries.ts';
+
+type IssueRow = typeof issues.$inferSelect;
+export type IssueType = IssueRow['type'];
+
+export interface IssueHistoryEntry {
+  status: IssueStatus;
+  at: number;
+  by: number | null;
+  note: string | null;
+}
+
+export interface IssueView {
+  id: number;
+  work_order_stage_id: number;
+  type: IssueType;
+  description: string;
+  status: IssueStatus;
+  created_by: number;
+  created_at: number;
+  acknowledged_at: number | null;
+  acknowledged_by: number | null;
+  resolved_at: number | null;
+  resolved_by: number | null;
+  history: IssueHistoryEntry[];
+}
+
+/** Issue lifecycle: open → ack → resolved, open → resolved. */
+const NEXT: Record<IssueStatus, IssueStatus[]> = { open: ['ack', 'resolved'], ack: ['resolved'], resolved: [] };
+
+const MANAGERS = new Set(['manager', 'planner', 'admin']);
+
+/** History is read from the immutable event rows, so it can never disagree with them. */
+function histories(ctx: Pick<AppContext, 'store'>, ids: number[]): Map<number, IssueHistoryEntry[]> {
+  const map = new Map<number, IssueHistoryEntry[]>();
+  if (ids.length === 0) return map;
+  const rows = ctx.store.db
+    .select()
+    .from(events)
+    .where(
+      and(
+        eq(events.entityType, 'issue'),
+        sql`${events.entityId} IN (${sql.join(
+          ids.map((id) => sql`${id}`),
+          sql`, `,
+        )})`,
+      ),
+    )
+    .orderBy(asc(events.id))
+    .all();
+  for (const e of rows) {
+    const list = map.get(e.entityId) ?? [];
+    const note = (e.data as { note?: unknown } | null)?.note;
+    list.push({ status: e.toStatus as IssueStatus, at: e.occurredAt, by: e.actorUserId, note: typeof note === 'string' ? note : null });
+    map.set(e.entityId, list);
+  }
+  return map;
+}
+
+function toViews(ctx: Pick<AppContext, 'store'>, rows: IssueRow[]): IssueView[] {
+  const hist = histories(
+    ctx,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    work_order_stage_id: r.workOrderStageId,
+    type: r.type,
+    description: r.description,
+    status: r.status,
+    created_by: r.createdBy,
+    created_at: r.createdAt,
+    acknowledged_at: r.acknowledgedAt,
+    acknowledged_by: r.acknowledgedBy,
+    resolved_at: r.resolvedAt,
+    resolved_by: r.resolvedBy,
+    history: hist.get(r.id) ?? [],
+  }));
+}
+
+/** POST /stages/{id}/issue: a worker may report only on a stage assigned to them. */
+export function reportIssue(ctx: AppContext, actor: Actor, stageId: number, input: { type: IssueType; description: string }): IssueView {
+  const committed: ShopEvent[] = [];
+  const view = ctx.store.write(() => {
+    const stage = getStageRow(ctx, stageId);
+    checkStageAccess(ctx, stageId, actor);
+    const now = ctx.clock.now();
+    const row = ctx.store.db
+      .insert(issues)
+      .values({
+        id: ctx.store.ids.next('issues'),
+        workOrderStageId: stageId,
+        type: input.type,
+        description: input.description,
+        status: 'open',
+        createdBy: actor.userId,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning()
+      .get();
+    committed.push(
+      appendEvent(ctx, {
+        kind: 'issue.opened',
+        entityType: 'issue',
+        entityId: row.id,
+        workOrderId: stage.workOrderId,
+        toStatus: 'open',
+        occurredAt: now,
+        actorUserId: actor.userId,
+        requestId: actor.requestId ?? null,
+        data: { stage_id: stageId, type: row.type, description: row.description },
+      }),
+    );
+    return toViews(ctx, [row])[0] as IssueView;
+  });
+  publishAll(ctx, committed);
+  return view;
+}
+
+/** PATCH /stages/{id}/issues/{issue_id}: an issue of another stage is 404. */
+export function updateIssue(
+  ctx: AppContext,
+  actor: Actor,
+  stageId: number,
+  issueId: number,
+  input: { status: IssueStatus; note?: string | undefined },
+): IssueView {
+  const committed: ShopEvent[] = [];
+  const view = ctx.store.write(() => {
+    const stage = getStageRow(ctx, stageId);
+    const row = ctx.store.db
+      .select()
+      .from(issues)
+      .where(and(eq(issues.id, issueId), eq(issues.workOrderStageId, stageId)))
+      .get();
+    if (!row) throw notFound('issue');
+    if (!NEXT[row.status].includes(input.status)) throw invalidTransition('issue', row.status, input.status);
+    const now = ctx.clock.now();
+    const patch: Partial<IssueRow> = { status: input.status, updatedAt: now };
+    if (input.status === 'ack') Object.assign(patch, { acknowledgedAt: now, acknowledgedBy: actor.userId });
+    if (input.status === 'resolved') Object.assign(patch, { resolvedAt: now, resolvedBy: actor.userId });
+    const updated = ctx.store.db.update(issues).set(patch).where(eq(issues.id, issueId)).returning().get();
+    committed.push(
+      appendEvent(ctx, {
+        kind: input.status === 'ack' ? 'issue.acknowledged' : 'issue.resolved',
+        entityType: 'issue',
+        entityId: issueId,
+        workOrderId: stage.workOrderId,
+        fromStatus: row.status,
+        toStatus: input.status,
+        occurredAt: now,
+        actorUserId: actor.userId,
+        requestId: actor.requestId ?? null,
+        data: { stage_id: stageId, note: input.note ?? null },
+      }),
+    );
+    return toViews(ctx, [updated])[0] as IssueView;
+  });
+  publishAll(ctx, committed);
+  return view;
+}
+
+/** GET /issues/{id}: managers, planners, admins, and the user who reported it. */
+export function getIssue(ctx: AppContext, actor: Actor, issueId: number): IssueView {
+  return ctx.store.read(() => {
+    const row = ctx.store.db.select().from(issues).where(eq(issues.id, issueId)).get();
+    if (!row) throw notFound('issue');
+    if (!MANAGERS.has(actor.role) && row.createdBy !== actor.userId) throw forbidden('only managers and the reporter may see this issue');
+    return toViews(ctx, [row])[0] as IssueView;
+  });
+}
+
+export interface IssueFilter {
+  limit: number;
+  cursor?: string | undefined;
+  status?: IssueStatus | undefined;
+  type?: IssueType | undefined;
+  work_order_stage_id?: number | undefined;
+  work_order_id?: number | undefined;
+}
+
+/** GET /issues: newest first. */
+export function listIssues(ctx: AppContext, f: IssueFilter) {
+  const conditions: Array<SQL | undefined> = [
+    f.status ? eq(issues.status, f.status) : undefined,
+    f.type ? eq(issues.type, f.type) : undefined,
+    f.work_order_stage_id !== undefined ? eq(issues.workOrderStageId, f.work_order_stage_id) : undefined,
+    f.work_order_id !== undefined
+      ? sql`${issues.workOrderStageId} IN (SELECT ${workOrderStages.id} FROM ${workOrderStages} WHERE ${workOrderStages.workOrderId} = ${f.work_order_id})`
+      : undefined,
+  ];
+  if (f.cursor) {
+    const [createdAt, id] = decodeCursor(f.cursor, ['number', 'number']) as [number, number];
+    conditions.push(or(lt(issues.createdAt, createdAt), and(eq(issues.createdAt, createdAt), lt(issues.id, id))));
+  }
+  const rows = ctx.store.read(() =>
+    ctx.store.db
+      .select()
+      .from(issues)
+      .where(and(...conditions))
+      .orderBy(desc(issues.createdAt), desc(issues.id))
+      .limit(f.limit + 1)
+      .all(),
+  );
+  const { page, nextCursor } = pageOf(rows, f.limit, (r) => [r.createdAt, r.id]);
+  return { items: toViews(ctx, page), nextCursor };
+}

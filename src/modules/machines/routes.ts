@@ -1,0 +1,124 @@
+import type { AppContext } from '../../context.ts';
+import { validation } from '../../errors.ts';
+import { iso, ok, okList } from '../../http/envelope.ts';
+import { defineRoute, type Router } from '../../http/route.ts';
+import { actorOf } from '../auth/routes.ts';
+import * as s from './schemas.ts';
+import { createMachine, getMachine, listMachines, listReadings, type MachineView, postReadings, updateMachine } from './service.ts';
+
+const machineJson = (m: MachineView) => ({
+  ...m,
+  last_seen_at: iso(m.last_seen_at),
+  latest: Object.fromEntries(Object.entries(m.latest ?? {}).map(([k, v]) => [k, { ...v, timestamp: iso(v.timestamp) }])),
+});
+
+/** A reading may not claim to come from more than 5 minutes in the future. */
+const MAX_FUTURE_MS = 5 * 60_000;
+
+export function registerMachineRoutes(router: Router, ctx: AppContext): void {
+  const tz = ctx.config.plantTz;
+  defineRoute(
+    router,
+    {
+      method: 'post',
+      path: '/machines',
+      tag: 'machines',
+      summary: 'Register a machine',
+      access: ['admin', 'planner'],
+      body: s.createBody,
+      response: s.machine,
+      status: 201,
+    },
+    (c, { body }) => ok(c, machineJson(createMachine(ctx, actorOf(c), body)), 201),
+  );
+  defineRoute(
+    router,
+    {
+      method: 'get',
+      path: '/machines',
+      tag: 'machines',
+      summary: 'Machines with their latest values',
+      access: 'any',
+      query: s.listQuery,
+      response: s.machine,
+      list: true,
+    },
+    (c, { query }) => {
+      const { items, nextCursor } = listMachines(ctx, query);
+      return okList(c, items.map(machineJson), nextCursor);
+    },
+  );
+  defineRoute(
+    router,
+    { method: 'get', path: '/machines/{machine_id}', tag: 'machines', summary: 'One machine', access: 'any', params: s.machineParams, response: s.machine },
+    (c, { params }) => ok(c, machineJson(getMachine(ctx, params.machine_id))),
+  );
+  defineRoute(
+    router,
+    {
+      method: 'patch',
+      path: '/machines/{machine_id}',
+      tag: 'machines',
+      summary: 'Change status or location',
+      access: ['admin', 'planner'],
+      params: s.machineParams,
+      body: s.patchBody,
+      response: s.machine,
+    },
+    (c, { params, body }) => ok(c, machineJson(updateMachine(ctx, actorOf(c), params.machine_id, body))),
+  );
+  defineRoute(
+    router,
+    {
+      method: 'post',
+      path: '/machines/{machine_id}/readings',
+      tag: 'machines',
+      summary: 'Post one reading or up to 1000',
+      access: ['admin', 'planner', 'manager', 'machine'],
+      params: s.machineParams,
+      body: s.readingBody(tz),
+      status: 201,
+    },
+    async (c, { params, body }) => {
+      const list = Array.isArray(body) ? body : [body];
+      const now = ctx.clock.now();
+      const readings = list.map((r, i) => {
+        if (r.timestamp !== undefined && r.timestamp > now + MAX_FUTURE_MS) {
+          throw validation(Array.isArray(body) ? `${i}.timestamp` : 'timestamp', 'may not be more than 5 minutes in the future');
+        }
+        return { readingType: r.reading_type, value: r.value, unit: r.unit ?? null, quality: r.quality ?? 'good', reason: null, sourceTs: r.timestamp ?? now };
+      });
+      return ok(c, { accepted: await postReadings(ctx, params.machine_id, readings) }, 201);
+    },
+  );
+  defineRoute(
+    router,
+    {
+      method: 'get',
+      path: '/machines/{machine_id}/readings',
+      tag: 'machines',
+      summary: 'Readings, newest first',
+      access: 'any',
+      params: s.machineParams,
+      query: s.readingsQuery(tz),
+      response: s.reading,
+      list: true,
+    },
+    (c, { params, query }) => {
+      const { items, nextCursor } = listReadings(ctx, params.machine_id, query);
+      return okList(
+        c,
+        items.map((r) => ({
+          id: r.id,
+          reading_type: r.readingType,
+          value: r.value,
+          unit: r.unit,
+          quality: r.quality,
+          timestamp: iso(r.sourceTs),
+          recorded_at: iso(r.recordedAt),
+        })),
+        nextCursor,
+      );
+    },
+  );
+}

@@ -1,0 +1,208 @@
+import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, type SQL } from 'drizzle-orm';
+import type { Actor, AppContext } from '../../context.ts';
+import { decodeCursor, pageOf } from '../../db/cursor.ts';
+import { machineLatest, machineReadings, machines } from '../../db/schema.ts';
+import { conflict, notFound } from '../../errors.ts';
+import type { ShopEvent } from '../../events/bus.ts';
+import { appendEvent, publishAll } from '../../events/store.ts';
+import type { Quality, ReadingInput } from '../readings/writer.ts';
+
+type MachineRow = typeof machines.$inferSelect;
+export type MachineStatus = MachineRow['status'];
+export type MachineSource = MachineRow['source'];
+
+export interface LatestValue {
+  value: number;
+  unit: string | null;
+  quality: Quality;
+  timestamp: number;
+}
+
+export interface MachineView {
+  id: number;
+  name: string;
+  machine_type: string;
+  location: string | null;
+  status: MachineStatus;
+  source: MachineSource;
+  last_seen_at: number | null;
+  latest?: Record<string, LatestValue>;
+}
+
+const toView = (m: MachineRow): MachineView => ({
+  id: m.id,
+  name: m.name,
+  machine_type: m.machineType,
+  location: m.location,
+  status: m.status,
+  source: m.source,
+  last_seen_at: m.lastSeenAt,
+});
+
+function getRow(ctx: Pick<AppContext, 'store'>, id: number): MachineRow {
+  const row = ctx.store.db.select().from(machines).where(eq(machines.id, id)).get();
+  if (!row) throw notFound('machine');
+  return row;
+}
+
+function latestOf(ctx: Pick<AppContext, 'store'>, ids: number[]): Map<number, Record<string, LatestValue>> {
+  const map = new Map<number, Record<string, LatestValue>>();
+  if (ids.length === 0) return map;
+  for (const r of ctx.store.db.select().from(machineLatest).where(inArray(machineLatest.machineId, ids)).all()) {
+    const entry = map.get(r.machineId) ?? {};
+    entry[r.readingType] = { value: r.value, unit: r.unit, quality: r.quality, timestamp: r.sourceTs };
+    map.set(r.machineId, entry);
+  }
+  return map;
+}
+
+export interface CreateMachineInput {
+  name: string;
+  machine_type: string;
+  location?: string | null | undefined;
+  status?: MachineStatus | undefined;
+}
+
+/** POST /machines (source http), and registration of configured devices (their protocol). */
+export function createMachine(ctx: AppContext, actor: Actor | undefined, input: CreateMachineInput, source: MachineSource = 'http'): MachineView {
+  const committed: ShopEvent[] = [];
+  const view = ctx.store.write(() => {
+    if (ctx.store.db.select({ id: machines.id }).from(machines).where(eq(machines.name, input.name)).get()) {
+      throw conflict('a machine with this name exists');
+    }
+    const now = ctx.clock.now();
+    const row = ctx.store.db
+      .insert(machines)
+      .values({
+        id: ctx.store.ids.next('machines'),
+        name: input.name,
+        machineType: input.machine_type,
+        location: input.location ?? null,
+        status: input.status ?? 'offline',
+        source,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning()
+      .get();
+    committed.push(
+      appendEvent(ctx, {
+        kind: 'machine.created',
+        entityType: 'machine',
+        entityId: row.id,
+        toStatus: row.status,
+        actorUserId: actor?.userId ?? null,
+        requestId: actor?.requestId ?? null,
+        data: { name: row.name, source },
+      }),
+    );
+    return { ...toView(row), latest: {} };
+  });
+  publishAll(ctx, committed);
+  return view;
+}
+
+/** Finds a configured device's machine by name, creating it on first start. */
+export function ensureMachine(ctx: AppContext, input: CreateMachineInput, source: MachineSource): number {
+  const existing = ctx.store.db.select({ id: machines.id }).from(machines).where(eq(machines.name, input.name)).get();
+  return existing ? existing.id : createMachine(ctx, undefined, input, source).id;
+}
+
+export function listMachines(ctx: AppContext, q: { limit: number; cursor?: string | undefined }) {
+  const after = q.cursor ? Number(decodeCursor(q.cursor, ['number'])[0]) : undefined;
+  return ctx.store.read(() => {
+    const rows = ctx.store.db
+      .select()
+      .from(machines)
+      .where(after === undefined ? undefined : gt(machines.id, after))
+      .orderBy(asc(machines.id))
+      .limit(q.limit + 1)
+      .all();
+    const { page, nextCursor } = pageOf(rows, q.limit, (m) => [m.id]);
+    const latest = latestOf(
+      ctx,
+      page.map((m) => m.id),
+    );
+    return { items: page.map((m) => ({ ...toView(m), latest: latest.get(m.id) ?? {} })), nextCursor };
+  });
+}
+
+export function getMachine(ctx: AppContext, id: number): MachineView {
+  return ctx.store.read(() => ({ ...toView(getRow(ctx, id)), latest: latestOf(ctx, [id]).get(id) ?? {} }));
+}
+
+/** PATCH /machines/{id}: status and location; a status change is an event. */
+export function updateMachine(
+  ctx: AppContext,
+  actor: Actor | undefined,
+  id: number,
+  patch: { status?: MachineStatus | undefined; location?: string | null | undefined },
+): MachineView {
+  const committed: ShopEvent[] = [];
+  const view = ctx.store.write(() => {
+    const row = getRow(ctx, id);
+    const set: Partial<MachineRow> = { updatedAt: ctx.clock.now() };
+    if (patch.status !== undefined) set.status = patch.status;
+    if (patch.location !== undefined) set.location = patch.location;
+    const updated = ctx.store.db.update(machines).set(set).where(eq(machines.id, id)).returning().get();
+    if (patch.status !== undefined && patch.status !== row.status) {
+      committed.push(
+        appendEvent(ctx, {
+          kind: 'machine.status_changed',
+          entityType: 'machine',
+          entityId: id,
+          fromStatus: row.status,
+          toStatus: patch.status,
+          actorUserId: actor?.userId ?? null,
+          requestId: actor?.requestId ?? null,
+        }),
+      );
+    }
+    return { ...toView(updated), latest: latestOf(ctx, [id]).get(id) ?? {} };
+  });
+  publishAll(ctx, committed);
+  return view;
+}
+
+/** POST /machines/{id}/readings: resolves once every reading is committed. */
+export async function postReadings(ctx: AppContext, machineId: number, readings: Array<Omit<ReadingInput, 'machineId'>>): Promise<number> {
+  ctx.store.read(() => getRow(ctx, machineId));
+  return ctx.readings.append(
+    readings.map((r) => ({ ...r, machineId })),
+    'http',
+  );
+}
+
+export interface ReadingFilter {
+  limit: number;
+  cursor?: string | undefined;
+  reading_type?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+/** GET /machines/{id}/readings: newest first by source timestamp. */
+export function listReadings(ctx: AppContext, machineId: number, f: ReadingFilter) {
+  const conditions: Array<SQL | undefined> = [
+    eq(machineReadings.machineId, machineId),
+    f.reading_type ? eq(machineReadings.readingType, f.reading_type) : undefined,
+    f.from !== undefined ? gte(machineReadings.sourceTs, f.from) : undefined,
+    f.to !== undefined ? lte(machineReadings.sourceTs, f.to) : undefined,
+  ];
+  if (f.cursor) {
+    const [ts, id] = decodeCursor(f.cursor, ['number', 'number']) as [number, number];
+    conditions.push(or(lt(machineReadings.sourceTs, ts), and(eq(machineReadings.sourceTs, ts), lt(machineReadings.id, id))));
+  }
+  return ctx.store.read(() => {
+    getRow(ctx, machineId);
+    const rows = ctx.store.db
+      .select()
+      .from(machineReadings)
+      .where(and(...conditions))
+      .orderBy(desc(machineReadings.sourceTs), desc(machineReadings.id))
+      .limit(f.limit + 1)
+      .all();
+    const { page, nextCursor } = pageOf(rows, f.limit, (r) => [r.sourceTs, r.id]);
+    return { items: page, nextCursor };
+  });
+}

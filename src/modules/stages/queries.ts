@@ -1,0 +1,131 @@
+import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
+import type { Actor, AppContext } from '../../context.ts';
+import { decodeCursor, pageOf } from '../../db/cursor.ts';
+import { type StageStatus, stageAssignments, workOrderStages } from '../../db/schema.ts';
+import { forbidden, notFound } from '../../errors.ts';
+
+export type StageRow = typeof workOrderStages.$inferSelect;
+
+/** A stage as services hand it to routes (times in epoch ms). */
+export interface StageView {
+  id: number;
+  work_order_id: number;
+  seq: number;
+  stage_name: string;
+  planned_start: number | null;
+  planned_end: number | null;
+  actual_start: number | null;
+  actual_end: number | null;
+  status: StageStatus;
+  qty_good: number | null;
+  qty_scrap: number | null;
+  assigned_user_ids: number[];
+}
+
+export function assignedUsers(ctx: Pick<AppContext, 'store'>, stageIds: number[]): Map<number, number[]> {
+  const map = new Map<number, number[]>();
+  if (stageIds.length === 0) return map;
+  const rows = ctx.store.db
+    .select({ stageId: stageAssignments.stageId, userId: stageAssignments.userId })
+    .from(stageAssignments)
+    .where(inArray(stageAssignments.stageId, stageIds))
+    .orderBy(asc(stageAssignments.userId))
+    .all();
+  for (const r of rows) {
+    const list = map.get(r.stageId) ?? [];
+    list.push(r.userId);
+    map.set(r.stageId, list);
+  }
+  return map;
+}
+
+export function toStageViews(ctx: Pick<AppContext, 'store'>, rows: StageRow[]): StageView[] {
+  const assigned = assignedUsers(
+    ctx,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    work_order_id: r.workOrderId,
+    seq: r.seq,
+    stage_name: r.stageName,
+    planned_start: r.plannedStart,
+    planned_end: r.plannedEnd,
+    actual_start: r.actualStart,
+    actual_end: r.actualEnd,
+    status: r.status,
+    qty_good: r.qtyGood,
+    qty_scrap: r.qtyScrap,
+    assigned_user_ids: assigned.get(r.id) ?? [],
+  }));
+}
+
+export function getStageRow(ctx: Pick<AppContext, 'store'>, id: number): StageRow {
+  const row = ctx.store.db.select().from(workOrderStages).where(eq(workOrderStages.id, id)).get();
+  if (!row) throw notFound('stage');
+  return row;
+}
+
+export function isAssigned(ctx: Pick<AppContext, 'store'>, stageId: number, userId: number): boolean {
+  return (
+    ctx.store.db
+      .select({ one: sql<number>`1` })
+      .from(stageAssignments)
+      .where(and(eq(stageAssignments.stageId, stageId), eq(stageAssignments.userId, userId)))
+      .get() !== undefined
+  );
+}
+
+/** Workers act only on stages assigned to them; every other allowed role acts on any stage. */
+export function checkStageAccess(ctx: Pick<AppContext, 'store'>, stageId: number, actor: Actor): void {
+  if (actor.role === 'worker' && !isAssigned(ctx, stageId, actor.userId)) {
+    throw forbidden('this stage is not assigned to you');
+  }
+}
+
+const onlyAssignedTo = (userId: number): SQL => sql`${workOrderStages.id} IN (SELECT stage_id FROM stage_assignments WHERE user_id = ${userId})`;
+
+/** Stages of one work order by seq; a worker sees only the ones assigned to them. */
+export function stagesOfWorkOrder(ctx: Pick<AppContext, 'store'>, workOrderId: number, actor?: Actor): StageView[] {
+  const rows = ctx.store.db
+    .select()
+    .from(workOrderStages)
+    .where(and(eq(workOrderStages.workOrderId, workOrderId), actor?.role === 'worker' ? onlyAssignedTo(actor.userId) : undefined))
+    .orderBy(asc(workOrderStages.seq))
+    .all();
+  return toStageViews(ctx, rows);
+}
+
+export interface StageFilter {
+  limit: number;
+  cursor?: string | undefined;
+  status?: StageStatus | undefined;
+  work_order_id?: number | undefined;
+  assigned_to?: 'me' | number | undefined;
+}
+
+/** GET /stages: ordered by planned start, then id; workers only ever see their own stages. */
+export function listStages(ctx: AppContext, actor: Actor, f: StageFilter) {
+  const plannedKey = sql<number>`coalesce(${workOrderStages.plannedStart}, 0)`;
+  const conditions: Array<SQL | undefined> = [];
+  if (f.status) conditions.push(eq(workOrderStages.status, f.status));
+  if (f.work_order_id !== undefined) conditions.push(eq(workOrderStages.workOrderId, f.work_order_id));
+  const assignee = f.assigned_to === 'me' ? actor.userId : f.assigned_to;
+  if (assignee !== undefined) conditions.push(onlyAssignedTo(assignee));
+  if (actor.role === 'worker') conditions.push(onlyAssignedTo(actor.userId));
+  if (f.cursor) {
+    const [ps, id] = decodeCursor(f.cursor, ['number', 'number']) as [number, number];
+    conditions.push(or(gt(plannedKey, ps), and(eq(plannedKey, ps), gt(workOrderStages.id, id))));
+  }
+  const rows = ctx.store.read(() =>
+    ctx.store.db
+      .select()
+      .from(workOrderStages)
+      .where(and(...conditions))
+      .orderBy(asc(plannedKey), asc(workOrderStages.id))
+      .limit(f.limit + 1)
+      .all(),
+  );
+  const { page, nextCursor } = pageOf(rows, f.limit, (r) => [r.plannedStart ?? 0, r.id]);
+  return { items: toStageViews(ctx, page), nextCursor };
+}

@@ -1,0 +1,206 @@
+import { and, asc, eq } from 'drizzle-orm';
+import type { Actor, AppContext } from '../../context.ts';
+import { type StageStatus, stageAssignments, users, workOrderStages, workOrders } from '../../db/schema.ts';
+import { conflict, invalidTransition, notFound, validation } from '../../errors.ts';
+import type { ShopEvent } from '../../events/bus.ts';
+import { appendEvent, publishAll } from '../../events/store.ts';
+import { deriveStatus } from '../workorders/service.ts';
+import { checkStageAccess, getStageRow, type StageRow, type StageView, toStageViews } from './queries.ts';
+
+export type StageAction = 'start' | 'pause' | 'resume' | 'done';
+
+/** The state machine: planned → in_progress → done, in_progress ⇄ paused; nothing else. */
+export const TRANSITIONS: Record<StageAction, { from: StageStatus; to: StageStatus }> = {
+  start: { from: 'planned', to: 'in_progress' },
+  pause: { from: 'in_progress', to: 'paused' },
+  resume: { from: 'paused', to: 'in_progress' },
+  done: { from: 'in_progress', to: 'done' },
+};
+
+const EVENT_KIND: Record<StageAction, string> = {
+  start: 'stage.started',
+  pause: 'stage.paused',
+  resume: 'stage.resumed',
+  done: 'stage.done',
+};
+
+/** How far in the future an `at` may lie (clock skew between terminal and gateway). */
+export const MAX_FUTURE_MS = 5 * 60_000;
+
+export interface ActionInput {
+  at?: number | undefined;
+  reason?: string | undefined;
+  qty_good?: number | undefined;
+  qty_scrap?: number | undefined;
+}
+
+function checkAt(ctx: AppContext, row: StageRow, at: number): void {
+  if (at > ctx.clock.now() + MAX_FUTURE_MS) throw validation('at', 'may not be more than 5 minutes in the future');
+  if (row.statusChangedAt !== null && at < row.statusChangedAt) {
+    const what = row.status === 'in_progress' && row.pausedSince === null ? 'actual_start' : 'the previous action';
+    throw validation('at', `must not be before ${what} (${new Date(row.statusChangedAt).toISOString()})`);
+  }
+}
+
+function changes(row: StageRow, action: StageAction, at: number, input: ActionInput): Partial<StageRow> {
+  switch (action) {
+    case 'start':
+      return { actualStart: at };
+    case 'pause':
+      return { pausedSince: at };
+    case 'resume':
+      return { pausedSince: null, pausedMs: row.pausedMs + (at - (row.pausedSince ?? at)) };
+    case 'done':
+      return { actualEnd: at, qtyGood: input.qty_good ?? row.qtyGood, qtyScrap: input.qty_scrap ?? row.qtyScrap };
+  }
+}
+
+/** Recomputes the work order's derived status; records an event when it moves. */
+function refreshWorkOrder(ctx: AppContext, workOrderId: number, at: number, actor: Actor): ShopEvent | undefined {
+  const wo = ctx.store.db.select().from(workOrders).where(eq(workOrders.id, workOrderId)).get();
+  if (!wo) return undefined;
+  const statuses = ctx.store.db.select({ s: workOrderStages.status }).from(workOrderStages).where(eq(workOrderStages.workOrderId, workOrderId)).all();
+  const next = deriveStatus(statuses.map((r) => r.s));
+  if (next === wo.status) return undefined;
+  ctx.store.db.update(workOrders).set({ status: next, updatedAt: ctx.clock.now() }).where(eq(workOrders.id, workOrderId)).run();
+  return appendEvent(ctx, {
+    kind: 'work_order.status_changed',
+    entityType: 'work_order',
+    entityId: workOrderId,
+    workOrderId,
+    fromStatus: wo.status,
+    toStatus: next,
+    occurredAt: at,
+    actorUserId: actor.userId,
+    requestId: actor.requestId ?? null,
+  });
+}
+
+/**
+ * POST /stages/{id}/{action}. One IMMEDIATE transaction: two terminals pressing Start at once
+ * serialise here, so exactly one sees `planned` and the other gets INVALID_TRANSITION.
+ */
+export function transitionStage(ctx: AppContext, actor: Actor, stageId: number, action: StageAction, input: ActionInput): StageView {
+  const { from, to } = TRANSITIONS[action];
+  const committed: ShopEvent[] = [];
+  const view = ctx.store.write(() => {
+    const row = getStageRow(ctx, stageId);
+    checkStageAccess(ctx, stageId, actor);
+    if (row.status !== from) throw invalidTransition('stage', row.status, to);
+    const at = input.at ?? ctx.clock.now();
+    checkAt(ctx, row, at);
+    const updated = ctx.store.db
+      .update(workOrderStages)
+      .set({ ...changes(row, action, at, input), status: to, statusChangedAt: at, updatedAt: ctx.clock.now() })
+      .where(eq(workOrderStages.id, stageId))
+      .returning()
+      .get();
+    const data: Record<string, unknown> = { stage_name: row.stageName, seq: row.seq };
+    if (input.reason !== undefined) data.reason = input.reason;
+    if (action === 'done') Object.assign(data, { qty_good: updated.qtyGood, qty_scrap: updated.qtyScrap });
+    committed.push(
+      appendEvent(ctx, {
+        kind: EVENT_KIND[action],
+        entityType: 'stage',
+        entityId: stageId,
+        workOrderId: row.workOrderId,
+        fromStatus: from,
+        toStatus: to,
+        occurredAt: at,
+        actorUserId: actor.userId,
+        requestId: actor.requestId ?? null,
+        data,
+      }),
+    );
+    const woEvent = refreshWorkOrder(ctx, row.workOrderId, at, actor);
+    if (woEvent) committed.push(woEvent);
+    return toStageViews(ctx, [updated])[0] as StageView;
+  });
+  publishAll(ctx, committed);
+  return view;
+}
+
+export interface AssignmentView {
+  stage_id: number;
+  user_id: number;
+  username: string;
+  assigned_at: number;
+  assigned_by: number | null;
+}
+
+export function listAssignments(ctx: AppContext, stageId: number): AssignmentView[] {
+  return ctx.store.read(() => {
+    getStageRow(ctx, stageId);
+    return ctx.store.db
+      .select({
+        stage_id: stageAssignments.stageId,
+        user_id: stageAssignments.userId,
+        username: users.username,
+        assigned_at: stageAssignments.assignedAt,
+        assigned_by: stageAssignments.assignedBy,
+      })
+      .from(stageAssignments)
+      .innerJoin(users, eq(users.id, stageAssignments.userId))
+      .where(eq(stageAssignments.stageId, stageId))
+      .orderBy(asc(stageAssignments.userId))
+      .all();
+  });
+}
+
+/** POST /stages/{id}/assignments: unknown or non-human user → 422, duplicate → 409. */
+export function assignUser(ctx: AppContext, actor: Actor, stageId: number, userId: number): AssignmentView {
+  const committed: ShopEvent[] = [];
+  const view = ctx.store.write(() => {
+    const stage = getStageRow(ctx, stageId);
+    const user = ctx.store.db.select().from(users).where(eq(users.id, userId)).get();
+    if (!user) throw validation('user_id', 'no such user');
+    if (user.role === 'machine') throw validation('user_id', 'device accounts cannot be assigned to stages');
+    const existing = ctx.store.db
+      .select()
+      .from(stageAssignments)
+      .where(and(eq(stageAssignments.stageId, stageId), eq(stageAssignments.userId, userId)))
+      .get();
+    if (existing) throw conflict('the user is already assigned to this stage');
+    const now = ctx.clock.now();
+    ctx.store.db.insert(stageAssignments).values({ stageId, userId, assignedBy: actor.userId, assignedAt: now }).run();
+    committed.push(
+      appendEvent(ctx, {
+        kind: 'stage.assigned',
+        entityType: 'stage',
+        entityId: stageId,
+        workOrderId: stage.workOrderId,
+        actorUserId: actor.userId,
+        requestId: actor.requestId ?? null,
+        data: { user_id: userId },
+      }),
+    );
+    return { stage_id: stageId, user_id: userId, username: user.username, assigned_at: now, assigned_by: actor.userId };
+  });
+  publishAll(ctx, committed);
+  return view;
+}
+
+/** DELETE /stages/{id}/assignments/{user_id}. */
+export function unassignUser(ctx: AppContext, actor: Actor, stageId: number, userId: number): void {
+  const committed: ShopEvent[] = [];
+  ctx.store.write(() => {
+    const stage = getStageRow(ctx, stageId);
+    const removed = ctx.store.db
+      .delete(stageAssignments)
+      .where(and(eq(stageAssignments.stageId, stageId), eq(stageAssignments.userId, userId)))
+      .run();
+    if (removed.changes === 0) throw notFound('assignment');
+    committed.push(
+      appendEvent(ctx, {
+        kind: 'stage.unassigned',
+        entityType: 'stage',
+        entityId: stageId,
+        workOrderId: stage.workOrderId,
+        actorUserId: actor.userId,
+        requestId: actor.requestId ?? null,
+        data: { user_id: userId },
+      }),
+    );
+  });
+  publishAll(ctx, committed);
+}

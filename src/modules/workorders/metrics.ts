@@ -1,0 +1,102 @@
+import { and, count, eq, inArray } from 'drizzle-orm';
+import type { AppContext } from '../../context.ts';
+import { issues, workOrderStages } from '../../db/schema.ts';
+import { getStageRow, type StageRow } from '../stages/queries.ts';
+import { getWorkOrderRow } from './service.ts';
+
+const seconds = (ms: number) => Math.round(ms / 1000);
+const round = (n: number, places: number) => Math.round(n * 10 ** places) / 10 ** places;
+const pct = (num: number, den: number) => (den === 0 ? null : round((100 * num) / den, 2));
+
+/** Stage figures exactly as API.md defines them; null where not yet defined. */
+export interface StageMetrics {
+  planned_duration_s: number | null;
+  actual_duration_s: number | null;
+  paused_s: number;
+  start_delay_s: number | null;
+  end_delay_s: number | null;
+  efficiency: number | null;
+  on_time: boolean | null;
+}
+
+export function stageMetrics(s: StageRow, nowMs: number): StageMetrics {
+  const done = s.status === 'done' && s.actualStart !== null && s.actualEnd !== null;
+  const planned = s.plannedStart !== null && s.plannedEnd !== null ? seconds(s.plannedEnd - s.plannedStart) : null;
+  const actual = done ? seconds((s.actualEnd as number) - (s.actualStart as number)) : null;
+  // A stage paused right now counts its open pause up to now.
+  const openPause = s.pausedSince !== null ? Math.max(0, nowMs - s.pausedSince) : 0;
+  const endDelay = done && s.plannedEnd !== null ? seconds((s.actualEnd as number) - s.plannedEnd) : null;
+  return {
+    planned_duration_s: planned,
+    actual_duration_s: actual,
+    paused_s: seconds(s.pausedMs + openPause),
+    start_delay_s: s.actualStart !== null && s.plannedStart !== null ? seconds(s.actualStart - s.plannedStart) : null,
+    end_delay_s: endDelay,
+    efficiency: planned !== null && actual !== null && actual > 0 ? round(planned / actual, 4) : null,
+    on_time: endDelay === null ? null : endDelay <= 0,
+  };
+}
+
+export function getStageMetrics(ctx: AppContext, stageId: number): StageMetrics & { stage_id: number; status: string } {
+  const row = ctx.store.read(() => getStageRow(ctx, stageId));
+  return { stage_id: row.id, status: row.status, ...stageMetrics(row, ctx.clock.now()) };
+}
+
+export interface WorkOrderMetrics {
+  work_order_id: number;
+  stages_total: number;
+  stages_done: number;
+  stages_in_progress: number;
+  stages_paused: number;
+  progress_pct: number | null;
+  on_time_pct: number | null;
+  efficiency: number | null;
+  end_delay_s: number | null;
+  open_issues: number;
+  qty_good: number | null;
+  qty_scrap: number | null;
+  yield_pct: number | null;
+}
+
+/** Work-order figures from its stages (API.md's formulas); percentages 2 decimals. */
+export function getWorkOrderMetrics(ctx: AppContext, workOrderId: number): WorkOrderMetrics {
+  return ctx.store.read(() => {
+    const wo = getWorkOrderRow(ctx, workOrderId);
+    const stages = ctx.store.db.select().from(workOrderStages).where(eq(workOrderStages.workOrderId, workOrderId)).orderBy(workOrderStages.seq).all();
+    const now = ctx.clock.now();
+    const done = stages.filter((s) => s.status === 'done');
+    const doneMetrics = done.map((s) => stageMetrics(s, now));
+    const onTime = doneMetrics.filter((m) => m.on_time === true).length;
+    const timed = doneMetrics.filter((m) => m.planned_duration_s !== null && m.actual_duration_s !== null);
+    const sumPlanned = timed.reduce((a, m) => a + (m.planned_duration_s ?? 0), 0);
+    const sumActual = timed.reduce((a, m) => a + (m.actual_duration_s ?? 0), 0);
+    const last = stages[stages.length - 1];
+    const allDone = stages.length > 0 && done.length === stages.length;
+    const ids = stages.map((s) => s.id);
+    const openIssues =
+      ids.length === 0
+        ? 0
+        : (ctx.store.db
+            .select({ n: count() })
+            .from(issues)
+            .where(and(inArray(issues.workOrderStageId, ids), inArray(issues.status, ['open', 'ack'])))
+            .get()?.n ?? 0);
+    const good = last?.qtyGood ?? null;
+    const scrap = last?.qtyScrap ?? null;
+    return {
+      work_order_id: wo.id,
+      stages_total: stages.length,
+      stages_done: done.length,
+      stages_in_progress: stages.filter((s) => s.status === 'in_progress').length,
+      stages_paused: stages.filter((s) => s.status === 'paused').length,
+      progress_pct: pct(done.length, stages.length),
+      on_time_pct: pct(onTime, done.length),
+      efficiency: sumActual > 0 ? round(sumPlanned / sumActual, 4) : null,
+      end_delay_s: allDone && last?.actualEnd != null ? seconds(last.actualEnd - wo.plannedEnd) : null,
+      open_issues: openIssues,
+      qty_good: good,
+      qty_scrap: scrap,
+      yield_pct: good === null && scrap === null ? null : pct(good ?? 0, (good ?? 0) + (scrap ?? 0)),
+    };
+  });
+}

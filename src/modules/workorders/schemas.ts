@@ -1,0 +1,58 @@
+import { z } from '@hono/zod-openapi';
+import { WORK_ORDER_STATUSES } from '../../db/schema.ts';
+import { idParams, idString, pageQuery, text, timestamp } from '../../http/schemas.ts';
+import { stage } from '../stages/schemas.ts';
+
+const code = text(1, 64);
+
+export const workOrder = z
+  .object({
+    id: z.number().int(),
+    product_code: z.string(),
+    lot_no: z.string(),
+    qty: z.number().int(),
+    planned_start: z.string(),
+    planned_end: z.string(),
+    status: z.enum(WORK_ORDER_STATUSES),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('WorkOrder');
+
+export const workOrderWithStages = workOrder.extend({ stages: z.array(stage) }).openapi('WorkOrderWithStages');
+
+const window = <T extends { planned_start?: number | undefined; planned_end?: number | undefined }>(v: T, zctx: z.RefinementCtx) => {
+  if (v.planned_start !== undefined && v.planned_end !== undefined && v.planned_start >= v.planned_end) {
+    zctx.addIssue({ code: 'custom', path: ['planned_end'], message: 'must be after planned_start' });
+  }
+};
+
+export const createBody = (tz: string) =>
+  z
+    .object({
+      product_code: code,
+      lot_no: code,
+      qty: z.number().int({ message: 'must be an integer' }).positive({ message: 'must be greater than 0' }).max(1_000_000_000),
+      planned_start: timestamp(tz),
+      planned_end: timestamp(tz),
+      stages: z
+        .array(z.object({ stage_name: code, planned_start: timestamp(tz).optional(), planned_end: timestamp(tz).optional() }).superRefine(window))
+        .min(1, { message: 'must list at least one stage, or be left out for the default template' })
+        .max(50)
+        .optional(),
+    })
+    .superRefine(window)
+    .openapi('CreateWorkOrder');
+
+export const listQuery = (tz: string) =>
+  z.object({
+    ...pageQuery,
+    status: z.enum(WORK_ORDER_STATUSES).optional(),
+    product_code: code.optional(),
+    lot_no: code.optional(),
+    planned_from: timestamp(tz).optional(),
+    planned_to: timestamp(tz).optional(),
+  });
+
+export const woParams = idParams('wo_id');
+export { idString };

@@ -1,0 +1,172 @@
+import { and, asc, eq, gt, gte, lte, or, type SQL } from 'drizzle-orm';
+import type { Actor, AppContext } from '../../context.ts';
+import { decodeCursor, pageOf } from '../../db/cursor.ts';
+import { type WorkOrderStatus, workOrderStages, workOrders } from '../../db/schema.ts';
+import { notFound } from '../../errors.ts';
+import { appendEvent, publishAll } from '../../events/store.ts';
+import type { ShopEvent } from '../../events/bus.ts';
+import { type StageView, stagesOfWorkOrder } from '../stages/queries.ts';
+
+export type WorkOrderRow = typeof workOrders.$inferSelect;
+
+export interface WorkOrderView {
+  id: number;
+  product_code: string;
+  lot_no: string;
+  qty: number;
+  planned_start: number;
+  planned_end: number;
+  status: WorkOrderStatus;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toWorkOrderView(r: WorkOrderRow): WorkOrderView {
+  return {
+    id: r.id,
+    product_code: r.productCode,
+    lot_no: r.lotNo,
+    qty: r.qty,
+    planned_start: r.plannedStart,
+    planned_end: r.plannedEnd,
+    status: r.status,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+  };
+}
+
+export interface CreateWorkOrderInput {
+  product_code: string;
+  lot_no: string;
+  qty: number;
+  planned_start: number;
+  planned_end: number;
+  stages?: Array<{ stage_name: string; planned_start?: number | undefined; planned_end?: number | undefined }> | undefined;
+}
+
+/** Splits [start, end) evenly over the template's stage names, in order; the last ends exactly at end. */
+export function splitWindow(names: string[], start: number, end: number) {
+  const step = (end - start) / names.length;
+  return names.map((stage_name, i) => ({
+    stage_name,
+    planned_start: Math.round(start + i * step),
+    planned_end: i === names.length - 1 ? end : Math.round(start + (i + 1) * step),
+  }));
+}
+
+/** POST /workorders: the order and its stages (explicit, or the configured template) in one transaction. */
+export function createWorkOrder(ctx: AppContext, actor: Actor, input: CreateWorkOrderInput): WorkOrderView & { stages: StageView[] } {
+  const plan = input.stages ?? splitWindow(ctx.config.settings.stage_template, input.planned_start, input.planned_end);
+  const committed: ShopEvent[] = [];
+  const result = ctx.store.write(() => {
+    const now = ctx.clock.now();
+    const row = ctx.store.db
+      .insert(workOrders)
+      .values({
+        id: ctx.store.ids.next('work_orders'),
+        productCode: input.product_code,
+        lotNo: input.lot_no,
+        qty: input.qty,
+        plannedStart: input.planned_start,
+        plannedEnd: input.planned_end,
+        status: 'planned',
+        createdBy: actor.userId,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning()
+      .get();
+    const firstStageId = ctx.store.ids.block('work_order_stages', plan.length);
+    ctx.store.db
+      .insert(workOrderStages)
+      .values(
+        plan.map((s, i) => ({
+          id: firstStageId + i,
+          workOrderId: row.id,
+          seq: i + 1,
+          stageName: s.stage_name,
+          plannedStart: s.planned_start ?? null,
+          plannedEnd: s.planned_end ?? null,
+          status: 'planned' as const,
+          createdAt: now,
+          updatedAt: now,
+        })),
+      )
+      .run();
+    committed.push(
+      appendEvent(ctx, {
+        kind: 'work_order.created',
+        entityType: 'work_order',
+        entityId: row.id,
+        workOrderId: row.id,
+        toStatus: 'planned',
+        actorUserId: actor.userId,
+        requestId: actor.requestId ?? null,
+        data: { product_code: row.productCode, lot_no: row.lotNo, qty: row.qty, stages: plan.length },
+      }),
+    );
+    return { ...toWorkOrderView(row), stages: stagesOfWorkOrder(ctx, row.id) };
+  });
+  publishAll(ctx, committed);
+  return result;
+}
+
+export function getWorkOrderRow(ctx: Pick<AppContext, 'store'>, id: number): WorkOrderRow {
+  const row = ctx.store.db.select().from(workOrders).where(eq(workOrders.id, id)).get();
+  if (!row) throw notFound('work order');
+  return row;
+}
+
+export function getWorkOrder(ctx: AppContext, id: number): WorkOrderView {
+  return toWorkOrderView(ctx.store.read(() => getWorkOrderRow(ctx, id)));
+}
+
+export function listStagesOf(ctx: AppContext, actor: Actor, id: number): StageView[] {
+  return ctx.store.read(() => {
+    getWorkOrderRow(ctx, id);
+    return stagesOfWorkOrder(ctx, id, actor);
+  });
+}
+
+export interface WorkOrderFilter {
+  limit: number;
+  cursor?: string | undefined;
+  status?: WorkOrderStatus | undefined;
+  product_code?: string | undefined;
+  lot_no?: string | undefined;
+  planned_from?: number | undefined;
+  planned_to?: number | undefined;
+}
+
+/** GET /workorders: ordered by planned_start, then id; planned_from/planned_to bound planned_start. */
+export function listWorkOrders(ctx: AppContext, f: WorkOrderFilter) {
+  const conditions: Array<SQL | undefined> = [
+    f.status ? eq(workOrders.status, f.status) : undefined,
+    f.product_code ? eq(workOrders.productCode, f.product_code) : undefined,
+    f.lot_no ? eq(workOrders.lotNo, f.lot_no) : undefined,
+    f.planned_from !== undefined ? gte(workOrders.plannedStart, f.planned_from) : undefined,
+    f.planned_to !== undefined ? lte(workOrders.plannedStart, f.planned_to) : undefined,
+  ];
+  if (f.cursor) {
+    const [ps, id] = decodeCursor(f.cursor, ['number', 'number']) as [number, number];
+    conditions.push(or(gt(workOrders.plannedStart, ps), and(eq(workOrders.plannedStart, ps), gt(workOrders.id, id))));
+  }
+  const rows = ctx.store.read(() =>
+    ctx.store.db
+      .select()
+      .from(workOrders)
+      .where(and(...conditions))
+      .orderBy(asc(workOrders.plannedStart), asc(workOrders.id))
+      .limit(f.limit + 1)
+      .all(),
+  );
+  const { page, nextCursor } = pageOf(rows, f.limit, (r) => [r.plannedStart, r.id]);
+  return { items: page.map(toWorkOrderView), nextCursor };
+}
+
+/** A work order's status follows its stages: planned (none started), in_progress, done (all done). */
+export function deriveStatus(stageStatuses: string[]): WorkOrderStatus {
+  if (stageStatuses.length > 0 && stageStatuses.every((s) => s === 'done')) return 'done';
+  if (stageStatuses.some((s) => s !== 'planned')) return 'in_progress';
+  return 'planned';
+}

@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    coverage: {
+      provider: 'v8',
+      include: ['src/**', 'drivers/**', 'sync/**'],
+      reporter: ['text-summary', 'json-summary'],
+      thresholds: { lines: 80 },
+    },
+  },
+});
