@@ -1,0 +1,60 @@
+import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+
+/** A TCP port that was free a moment ago (for child processes that need a fixed port). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** Sends raw bytes over a socket and reads the whole answer (for framing the fetch API forbids). */
+export function rawHttp(port: number, payload: string | Buffer): Promise<string> {
+  return import('node:net').then(
+    ({ connect }) =>
+      new Promise((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        const chunks: Buffer[] = [];
+        socket.on('data', (c) => chunks.push(c));
+        socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        socket.on('error', (err) => (chunks.length ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(err)));
+        socket.setTimeout(10_000, () => socket.destroy(new Error('timeout')));
+        socket.write(payload);
+      }),
+  );
+}
+
+/** A chunked request whose body is produced piece by piece (no Content-Length). */
+export function chunkedPost(port: number, path: string, headers: Record<string, string>, chunks: Buffer[]): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString('utf8') }));
+    });
+    req.on('error', reject);
+    let i = 0;
+    const next = () => {
+      const chunk = chunks[i++];
+      if (!chunk) {
+        req.end();
+        return;
+      }
+      if (req.write(chunk)) setImmediate(next);
+      else req.once('drain', next);
+    };
+    next();
+  });
+}

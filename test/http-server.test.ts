@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../src/logger.ts';
+import { type RunningGateway, startGateway } from '../src/main.ts';
+import { createPasswordHasher } from '../src/modules/auth/password.ts';
+import { TEST_SCRYPT, testConfig } from './helpers/app.ts';
+import { chunkedPost, rawHttp } from './helpers/server.ts';
+
+let gw: RunningGateway;
+let dir: string;
+let base: string;
+let printed = '';
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'gw-http-'));
+  gw = await startGateway(testConfig(dir, { PORT: '0', HOST: '127.0.0.1' }), silentLogger(), {
+    passwords: createPasswordHasher(TEST_SCRYPT),
+    processMetrics: false,
+    print: (line) => {
+      printed += line;
+    },
+  });
+  base = `http://127.0.0.1:${gw.port}`;
+});
+afterAll(async () => {
+  await gw.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a listening gateway', () => {
+  it('creates the first admin with a generated password, printed once, that works', async () => {
+    const password = /password: (\S+)/.exec(printed)?.[1];
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    const res = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    expect(res.status).toBe(200);
+  });
+
+  it('reuses a well-formed X-Request-Id and replaces a bad one', async () => {
+    const good = await fetch(`${base}/health`, { headers: { 'x-request-id': 'terminal-7.abc_1' } });
+    expect(good.headers.get('x-request-id')).toBe('terminal-7.abc_1');
+    expect(((await good.json()) as { meta: { request_id: string } }).meta.request_id).toBe('terminal-7.abc_1');
+    const bad = await fetch(`${base}/health`, { headers: { 'x-request-id': 'x'.repeat(65) } });
+    expect(bad.headers.get('x-request-id')).not.toBe('x'.repeat(65));
+    const weird = await fetch(`${base}/nowhere`, { headers: { 'x-request-id': 'a b<script>' } });
+    expect(weird.status).toBe(404);
+    expect(weird.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers a chunked body over the limit with a 413 envelope', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    const res = await chunkedPost(gw.port, '/auth/register', { 'content-type': 'application/json' }, Array.from({ length: 20 }, () => chunk));
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('answers Content-Length together with Transfer-Encoding with an envelope, not a bare error', async () => {
+    const big = 'a'.repeat(2 * 1024 * 1024);
+    const raw = await rawHttp(
+      gw.port,
+      `POST /auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`,
+    );
+    const status = Number(raw.split(' ')[1]);
+    expect([400, 413]).toContain(status);
+    const json = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+    expect(['MALFORMED_REQUEST', 'PAYLOAD_TOO_LARGE']).toContain(json.error.code);
+    expect(json.meta.request_id).toBeTruthy();
+  });
+
+  it('serves the OpenAPI document and the docs UI from local assets', async () => {
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown>; components: { securitySchemes: Record<string, unknown> } };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/auth/login', '/workorders', '/stages/{wos_id}/start', '/machines/{machine_id}/readings']));
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ scheme: 'bearer' });
+    const page = await fetch(`${base}/docs`);
+    expect(await page.text()).toContain('/openapi.json');
+    const asset = await fetch(`${base}/docs/swagger-ui-bundle.js`);
+    expect(asset.status).toBe(200);
+    expect((await asset.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
+  });
+
+  it('reports ready and exposes Prometheus metrics', async () => {
+    expect((await fetch(`${base}/ready`)).status).toBe(200);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toContain('gateway_http_requests_total');
+  });
+});
