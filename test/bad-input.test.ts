@@ -12,7 +12,10 @@ beforeAll(async () => {
   gw = makeGateway();
   admin = (await gw.login('admin')).token;
   const wo = await body<{ id: number; stages: Array<{ id: number }> }>(
-    await gw.req('POST', '/workorders', { token: admin, body: { product_code: 'P', lot_no: 'L', qty: 1, planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T12:00:00Z' } }),
+    await gw.req('POST', '/workorders', {
+      token: admin,
+      body: { product_code: 'P', lot_no: 'L', qty: 1, planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T12:00:00Z' },
+    }),
   );
   woId = wo.data.id;
   stageId = wo.data.stages[0]?.id ?? 0;
@@ -49,10 +52,32 @@ describe('bad bodies change nothing and never 5xx', () => {
     ['POST', '/workorders', { product_code: 'P', lot_no: 'L', qty: 2 ** 53, planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T09:00:00Z' }, 422],
     ['POST', '/workorders', { product_code: 'P', lot_no: 'L', qty: 1, planned_start: '2026-11-26T10:00:00Z', planned_end: '2026-11-26T09:00:00Z' }, 422],
     ['POST', '/workorders', { product_code: 'P\u0000', lot_no: 'L', qty: 1, planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T09:00:00Z' }, 422],
-    ['POST', '/workorders', { product_code: 'x'.repeat(65), lot_no: 'L', qty: 1, planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T09:00:00Z' }, 422],
+    [
+      'POST',
+      '/workorders',
+      { product_code: 'x'.repeat(65), lot_no: 'L', qty: 1, planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T09:00:00Z' },
+      422,
+    ],
     ['POST', '/workorders', { product_code: 'P', lot_no: 'L', qty: 1, planned_start: '2026-02-30T08:00:00Z', planned_end: '2026-11-26T09:00:00Z' }, 422],
-    ['POST', '/workorders', { product_code: 'P', lot_no: 'L', qty: 1, planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T09:00:00Z', stages: [] }, 422],
-    ['POST', '/workorders', { product_code: 'P', lot_no: 'L', qty: 1, planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T09:00:00Z', stages: [{ stage_name: 'a', planned_start: '2026-11-26T09:00:00Z', planned_end: '2026-11-26T08:00:00Z' }] }, 422],
+    [
+      'POST',
+      '/workorders',
+      { product_code: 'P', lot_no: 'L', qty: 1, planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T09:00:00Z', stages: [] },
+      422,
+    ],
+    [
+      'POST',
+      '/workorders',
+      {
+        product_code: 'P',
+        lot_no: 'L',
+        qty: 1,
+        planned_start: '2026-11-26T08:00:00Z',
+        planned_end: '2026-11-26T09:00:00Z',
+        stages: [{ stage_name: 'a', planned_start: '2026-11-26T09:00:00Z', planned_end: '2026-11-26T08:00:00Z' }],
+      },
+      422,
+    ],
     ['POST', '/workorders', [1, 2, 3], 422],
     ['POST', '/workorders', 'null', 422],
     ['POST', '/auth/register', { username: "x'; DROP TABLE users;--", password: 'long-enough-pw' }, 422],
@@ -82,7 +107,11 @@ describe('bad bodies change nothing and never 5xx', () => {
     await expectRefused('POST', `/machines/${machineId}/readings`, '{"reading_type":"temp","value":NaN}');
     await expectRefused('POST', `/machines/${machineId}/readings`, { reading_type: 'temp', value: 'hot' });
     await expectRefused('POST', `/machines/${machineId}/readings`, { reading_type: 'temp', value: 1, quality: 'great' });
-    await expectRefused('POST', `/machines/${machineId}/readings`, Array.from({ length: 1001 }, () => ({ reading_type: 't', value: 1 })));
+    await expectRefused(
+      'POST',
+      `/machines/${machineId}/readings`,
+      Array.from({ length: 1001 }, () => ({ reading_type: 't', value: 1 })),
+    );
     await expectRefused('POST', '/machines/999999/readings', { reading_type: 'temp', value: 1 });
   });
 

@@ -15,10 +15,18 @@ let token: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'gw-conc-'));
-  gw = await startGateway(testConfig(dir, { PORT: '0', HOST: '127.0.0.1' }), silentLogger(), { passwords: createPasswordHasher(TEST_SCRYPT), processMetrics: false, print: () => {} });
+  gw = await startGateway(testConfig(dir, { PORT: '0', HOST: '127.0.0.1' }), silentLogger(), {
+    passwords: createPasswordHasher(TEST_SCRYPT),
+    processMetrics: false,
+    print: () => {},
+  });
   base = `http://127.0.0.1:${gw.port}`;
   await createUser(gw.ctx, { username: 'lead', password: 'lead-password', role: 'planner' });
-  const res = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'lead', password: 'lead-password' }) });
+  const res = await fetch(`${base}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'lead', password: 'lead-password' }),
+  });
   token = ((await res.json()) as { data: { access_token: string } }).data.access_token;
 });
 afterAll(async () => {
@@ -27,7 +35,11 @@ afterAll(async () => {
 });
 
 const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${base}${url}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(payload) });
+  fetch(`${base}${url}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(payload),
+  });
 
 async function newStage(): Promise<number> {
   const res = await post('/workorders', { product_code: 'C', lot_no: 'L', qty: 1, planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T09:00:00Z' });
@@ -50,7 +62,9 @@ describe('many terminals at once (real sockets)', () => {
     expect(first.status).toBe(201);
     const original = (await first.json()) as { data: { id: number } };
     // The terminal never saw that answer and sends the same request again, several times at once.
-    const retries = await Promise.all(Array.from({ length: 5 }, () => post(`/stages/${id}/issue`, { type: 'tooling', description: 'dull bit' }, { 'idempotency-key': 'tablet-3-0001' })));
+    const retries = await Promise.all(
+      Array.from({ length: 5 }, () => post(`/stages/${id}/issue`, { type: 'tooling', description: 'dull bit' }, { 'idempotency-key': 'tablet-3-0001' })),
+    );
     for (const r of retries) {
       expect(r.status).toBe(201);
       expect(r.headers.get('idempotent-replayed')).toBe('true');

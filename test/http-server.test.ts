@@ -33,7 +33,11 @@ describe('a listening gateway', () => {
   it('creates the first admin with a generated password, printed once, that works', async () => {
     const password = /password: (\S+)/.exec(printed)?.[1];
     expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
-    const res = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    const res = await fetch(`${base}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password }),
+    });
     expect(res.status).toBe(200);
   });
 
@@ -50,7 +54,12 @@ describe('a listening gateway', () => {
 
   it('answers a chunked body over the limit with a 413 envelope', async () => {
     const chunk = Buffer.alloc(64 * 1024, 'a');
-    const res = await chunkedPost(gw.port, '/auth/register', { 'content-type': 'application/json' }, Array.from({ length: 20 }, () => chunk));
+    const res = await chunkedPost(
+      gw.port,
+      '/auth/register',
+      { 'content-type': 'application/json' },
+      Array.from({ length: 20 }, () => chunk),
+    );
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body).error.code).toBe('PAYLOAD_TOO_LARGE');
   });
@@ -69,7 +78,10 @@ describe('a listening gateway', () => {
   });
 
   it('serves the OpenAPI document and the docs UI from local assets', async () => {
-    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown>; components: { securitySchemes: Record<string, unknown> } };
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+      components: { securitySchemes: Record<string, unknown> };
+    };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/auth/login', '/workorders', '/stages/{wos_id}/start', '/machines/{machine_id}/readings']));
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ scheme: 'bearer' });
     const page = await fetch(`${base}/docs`);

@@ -46,7 +46,11 @@ describe('issue lifecycle', () => {
     const ack = await gw.req('PATCH', `/stages/${stageId}/issues/${issue.id}`, { token: manager.token, body: { status: 'ack', note: 'on my way' } });
     expect((await body<Issue>(ack)).data).toMatchObject({ status: 'ack', acknowledged_by: manager.id });
     gw.clock.advance(60_000);
-    const resolved = (await body<Issue>(await gw.req('PATCH', `/stages/${stageId}/issues/${issue.id}`, { token: planner.token, body: { status: 'resolved', note: 'belt replaced' } }))).data;
+    const resolved = (
+      await body<Issue>(
+        await gw.req('PATCH', `/stages/${stageId}/issues/${issue.id}`, { token: planner.token, body: { status: 'resolved', note: 'belt replaced' } }),
+      )
+    ).data;
     expect(resolved).toMatchObject({ status: 'resolved', resolved_by: planner.id });
     expect(resolved.history.map((h) => [h.status, h.by, h.note])).toEqual([
       ['open', worker.id, null],

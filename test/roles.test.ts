@@ -28,16 +28,28 @@ const nowS = Math.floor(T0 / 1000);
 async function forged(): Promise<Record<string, string>> {
   const base = () => new SignJWT({}).setSubject(String(userId)).setJti('x').setIssuer(TOKEN_ISSUER).setAudience(TOKEN_AUDIENCE).setIssuedAt(nowS);
   const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
-  const payload = Buffer.from(JSON.stringify({ sub: String(userId), jti: 'x', iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE, iat: nowS, exp: nowS + 3600 })).toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ sub: String(userId), jti: 'x', iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE, iat: nowS, exp: nowS + 3600 })).toString(
+    'base64url',
+  );
   const valid = tokens.admin;
   const [h, p, s] = valid.split('.');
   const tamperedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p ?? '', 'base64url').toString()), sub: '1' })).toString('base64url');
   return {
     'alg none': `${header}.${payload}.`,
-    'wrong algorithm (HS512)': await base().setProtectedHeader({ alg: 'HS512' }).setExpirationTime(nowS + 3600).sign(key),
-    expired: await base().setProtectedHeader({ alg: 'HS256' }).setExpirationTime(nowS - 10).sign(key),
+    'wrong algorithm (HS512)': await base()
+      .setProtectedHeader({ alg: 'HS512' })
+      .setExpirationTime(nowS + 3600)
+      .sign(key),
+    expired: await base()
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(nowS - 10)
+      .sign(key),
     'missing exp': await base().setProtectedHeader({ alg: 'HS256' }).sign(key),
-    'wrong audience': await base().setProtectedHeader({ alg: 'HS256' }).setAudience('someone-else').setExpirationTime(nowS + 3600).sign(key),
+    'wrong audience': await base()
+      .setProtectedHeader({ alg: 'HS256' })
+      .setAudience('someone-else')
+      .setExpirationTime(nowS + 3600)
+      .sign(key),
     'other secret': await base()
       .setProtectedHeader({ alg: 'HS256' })
       .setExpirationTime(nowS + 3600)

@@ -60,9 +60,12 @@ describe('stage state machine', () => {
       await act(gw, planner.token, s.id, 'done', { qty_good: 9, qty_scrap: 1 });
     }
     expect(await status()).toBe('done');
-    const kinds = (gw.ctx.store.sqlite.prepare("SELECT kind, from_status, to_status FROM events WHERE entity_type = 'work_order' ORDER BY id").all() as Array<{ kind: string; to_status: string }>).map(
-      (e) => `${e.kind}:${e.to_status}`,
-    );
+    const kinds = (
+      gw.ctx.store.sqlite.prepare("SELECT kind, from_status, to_status FROM events WHERE entity_type = 'work_order' ORDER BY id").all() as Array<{
+        kind: string;
+        to_status: string;
+      }>
+    ).map((e) => `${e.kind}:${e.to_status}`);
     expect(kinds).toEqual(['work_order.created:planned', 'work_order.status_changed:in_progress', 'work_order.status_changed:done']);
   });
 
@@ -70,7 +73,16 @@ describe('stage state machine', () => {
     const id = await stageIn('planned');
     await gw.req('POST', `/stages/${id}/start`, { token: planner.token, body: { at: iso(T0 - 60_000) }, headers: { 'x-request-id': 'term-1' } });
     const e = gw.ctx.store.sqlite.prepare("SELECT * FROM events WHERE kind = 'stage.started'").get() as Record<string, unknown>;
-    expect(e).toMatchObject({ entity_type: 'stage', entity_id: id, from_status: 'planned', to_status: 'in_progress', occurred_at: T0 - 60_000, recorded_at: T0, actor_user_id: planner.id, request_id: 'term-1' });
+    expect(e).toMatchObject({
+      entity_type: 'stage',
+      entity_id: id,
+      from_status: 'planned',
+      to_status: 'in_progress',
+      occurred_at: T0 - 60_000,
+      recorded_at: T0,
+      actor_user_id: planner.id,
+      request_id: 'term-1',
+    });
     expect(() => gw.ctx.store.sqlite.prepare('UPDATE events SET kind = ?').run('x')).toThrow(/immutable/);
     expect(() => gw.ctx.store.sqlite.prepare('DELETE FROM events').run()).toThrow(/immutable/);
   });
@@ -142,7 +154,9 @@ describe('assignments', () => {
     const seen: number[] = [];
     let cursor: string | null = null;
     do {
-      const page: { data: Array<{ id: number }>; meta: Record<string, unknown> } = await body(await gw.req('GET', `/stages?limit=3${cursor ? `&cursor=${cursor}` : ''}`, { token: planner.token }));
+      const page: { data: Array<{ id: number }>; meta: Record<string, unknown> } = await body(
+        await gw.req('GET', `/stages?limit=3${cursor ? `&cursor=${cursor}` : ''}`, { token: planner.token }),
+      );
       seen.push(...page.data.map((s) => s.id));
       cursor = page.meta.next_cursor as string | null;
     } while (cursor);

@@ -29,7 +29,9 @@ describe('work orders', () => {
   });
 
   it('creates explicit stages in the given order', async () => {
-    const wo = await createWorkOrder(gw, planner, { stages: [{ stage_name: 'weld', planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T09:00:00Z' }, { stage_name: 'paint' }] });
+    const wo = await createWorkOrder(gw, planner, {
+      stages: [{ stage_name: 'weld', planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T09:00:00Z' }, { stage_name: 'paint' }],
+    });
     expect(wo.stages.map((s) => (s as unknown as { stage_name: string }).stage_name)).toEqual(['weld', 'paint']);
     expect(rowCount(gw.ctx, 'work_order_stages')).toBe(2);
   });
@@ -42,7 +44,11 @@ describe('work orders', () => {
     expect(all.data.map((w) => w.planned_start)).toEqual([...all.data.map((w) => w.planned_start)].sort());
     const odd = await body<Array<{ product_code: string }>>(await gw.req('GET', '/workorders?product_code=ODD', { token: planner }));
     expect(odd.data).toHaveLength(2);
-    const window = await body<unknown[]>(await gw.req('GET', `/workorders?planned_from=${encodeURIComponent(iso(T0 + 2 * H))}&planned_to=${encodeURIComponent(iso(T0 + 4 * H))}`, { token: planner }));
+    const window = await body<unknown[]>(
+      await gw.req('GET', `/workorders?planned_from=${encodeURIComponent(iso(T0 + 2 * H))}&planned_to=${encodeURIComponent(iso(T0 + 4 * H))}`, {
+        token: planner,
+      }),
+    );
     expect(window.data).toHaveLength(3);
     const p1 = await body<Array<{ id: number }>>(await gw.req('GET', '/workorders?limit=2', { token: planner }));
     const p2 = await body<Array<{ id: number }>>(await gw.req('GET', `/workorders?limit=2&cursor=${p1.meta.next_cursor}`, { token: planner }));
@@ -82,8 +88,23 @@ describe('metrics', () => {
     await act(gw, planner, d, 'pause', { reason: 'breakdown', at: iso(T0 + 9 * H) });
 
     const m = async (id: number) => (await body<Record<string, unknown>>(await gw.req('GET', `/stages/${id}/metrics`, { token: planner }))).data;
-    expect(await m(a)).toMatchObject({ planned_duration_s: 7200, actual_duration_s: 5400, paused_s: 0, start_delay_s: -600, end_delay_s: -2400, efficiency: 1.3333, on_time: true });
-    expect(await m(b)).toMatchObject({ planned_duration_s: 7200, actual_duration_s: 10800, start_delay_s: 1800, end_delay_s: 5400, efficiency: 0.6667, on_time: false });
+    expect(await m(a)).toMatchObject({
+      planned_duration_s: 7200,
+      actual_duration_s: 5400,
+      paused_s: 0,
+      start_delay_s: -600,
+      end_delay_s: -2400,
+      efficiency: 1.3333,
+      on_time: true,
+    });
+    expect(await m(b)).toMatchObject({
+      planned_duration_s: 7200,
+      actual_duration_s: 10800,
+      start_delay_s: 1800,
+      end_delay_s: 5400,
+      efficiency: 0.6667,
+      on_time: false,
+    });
     expect(await m(c)).toMatchObject({ actual_duration_s: 3600, paused_s: 1200, start_delay_s: 5400, end_delay_s: 1800, efficiency: 2, on_time: false });
     expect(await m(d)).toMatchObject({ actual_duration_s: null, paused_s: 3600, start_delay_s: 3600, end_delay_s: null, efficiency: null, on_time: null });
 
@@ -112,7 +133,17 @@ describe('metrics', () => {
     await act(gw, planner, id, 'done', { at: iso(T0 + 8.5 * H), qty_good: 47, qty_scrap: 3 });
     await gw.req('POST', `/stages/${id}/issue`, { token: planner, body: { type: 'quality', description: 'burrs' } });
     const wom = (await body<Record<string, unknown>>(await gw.req('GET', `/workorders/${wo.id}/metrics`, { token: planner }))).data;
-    expect(wom).toMatchObject({ stages_done: 1, progress_pct: 100, end_delay_s: 1800, qty_good: 47, qty_scrap: 3, yield_pct: 94, open_issues: 1, efficiency: null, on_time_pct: 0 });
+    expect(wom).toMatchObject({
+      stages_done: 1,
+      progress_pct: 100,
+      end_delay_s: 1800,
+      qty_good: 47,
+      qty_scrap: 3,
+      yield_pct: 94,
+      open_issues: 1,
+      efficiency: null,
+      on_time_pct: 0,
+    });
     const stage = (await body<Record<string, unknown>>(await gw.req('GET', `/stages/${id}/metrics`, { token: planner }))).data;
     expect(stage).toMatchObject({ planned_duration_s: null, actual_duration_s: 30600, efficiency: null });
   });

@@ -33,7 +33,14 @@ let counter = 0;
 
 export function testConfig(dir: string, extra: Record<string, string> = {}): Config {
   return loadConfig(
-    { NODE_ENV: 'test', DATABASE_PATH: path.join(dir, 'gateway.db'), JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', CONFIG_DIR: path.join(dir, 'config'), ...extra },
+    {
+      NODE_ENV: 'test',
+      DATABASE_PATH: path.join(dir, 'gateway.db'),
+      JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: 'silent',
+      CONFIG_DIR: path.join(dir, 'config'),
+      ...extra,
+    },
     dir,
   );
 }
@@ -83,7 +90,9 @@ export function makeGateway(extra: Record<string, string> = {}): TestGateway {
 }
 
 /** Reads the envelope of a response. */
-export async function body<T = Record<string, unknown>>(res: Response): Promise<{ data: T; error: { code: string; message: string; details?: unknown }; meta: Record<string, unknown> }> {
+export async function body<T = Record<string, unknown>>(
+  res: Response,
+): Promise<{ data: T; error: { code: string; message: string; details?: unknown }; meta: Record<string, unknown> }> {
   return (await res.json()) as never;
 }
 
