@@ -197,7 +197,8 @@ export function parseDevices(doc: unknown, file = 'devices'): DevicesConfig {
       const m = t.machine ?? d.machine;
       if (!machineNames.has(m)) throw new DeviceConfigError(`${file}: device '${d.name}' tag '${t.name}': machine '${m}' is not declared under machines`);
     }
-    if (d.status && !tagNames.has(d.status.tag)) throw new DeviceConfigError(`${file}: device '${d.name}': status.tag '${d.status.tag}' is not a tag of this device`);
+    if (d.status && !tagNames.has(d.status.tag))
+      throw new DeviceConfigError(`${file}: device '${d.name}': status.tag '${d.status.tag}' is not a tag of this device`);
     devices.push(d);
   });
   return { pkiDir: top.data.pki_dir, machines: top.data.machines, devices };

@@ -25,7 +25,20 @@ afterEach(async () => {
 function device(extra: Record<string, unknown>, tags: Array<Record<string, unknown>>, name = 'plc'): ModbusTcpDevice {
   const cfg = parseDevices({
     machines: [{ name: 'm1', machine_type: 'press' }],
-    devices: [{ name, protocol: 'modbus-tcp', machine: 'm1', host: '127.0.0.1', port, poll_interval_ms: 50, timeout_ms: 300, reconnect: { initial_ms: 50, max_ms: 200 }, tags, ...extra }],
+    devices: [
+      {
+        name,
+        protocol: 'modbus-tcp',
+        machine: 'm1',
+        host: '127.0.0.1',
+        port,
+        poll_interval_ms: 50,
+        timeout_ms: 300,
+        reconnect: { initial_ms: 50, max_ms: 200 },
+        tags,
+        ...extra,
+      },
+    ],
   });
   return cfg.devices[0] as ModbusTcpDevice;
 }
@@ -103,7 +116,8 @@ describe('decoding against a real Modbus TCP server', () => {
 });
 
 describe('request coalescing', () => {
-  const tags = (n: number, stride: number) => Array.from({ length: n }, (_, i) => ({ name: `t${i}`, reading_type: `r${i}`, area: 'holding', address: i * stride, data_type: 'float32' }));
+  const tags = (n: number, stride: number) =>
+    Array.from({ length: n }, (_, i) => ({ name: `t${i}`, reading_type: `r${i}`, area: 'holding', address: i * stride, data_type: 'float32' }));
 
   it('reads 200 adjacent float32 tags (400 registers) in 4 requests', async () => {
     const counts: number[] = [];

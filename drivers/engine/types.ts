@@ -11,9 +11,7 @@ export interface Sample {
 }
 
 /** Where drivers hand their samples: the gateway adapts this to the readings writer. */
-export interface SampleSink {
-  (device: string, samples: Sample[]): void;
-}
+export type SampleSink = (device: string, samples: Sample[]) => void;
 
 /** What a driver reports about itself for GET /drivers/status. */
 export interface DriverState {

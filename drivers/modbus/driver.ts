@@ -156,9 +156,13 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
       if (!Array.isArray(words) || words.length < block.count) throw new Error(`short response: ${words?.length ?? 0} of ${block.count}`);
       return block.tags.map((t) => {
         const offset = t.address - block.start;
-        const raw = block.area === 'coil' || block.area === 'discrete' ? (words[offset] ?? 0) : decodeRegisters(words.slice(offset, offset + registerCount(t.data_type, t.length)), t.data_type, t.byte_order ?? order);
+        const raw =
+          block.area === 'coil' || block.area === 'discrete'
+            ? (words[offset] ?? 0)
+            : decodeRegisters(words.slice(offset, offset + registerCount(t.data_type, t.length)), t.data_type, t.byte_order ?? order);
         const value = scaled(t, raw);
-        if (typeof value === 'number' && !Number.isFinite(value)) return { tag: t.name, value: null, quality: 'bad' as const, reason: 'not a finite number (NaN/Inf)', sourceTs: ts };
+        if (typeof value === 'number' && !Number.isFinite(value))
+          return { tag: t.name, value: null, quality: 'bad' as const, reason: 'not a finite number (NaN/Inf)', sourceTs: ts };
         return { tag: t.name, value, quality: 'good' as const, reason: null, sourceTs: ts };
       });
     } catch (err) {
@@ -243,4 +247,3 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
     state: () => state,
   };
 }
-

@@ -41,8 +41,10 @@ export class ModbusSim {
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       const vector = {
-        getMultipleHoldingRegisters: (addr: number, len: number, _unit: number, cb: Cb<number[]>) => this.answer(addr, len, cb, () => this.holding.slice(addr, addr + len)),
-        getMultipleInputRegisters: (addr: number, len: number, _unit: number, cb: Cb<number[]>) => this.answer(addr, len, cb, () => this.input.slice(addr, addr + len)),
+        getMultipleHoldingRegisters: (addr: number, len: number, _unit: number, cb: Cb<number[]>) =>
+          this.answer(addr, len, cb, () => this.holding.slice(addr, addr + len)),
+        getMultipleInputRegisters: (addr: number, len: number, _unit: number, cb: Cb<number[]>) =>
+          this.answer(addr, len, cb, () => this.input.slice(addr, addr + len)),
         getHoldingRegister: (addr: number, _unit: number, cb: Cb<number>) => this.answer(addr, 1, cb, () => this.holding[addr] ?? 0),
         getInputRegister: (addr: number, _unit: number, cb: Cb<number>) => this.answer(addr, 1, cb, () => this.input[addr] ?? 0),
         getCoil: (addr: number, _unit: number, cb: Cb<boolean>) => {

@@ -1,0 +1,153 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type OpcuaDevice, parseDevices } from '../drivers/config.ts';
+import type { Driver, Sample } from '../drivers/engine/types.ts';
+import { createOpcuaDriver } from '../drivers/opcua/driver.ts';
+import { silentLogger } from '../src/logger.ts';
+import { freePort } from './helpers/server.ts';
+import { OpcuaSim } from './sim/opcua-sim.ts';
+
+let sim: OpcuaSim;
+let port: number;
+let pki: string;
+const drivers: Driver[] = [];
+
+beforeAll(async () => {
+  pki = mkdtempSync(path.join(tmpdir(), 'gw-pki-'));
+  port = await freePort();
+  sim = new OpcuaSim(port);
+  await sim.start();
+}, 60_000);
+afterEach(async () => {
+  for (const d of drivers.splice(0)) await d.stop();
+});
+afterAll(async () => {
+  await sim.stop();
+  rmSync(pki, { recursive: true, force: true });
+});
+
+function device(extra: Record<string, unknown>, tags: Array<Record<string, unknown>>): OpcuaDevice {
+  return parseDevices({
+    machines: [{ name: 'oven', machine_type: 'oven' }],
+    devices: [
+      {
+        name: 'oven-plc',
+        protocol: 'opcua',
+        machine: 'oven',
+        endpoint: sim.endpoint,
+        security_mode: 'None',
+        security_policy: 'None',
+        allow_insecure: true,
+        poll_interval_ms: 100,
+        publishing_interval_ms: 100,
+        reconnect: { initial_ms: 200, max_ms: 1000 },
+        tags,
+        ...extra,
+      },
+    ],
+  }).devices[0] as OpcuaDevice;
+}
+
+function run(dev: OpcuaDevice) {
+  const seen: Sample[] = [];
+  const d = createOpcuaDriver(dev, { sink: (_d, s) => seen.push(...s), logger: silentLogger(), pkiDir: pki });
+  drivers.push(d);
+  d.start();
+  return { driver: d, seen, latest: (tag: string) => [...seen].reverse().find((s) => s.tag === tag) };
+}
+
+async function until(check: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('OPC UA against a real node-opcua server', () => {
+  it('subscribes by node id and by browse path, with scale, timestamps and status mapped to quality', async () => {
+    sim.temperature = 21.5;
+    sim.count = 7;
+    const { latest } = run(
+      device({}, [
+        { name: 'temp', reading_type: 'temperature', node_id: 's=Temperature', namespace_uri: sim.namespaceUri },
+        { name: 'count', reading_type: 'count', browse_path: '/Objects/Oven/Count', namespace_uri: sim.namespaceUri, scale: 10 },
+        { name: 'health', reading_type: 'health', node_id: 'ns=1;s=Health' },
+      ]),
+    );
+    await until(() => latest('temp')?.value === 21.5 && latest('count')?.value === 70 && latest('health')?.quality === 'good');
+    expect(Math.abs((latest('temp')?.sourceTs ?? 0) - Date.now())).toBeLessThan(10_000);
+    sim.temperature = 30;
+    sim.healthBad = true;
+    await until(() => latest('temp')?.value === 30 && latest('health')?.quality === 'bad');
+    expect(latest('health')?.reason).toBe('BadSensorFailure');
+    sim.healthBad = false;
+  }, 30_000);
+
+  it('applies the deadband in the subscription', async () => {
+    sim.temperature = 50;
+    const { seen, latest } = run(device({}, [{ name: 'temp', reading_type: 'temperature', node_id: 'ns=1;s=Temperature', deadband: 5 }]));
+    await until(() => latest('temp')?.value === 50);
+    const before = seen.length;
+    sim.temperature = 52;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(seen.length).toBe(before);
+    sim.temperature = 60;
+    await until(() => latest('temp')?.value === 60);
+  }, 30_000);
+
+  it('polls when configured to', async () => {
+    sim.count = 3;
+    const { latest, driver } = run(device({ mode: 'poll' }, [{ name: 'count', reading_type: 'count', node_id: 'ns=1;s=Count' }]));
+    await until(() => latest('count')?.value === 3);
+    sim.count = 4;
+    await until(() => latest('count')?.value === 4);
+    expect(driver.state().pollDurationMs).not.toBeNull();
+  }, 30_000);
+
+  it('comes back by itself after the server restarts, with the subscription restored', async () => {
+    sim.temperature = 10;
+    const { latest, driver } = run(device({}, [{ name: 'temp', reading_type: 'temperature', browse_path: '/Objects/1:Oven/1:Temperature' }]));
+    await until(() => latest('temp')?.value === 10);
+    await sim.stop();
+    await until(() => latest('temp')?.quality === 'bad' && !driver.state().connected);
+    sim = new OpcuaSim(port);
+    sim.temperature = 11;
+    await sim.start();
+    await until(() => latest('temp')?.value === 11 && latest('temp')?.quality === 'good', 30_000);
+    expect(driver.state().connected).toBe(true);
+  }, 60_000);
+
+  it('reports an unknown node as bad without crashing', async () => {
+    const { driver } = run(device({}, [{ name: 'ghost', reading_type: 'x', browse_path: '/Objects/1:Oven/1:Nothing' }]));
+    await until(() => driver.state().lastError !== null);
+    expect(driver.state().lastError).toMatch(/not found/);
+    expect(driver.state().connected).toBe(false);
+  }, 30_000);
+});
+
+describe('OPC UA security', () => {
+  it('rejects an untrusted server certificate unless trust is configured', async () => {
+    const securePort = await freePort();
+    const secure = new OpcuaSim(securePort, { secure: true });
+    await secure.start();
+    try {
+      const base = { endpoint: secure.endpoint, security_mode: 'SignAndEncrypt', security_policy: 'Basic256Sha256', allow_insecure: false };
+      const refused = run(device({ ...base }, [{ name: 'temp', reading_type: 't', node_id: 'ns=1;s=Temperature' }]));
+      await until(() => refused.driver.state().lastError !== null, 60_000);
+      expect(refused.driver.state().lastError).toMatch(/BadCertificateUntrusted/);
+      expect(refused.driver.state().connected).toBe(false);
+      expect(refused.latest('temp')?.quality ?? 'bad').toBe('bad');
+      await refused.driver.stop();
+      // The same server, trusted on purpose in config: connects over SignAndEncrypt.
+      sim.temperature = 42;
+      const trusted = run(device({ ...base, trust_unknown_certificates: true }, [{ name: 'temp', reading_type: 't', node_id: 'ns=1;s=Temperature' }]));
+      await until(() => trusted.driver.state().connected, 60_000);
+      expect(trusted.driver.state().connected).toBe(true);
+    } finally {
+      await secure.stop();
+    }
+  }, 90_000);
+});

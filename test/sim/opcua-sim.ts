@@ -1,0 +1,79 @@
+import { DataType, DataValue, MessageSecurityMode, OPCUAServer, SecurityPolicy, StatusCodes, Variant } from 'node-opcua';
+
+/** A real node-opcua server with an Oven object: Temperature (Double), Count (Int32), Health. */
+export class OpcuaSim {
+  temperature = 20;
+  count = 0;
+  healthBad = false;
+  private server: OPCUAServer | undefined;
+
+  constructor(
+    readonly port: number,
+    readonly opts: { secure?: boolean; namespaceUri?: string } = {},
+  ) {}
+
+  get endpoint(): string {
+    return `opc.tcp://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const secure = this.opts.secure ?? false;
+    const server = new OPCUAServer({
+      port: this.port,
+      hostname: '127.0.0.1',
+      securityModes: secure ? [MessageSecurityMode.SignAndEncrypt] : [MessageSecurityMode.None],
+      securityPolicies: secure ? [SecurityPolicy.Basic256Sha256] : [SecurityPolicy.None],
+      allowAnonymous: true,
+      serverInfo: { applicationUri: this.opts.namespaceUri ?? 'urn:test:oven' },
+    });
+    await server.initialize();
+    const space = server.engine.addressSpace;
+    if (!space) throw new Error('no address space');
+    const ns = space.getOwnNamespace();
+    const oven = ns.addObject({ organizedBy: space.rootFolder.objects, browseName: 'Oven' });
+    ns.addVariable({
+      componentOf: oven,
+      browseName: 'Temperature',
+      nodeId: 's=Temperature',
+      dataType: 'Double',
+      minimumSamplingInterval: 50,
+      value: { get: () => new Variant({ dataType: DataType.Double, value: this.temperature }) },
+    });
+    ns.addVariable({
+      componentOf: oven,
+      browseName: 'Count',
+      nodeId: 's=Count',
+      dataType: 'Int32',
+      minimumSamplingInterval: 50,
+      value: { get: () => new Variant({ dataType: DataType.Int32, value: this.count }) },
+    });
+    ns.addVariable({
+      componentOf: oven,
+      browseName: 'Health',
+      nodeId: 's=Health',
+      dataType: 'Double',
+      minimumSamplingInterval: 50,
+      value: {
+        timestamped_get: () =>
+          new DataValue({
+            value: new Variant({ dataType: DataType.Double, value: 1 }),
+            statusCode: this.healthBad ? StatusCodes.BadSensorFailure : StatusCodes.Good,
+            sourceTimestamp: new Date(),
+            serverTimestamp: new Date(),
+          }),
+      },
+    });
+    await server.start();
+    this.server = server;
+  }
+
+  get namespaceUri(): string {
+    return this.server?.engine.addressSpace?.getOwnNamespace().namespaceUri ?? '';
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (s) await s.shutdown(0);
+  }
+}
