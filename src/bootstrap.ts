@@ -11,7 +11,7 @@ import { createMetrics } from './metrics.ts';
 import { createPasswordHasher, type PasswordHasher } from './modules/auth/password.ts';
 import { createLoginThrottle } from './modules/auth/throttle.ts';
 import { createTokenService } from './modules/auth/tokens.ts';
-import { noDrivers } from './modules/ops/driver-status.ts';
+import { createDriverRegistry } from './modules/ops/driver-status.ts';
 import { createReadingsWriter } from './modules/readings/writer.ts';
 
 export interface ContextOverrides {
@@ -61,6 +61,6 @@ export function buildContext(config: Config, logger: Logger, overrides: ContextO
       { store, logger, metrics, now: () => clock.now() },
       { flushIntervalMs: config.settings.readings.flush_interval_ms, flushMaxRows: config.settings.readings.flush_max_rows },
     ),
-    drivers: noDrivers,
+    drivers: createDriverRegistry(),
   };
 }

@@ -69,7 +69,7 @@ CREATE INDEX `issues_status` ON `issues` (`status`,`id`);--> statement-breakpoin
 CREATE TABLE `machine_latest` (
 	`machine_id` integer NOT NULL,
 	`reading_type` text NOT NULL,
-	`value` real NOT NULL,
+	`value` real,
 	`unit` text,
 	`quality` text NOT NULL,
 	`source_ts` integer NOT NULL,
@@ -80,7 +80,7 @@ CREATE TABLE `machine_readings` (
 	`id` integer PRIMARY KEY NOT NULL,
 	`machine_id` integer NOT NULL,
 	`reading_type` text NOT NULL,
-	`value` real NOT NULL,
+	`value` real,
 	`unit` text,
 	`quality` text NOT NULL,
 	`reason` text,

@@ -214,7 +214,8 @@ export const machineReadings = sqliteTable(
     id: integer('id').primaryKey(),
     machineId: integer('machine_id').notNull(),
     readingType: text('reading_type').notNull(),
-    value: real('value').notNull(),
+    /** Null when the quality is bad and no value could be read. */
+    value: real('value'),
     unit: text('unit'),
     quality: text('quality', { enum: QUALITIES }).notNull(),
     reason: text('reason'),
@@ -230,7 +231,8 @@ export const machineLatest = sqliteTable(
   {
     machineId: integer('machine_id').notNull(),
     readingType: text('reading_type').notNull(),
-    value: real('value').notNull(),
+    /** Null when the quality is bad and no value could be read. */
+    value: real('value'),
     unit: text('unit'),
     quality: text('quality', { enum: QUALITIES }).notNull(),
     sourceTs: integer('source_ts').notNull(),

@@ -1,8 +1,123 @@
+import path from 'node:path';
+import { type DeviceConfig, type DevicesConfig, loadDevicesFile } from '../../../drivers/config.ts';
+import { createExceptionFilter } from '../../../drivers/engine/rbe.ts';
+import type { Driver, DriverLogger, Sample } from '../../../drivers/engine/types.ts';
+import { createModbusDriver } from '../../../drivers/modbus/driver.ts';
+import { createOpcuaDriver } from '../../../drivers/opcua/driver.ts';
 import type { AppContext } from '../../context.ts';
+import type { ReadingInput } from '../readings/writer.ts';
+import { ensureMachine, type MachineStatus, updateMachine } from './service.ts';
 
-/** Starts the field drivers declared in the device configuration (none configured: nothing runs). */
+interface TagTarget {
+  machineId: number;
+  readingType: string;
+  unit: string | null;
+}
+
+const sourceOf = (d: DeviceConfig) => (d.protocol === 'opcua' ? 'opcua' : 'modbus');
+
+/** Registers the configured machines (source = protocol of the first device that uses them). */
+function registerMachines(ctx: AppContext, cfg: DevicesConfig): Map<string, number> {
+  const ids = new Map<string, number>();
+  for (const m of cfg.machines) {
+    const device = cfg.devices.find((d) => d.machine === m.name || d.tags.some((t) => t.machine === m.name));
+    ids.set(m.name, ensureMachine(ctx, { name: m.name, machine_type: m.machine_type, location: m.location ?? null }, device ? sourceOf(device) : 'http'));
+  }
+  return ids;
+}
+
+/** Adapts one device's samples: report by exception, then the readings writer and the status map. */
+function deviceSink(ctx: AppContext, device: DeviceConfig, machineIds: Map<string, number>) {
+  const targets = new Map<string, TagTarget>();
+  for (const t of device.tags) {
+    targets.set(t.name, { machineId: machineIds.get(t.machine ?? device.machine) ?? 0, readingType: t.reading_type, unit: t.unit ?? null });
+  }
+  const deadband = new Map(device.tags.map((t) => [t.name, t.deadband]));
+  const filter = createExceptionFilter((tag) => deadband.get(tag) ?? 0, ctx.config.settings.readings.heartbeat_s * 1000);
+  const machineId = machineIds.get(device.machine) ?? 0;
+  let lastStatus: MachineStatus | undefined;
+  const setStatus = (status: MachineStatus) => {
+    if (status === lastStatus) return;
+    lastStatus = status;
+    try {
+      updateMachine(ctx, undefined, machineId, { status });
+    } catch (err) {
+      ctx.logger.warn({ err, device: device.name }, 'machine status update failed');
+    }
+  };
+
+  return (_device: string, samples: Sample[]) => {
+    const passed = filter(samples, ctx.clock.now());
+    const readings: ReadingInput[] = [];
+    for (const s of passed) {
+      const target = targets.get(s.tag);
+      if (!target || typeof s.value === 'string') continue;
+      readings.push({
+        machineId: target.machineId,
+        readingType: target.readingType,
+        value: s.value,
+        unit: target.unit,
+        quality: s.quality,
+        reason: s.reason,
+        sourceTs: s.sourceTs,
+      });
+    }
+    if (readings.length > 0) ctx.readings.push(readings, sourceOf(device));
+    if (device.status) {
+      const statusSample = samples.find((s) => s.tag === device.status?.tag);
+      if (statusSample?.quality === 'good') {
+        const mapped = device.status.map[String(statusSample.value)] ?? device.status.default;
+        if (mapped) setStatus(mapped);
+      } else if (statusSample?.quality === 'bad') {
+        setStatus('offline');
+      }
+    }
+  };
+}
+
+function statusReader(driver: Driver) {
+  return () => {
+    const s = driver.state();
+    const q = [...s.tagQuality.values()];
+    return {
+      device: s.device,
+      protocol: s.protocol,
+      connected: s.connected,
+      last_poll_at: s.lastPollAt,
+      last_success_at: s.lastSuccessAt,
+      last_error: s.lastError,
+      last_error_at: s.lastErrorAt,
+      poll_duration_ms: s.pollDurationMs,
+      tags_total: q.length,
+      tags_good: q.filter((x) => x === 'good').length,
+      tags_bad: q.filter((x) => x === 'bad').length,
+      tags_uncertain: q.filter((x) => x === 'uncertain').length,
+    };
+  };
+}
+
+/** Starts the field drivers declared in CONFIG_DIR/<devices_file>; none configured: nothing runs. */
 export async function startDrivers(ctx: AppContext) {
   const file = ctx.config.settings.devices_file;
   if (!file) return { name: 'drivers', stop: () => {} };
-  throw new Error('devices_file: field drivers are not available in this build');
+  const cfg = loadDevicesFile(path.resolve(ctx.config.configDir, file));
+  const machineIds = registerMachines(ctx, cfg);
+  const logger = ctx.logger as unknown as DriverLogger;
+  const pkiDir = path.resolve(ctx.config.configDir, cfg.pkiDir ?? path.join(path.dirname(ctx.config.databasePath), 'pki'));
+  const drivers: Driver[] = cfg.devices.map((device) => {
+    const sink = deviceSink(ctx, device, machineIds);
+    return device.protocol === 'opcua' ? createOpcuaDriver(device, { sink, logger, pkiDir }) : createModbusDriver(device, { sink, logger });
+  });
+  for (const d of drivers) {
+    ctx.drivers.add(statusReader(d));
+    d.start();
+  }
+  ctx.logger.info({ devices: drivers.length, file }, 'field drivers started');
+  return {
+    name: 'drivers',
+    stop: async () => {
+      await Promise.all(drivers.map((d) => d.stop()));
+      ctx.drivers.clear();
+    },
+  };
 }

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { MACHINE_SOURCES, MACHINE_STATUSES, QUALITIES } from '../../db/schema.ts';
 import { idParams, pageQuery, text, timestamp } from '../../http/schemas.ts';
 
-const latest = z.object({ value: z.number(), unit: z.string().nullable(), quality: z.enum(QUALITIES), timestamp: z.string() });
+const latest = z.object({ value: z.number().nullable(), unit: z.string().nullable(), quality: z.enum(QUALITIES), timestamp: z.string() });
 
 export const machine = z
   .object({

@@ -12,7 +12,7 @@ export type MachineStatus = MachineRow['status'];
 export type MachineSource = MachineRow['source'];
 
 export interface LatestValue {
-  value: number;
+  value: number | null;
   unit: string | null;
   quality: Quality;
   timestamp: number;

@@ -14,9 +14,23 @@ export interface DeviceStatus {
   tags_uncertain: number;
 }
 
-/** Whatever runs the field drivers; an empty source when no devices are configured. */
+/** Whatever runs the field drivers reports through this; empty when no devices are configured. */
 export interface DriverStatusSource {
   status(): DeviceStatus[];
+  /** Adds a device's status reader (called once per driver at start-up). */
+  add(reader: () => DeviceStatus): void;
+  clear(): void;
 }
 
-export const noDrivers: DriverStatusSource = { status: () => [] };
+export function createDriverRegistry(): DriverStatusSource {
+  let readers: Array<() => DeviceStatus> = [];
+  return {
+    status: () => readers.map((r) => r()),
+    add: (reader) => {
+      readers.push(reader);
+    },
+    clear: () => {
+      readers = [];
+    },
+  };
+}

@@ -9,7 +9,7 @@ export type Quality = 'good' | 'uncertain' | 'bad';
 export interface ReadingInput {
   machineId: number;
   readingType: string;
-  value: number;
+  value: number | null;
   unit: string | null;
   quality: Quality;
   reason: string | null;

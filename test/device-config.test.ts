@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { DeviceConfigError, parseDevices } from '../drivers/config.ts';
+import { planReads } from '../drivers/engine/plan.ts';
+import { createBackoff } from '../drivers/engine/backoff.ts';
+
+const base = (tags: unknown[], extra: Record<string, unknown> = {}) => ({
+  machines: [{ name: 'm1', machine_type: 'press' }],
+  devices: [{ name: 'press-plc', protocol: 'modbus-tcp', machine: 'm1', host: '10.0.0.5', tags, ...extra }],
+});
+
+function errorOf(doc: unknown): string {
+  try {
+    parseDevices(doc, 'devices.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(DeviceConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a config error');
+}
+
+describe('device configuration errors name the device and the tag, on one line', () => {
+  const cases: Array<[string, unknown, RegExp]> = [
+    [
+      'bad data type',
+      base([{ name: 'temp', reading_type: 't', area: 'holding', address: 0, data_type: 'float16' }]),
+      /^devices\.yaml: device 'press-plc' tag 'temp': data_type: /,
+    ],
+    ['address out of range', base([{ name: 'temp', reading_type: 't', area: 'holding', address: 70000 }]), /device 'press-plc' tag 'temp': address: /],
+    [
+      'bool in a register',
+      base([{ name: 'run', reading_type: 'r', area: 'holding', address: 1, data_type: 'bool' }]),
+      /tag 'run': data_type: bool needs area coil or discrete/,
+    ],
+    ['string without length', base([{ name: 'label', reading_type: 'l', area: 'holding', address: 1, data_type: 'string' }]), /tag 'label': length: /],
+    ['unknown byte order', base([{ name: 'x', reading_type: 'x', area: 'input', address: 1, byte_order: 'ABDC' }]), /tag 'x': byte_order: /],
+    ['unknown key', base([{ name: 'x', reading_type: 'x', area: 'input', address: 1, adress: 2 }]), /tag 'x': .*adress/],
+    ['undeclared machine', base([{ name: 'x', reading_type: 'x', area: 'input', address: 1, machine: 'ghost' }]), /tag 'x': machine 'ghost' is not declared/],
+    [
+      'duplicate tag',
+      base([
+        { name: 'x', reading_type: 'x', area: 'input', address: 1 },
+        { name: 'x', reading_type: 'y', area: 'input', address: 2 },
+      ]),
+      /tag 'x': name is used twice/,
+    ],
+    [
+      'missing host',
+      {
+        machines: [{ name: 'm1', machine_type: 'p' }],
+        devices: [{ name: 'plc', protocol: 'modbus-tcp', machine: 'm1', tags: [{ name: 'x', reading_type: 'x', area: 'input', address: 1 }] }],
+      },
+      /device 'plc': host: /,
+    ],
+    ['unknown protocol', { machines: [], devices: [{ name: 'plc', protocol: 'profinet' }] }, /device 'plc': protocol: /],
+    [
+      'OPC UA None without allow_insecure',
+      {
+        machines: [{ name: 'm1', machine_type: 'p' }],
+        devices: [
+          {
+            name: 'opc',
+            protocol: 'opcua',
+            machine: 'm1',
+            endpoint: 'opc.tcp://x:4840',
+            security_mode: 'None',
+            tags: [{ name: 't', reading_type: 't', node_id: 'ns=1;i=1' }],
+          },
+        ],
+      },
+      /device 'opc': security_mode: None is refused unless allow_insecure: true/,
+    ],
+    [
+      'OPC UA tag with both node id and browse path',
+      {
+        machines: [{ name: 'm1', machine_type: 'p' }],
+        devices: [
+          {
+            name: 'opc',
+            protocol: 'opcua',
+            machine: 'm1',
+            endpoint: 'opc.tcp://x:4840',
+            tags: [{ name: 't', reading_type: 't', node_id: 'i=1', browse_path: '/Objects/x' }],
+          },
+        ],
+      },
+      /device 'opc' tag 't': give exactly one of node_id or browse_path/,
+    ],
+  ];
+  for (const [what, doc, message] of cases) {
+    it(what, () => {
+      const msg = errorOf(doc);
+      expect(msg).toMatch(message);
+      expect(msg).not.toContain('\n');
+    });
+  }
+
+  it('applies defaults to a valid device', () => {
+    const cfg = parseDevices(base([{ name: 'x', reading_type: 'x', area: 'input', address: 1 }]));
+    expect(cfg.devices[0]).toMatchObject({ port: 502, unit_id: 1, timeout_ms: 1000, byte_order: 'ABCD', max_registers_per_request: 125 });
+  });
+});
+
+describe('engine helpers', () => {
+  it('never plans a request over 125 registers or 2000 bits', () => {
+    const regs = Array.from({ length: 300 }, (_, i) => ({
+      name: `r${i}`,
+      reading_type: 'x',
+      area: 'holding' as const,
+      address: i,
+      data_type: 'uint16' as const,
+      scale: 1,
+      offset: 0,
+      deadband: 0,
+    }));
+    const bits = Array.from({ length: 4100 }, (_, i) => ({
+      name: `b${i}`,
+      reading_type: 'x',
+      area: 'coil' as const,
+      address: i,
+      data_type: 'bool' as const,
+      scale: 1,
+      offset: 0,
+      deadband: 0,
+    }));
+    const plan = planReads([...regs, ...bits], { maxRegisters: 125, maxBits: 2000, maxGap: 8, onePerTag: false });
+    expect(plan.filter((b) => b.area === 'holding').map((b) => b.count)).toEqual([125, 125, 50]);
+    expect(plan.filter((b) => b.area === 'coil').map((b) => b.count)).toEqual([2000, 2000, 100]);
+  });
+
+  it('backs off exponentially with jitter up to the cap', () => {
+    const b = createBackoff(100, 1000, () => 1);
+    expect([b.next(), b.next(), b.next(), b.next(), b.next(), b.next()]).toEqual([100, 200, 400, 800, 1000, 1000]);
+    b.reset();
+    const low = createBackoff(100, 1000, () => 0);
+    expect(low.next()).toBe(50);
+  });
+});

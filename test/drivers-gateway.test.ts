@@ -1,0 +1,155 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeRegisters } from '../drivers/engine/codec.ts';
+import { silentLogger } from '../src/logger.ts';
+import { type RunningGateway, startGateway } from '../src/main.ts';
+import { createPasswordHasher } from '../src/modules/auth/password.ts';
+import { createUser } from '../src/modules/auth/service.ts';
+import { TEST_SCRYPT, testConfig } from './helpers/app.ts';
+import { freePort } from './helpers/server.ts';
+import { ModbusSim } from './sim/modbus-sim.ts';
+import { OpcuaSim } from './sim/opcua-sim.ts';
+
+// The shipped example config, pointed at simulators on free ports: live readings appear in
+// GET /machines, machine status follows the mapped register, /drivers/status reports both devices.
+
+let dir: string;
+let gw: RunningGateway;
+let modbus: ModbusSim;
+let opcua: OpcuaSim;
+let token: string;
+let base: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'gw-drv-'));
+  const [mPort, oPort] = [await freePort(), await freePort()];
+  modbus = new ModbusSim(mPort);
+  await modbus.start();
+  opcua = new OpcuaSim(oPort, { namespaceUri: 'urn:edge-gateway:simulator' });
+  await opcua.start();
+  modbus.holding[0] = 1;
+  encodeRegisters(123.5, 'float32', 'ABCD').forEach((w, i) => {
+    modbus.holding[2 + i] = w;
+  });
+  encodeRegisters(70000, 'uint32', 'CDAB').forEach((w, i) => {
+    modbus.holding[4 + i] = w;
+  });
+  modbus.input[0] = 452;
+  modbus.discrete[0] = true;
+  opcua.temperature = 165;
+  opcua.count = 12;
+
+  const cfgDir = path.join(dir, 'config');
+  mkdirSync(cfgDir);
+  const example = readFileSync(path.resolve(import.meta.dirname, '../config/devices.example.yaml'), 'utf8')
+    .replace('port: 5020', `port: ${mPort}`)
+    .replace('opc.tcp://127.0.0.1:4840', `opc.tcp://127.0.0.1:${oPort}`)
+    .replace('poll_interval_ms: 1000', 'poll_interval_ms: 100');
+  writeFileSync(path.join(cfgDir, 'devices.yaml'), example);
+  writeFileSync(path.join(cfgDir, 'gateway.yaml'), 'devices_file: devices.yaml\nreadings:\n  flush_interval_ms: 20\n');
+  gw = await startGateway(testConfig(dir, { PORT: '0', HOST: '127.0.0.1', CONFIG_DIR: cfgDir }), silentLogger(), {
+    passwords: createPasswordHasher(TEST_SCRYPT),
+    processMetrics: false,
+    print: () => {},
+  });
+  base = `http://127.0.0.1:${gw.port}`;
+  await createUser(gw.ctx, { username: 'boss', password: 'boss-password', role: 'manager' });
+  const res = await fetch(`${base}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'boss', password: 'boss-password' }),
+  });
+  token = ((await res.json()) as { data: { access_token: string } }).data.access_token;
+}, 60_000);
+
+afterAll(async () => {
+  await gw.stop();
+  await modbus.stop();
+  await opcua.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const get = async <T>(url: string) => ((await (await fetch(`${base}${url}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { data: T }).data;
+
+interface MachineJson {
+  id: number;
+  name: string;
+  status: string;
+  source: string;
+  last_seen_at: string | null;
+  latest: Record<string, { value: number; quality: string; unit: string | null }>;
+}
+
+async function until(check: () => Promise<boolean>, ms = 20_000) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('gateway with the example device config', () => {
+  it('shows live readings from both PLCs in GET /machines', async () => {
+    let machines: MachineJson[] = [];
+    await until(async () => {
+      machines = await get<MachineJson[]>('/machines');
+      const press = machines.find((m) => m.name === 'press-01');
+      const oven = machines.find((m) => m.name === 'oven-01');
+      return Boolean(press?.latest.stroke_count && press.latest.temperature && oven?.latest.temperature && oven.latest.part_count);
+    });
+    const press = machines.find((m) => m.name === 'press-01') as MachineJson;
+    const oven = machines.find((m) => m.name === 'oven-01') as MachineJson;
+    expect(press).toMatchObject({ source: 'modbus', status: 'running' });
+    expect(press.latest.pressure).toMatchObject({ value: 123.5, unit: 'bar', quality: 'good' });
+    expect(press.latest.stroke_count?.value).toBe(70000);
+    expect(press.latest.temperature?.value).toBeCloseTo(45.2, 6);
+    expect(press.latest.guard_closed?.value).toBe(1);
+    expect(press.last_seen_at).not.toBeNull();
+    expect(oven).toMatchObject({ source: 'opcua' });
+    expect(oven.latest.temperature).toMatchObject({ value: 165, quality: 'good' });
+  });
+
+  it('keeps machines.status current from the mapped register', async () => {
+    modbus.holding[0] = 2;
+    await until(async () => (await get<MachineJson[]>('/machines')).find((m) => m.name === 'press-01')?.status === 'down');
+  });
+
+  it('stores an unchanged value only on heartbeat, a change beyond the deadband at once', async () => {
+    const press = (await get<MachineJson[]>('/machines')).find((m) => m.name === 'press-01') as MachineJson;
+    const count = async () => (await get<unknown[]>(`/machines/${press.id}/readings?reading_type=pressure&limit=500`)).length;
+    const before = await count();
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await count()).toBe(before);
+    encodeRegisters(123.8, 'float32', 'ABCD').forEach((w, i) => {
+      modbus.holding[2 + i] = w;
+    });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await count()).toBe(before);
+    encodeRegisters(130, 'float32', 'ABCD').forEach((w, i) => {
+      modbus.holding[2 + i] = w;
+    });
+    await until(async () => (await count()) === before + 1);
+  });
+
+  it('reports each device in /drivers/status', async () => {
+    const status = await get<Array<Record<string, unknown>>>('/drivers/status');
+    expect(status.map((s) => s.device).sort()).toEqual(['oven-01-opc', 'press-01-plc']);
+    for (const s of status) {
+      expect(s).toMatchObject({ connected: true, last_error: null });
+      expect(s.tags_good).toBe(s.tags_total);
+      expect(s.last_success_at).toEqual(expect.any(String));
+    }
+  });
+
+  it('shows bad quality when a PLC goes away, and a stored reason', async () => {
+    await modbus.stop();
+    await until(async () => {
+      const press = (await get<MachineJson[]>('/machines')).find((m) => m.name === 'press-01');
+      return press?.latest.pressure?.quality === 'bad';
+    });
+    const status = await get<Array<Record<string, unknown>>>('/drivers/status');
+    expect(status.find((s) => s.device === 'press-01-plc')).toMatchObject({ connected: false });
+  });
+});
