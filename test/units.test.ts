@@ -78,3 +78,14 @@ describe('ids and helpers', () => {
     expect(t.retryAfterS('k', 61_000)).toBe(0);
   });
 });
+
+describe('byte orders (the worked example in docs/machine_integration.md)', () => {
+  it('lays out float32 123.456 as documented', async () => {
+    const { encodeRegisters, decodeRegisters } = await import('../drivers/engine/codec.ts');
+    const table = { ABCD: [0x42f6, 0xe979], CDAB: [0xe979, 0x42f6], BADC: [0xf642, 0x79e9], DCBA: [0x79e9, 0xf642] } as const;
+    for (const [order, words] of Object.entries(table)) {
+      expect(encodeRegisters(123.456, 'float32', order as 'ABCD')).toEqual(words);
+      expect(decodeRegisters(words, 'float32', order as 'ABCD') as number).toBeCloseTo(123.456, 4);
+    }
+  });
+});

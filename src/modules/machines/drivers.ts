@@ -3,7 +3,6 @@ import { type DeviceConfig, type DevicesConfig, loadDevicesFile } from '../../..
 import { createExceptionFilter } from '../../../drivers/engine/rbe.ts';
 import type { Driver, DriverLogger, Sample } from '../../../drivers/engine/types.ts';
 import { createModbusDriver } from '../../../drivers/modbus/driver.ts';
-import { createOpcuaDriver } from '../../../drivers/opcua/driver.ts';
 import type { AppContext } from '../../context.ts';
 import type { ReadingInput } from '../readings/writer.ts';
 import { ensureMachine, type MachineStatus, updateMachine } from './service.ts';
@@ -104,9 +103,13 @@ export async function startDrivers(ctx: AppContext) {
   const machineIds = registerMachines(ctx, cfg);
   const logger = ctx.logger as unknown as DriverLogger;
   const pkiDir = path.resolve(ctx.config.configDir, cfg.pkiDir ?? path.join(path.dirname(ctx.config.databasePath), 'pki'));
+  // node-opcua is large and slow to load: only a config with an OPC UA device pays for it.
+  const opcua = cfg.devices.some((d) => d.protocol === 'opcua') ? await import('../../../drivers/opcua/driver.ts') : undefined;
   const drivers: Driver[] = cfg.devices.map((device) => {
     const sink = deviceSink(ctx, device, machineIds);
-    return device.protocol === 'opcua' ? createOpcuaDriver(device, { sink, logger, pkiDir }) : createModbusDriver(device, { sink, logger });
+    if (device.protocol !== 'opcua') return createModbusDriver(device, { sink, logger });
+    if (!opcua) throw new Error('OPC UA driver not loaded');
+    return opcua.createOpcuaDriver(device, { sink, logger, pkiDir });
   });
   for (const d of drivers) {
     ctx.drivers.add(statusReader(d));
