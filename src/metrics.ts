@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 /** Prometheus figures of this process (its own registry: no global state). */
 export interface Metrics {
@@ -7,9 +7,7 @@ export interface Metrics {
   httpDuration: Histogram<'method' | 'route'>;
   readingsStored: Counter<'source'>;
   readingsDropped: Counter<'reason'>;
-  driverPolls: Counter<'device' | 'result'>;
-  driverPollSeconds: Histogram<'device'>;
-  tagsByQuality: Gauge<'device' | 'quality'>;
+  driverValues: Counter<'device'>;
 }
 
 export function createMetrics(defaults = true): Metrics {
@@ -38,14 +36,11 @@ export function createMetrics(defaults = true): Metrics {
       labelNames: ['reason'],
       registers,
     }),
-    driverPolls: new Counter({ name: 'gateway_driver_polls_total', help: 'Driver poll cycles by result', labelNames: ['device', 'result'], registers }),
-    driverPollSeconds: new Histogram({
-      name: 'gateway_driver_poll_duration_seconds',
-      help: 'Duration of one poll cycle of a device',
+    driverValues: new Counter({
+      name: 'gateway_driver_values_total',
+      help: 'Tag values read from field devices (before report by exception)',
       labelNames: ['device'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
-    tagsByQuality: new Gauge({ name: 'gateway_driver_tags', help: 'Tags of a device by current quality', labelNames: ['device', 'quality'], registers }),
   };
 }

@@ -192,3 +192,17 @@ describe('passwords and logout', () => {
     expect((await gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(401);
   });
 });
+
+describe('revocation is never cached away', () => {
+  it('sees a change committed by another connection on the next request', async () => {
+    const Sqlite = (await import('better-sqlite3')).default;
+    const worker = await gw.login('worker');
+    expect((await gw.req('GET', '/issues', { token: worker.token })).status).toBe(403);
+    const other = new Sqlite(gw.ctx.config.databasePath);
+    other.prepare("UPDATE users SET role = 'manager' WHERE id = ?").run(worker.id);
+    expect((await gw.req('GET', '/issues', { token: worker.token })).status).toBe(200);
+    other.prepare('UPDATE sessions SET revoked_at = 1 WHERE user_id = ?').run(worker.id);
+    other.close();
+    expect((await gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(401);
+  });
+});

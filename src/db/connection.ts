@@ -27,7 +27,33 @@ export function openSqlite(file: string, opts: OpenOptions = {}): Database {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('temp_store = MEMORY');
   sqlite.pragma('cache_size = -16000');
+  cacheStatements(sqlite);
   return sqlite;
+}
+
+/**
+ * Reuses prepared statements by SQL text. drizzle prepares a statement on every query, and
+ * preparing costs more than running a simple indexed lookup; the cache makes repeated queries
+ * cheap. Statements come back in default mode (drizzle switches some to raw mode per call).
+ */
+export function cacheStatements(sqlite: Database, max = 500): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, ReturnType<Database['prepare']>>();
+  sqlite.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (stmt) {
+      cache.delete(source);
+    } else {
+      stmt = prepare(source);
+      if (cache.size >= max) {
+        const oldest = cache.keys().next().value;
+        if (oldest !== undefined) cache.delete(oldest);
+      }
+    }
+    cache.set(source, stmt);
+    if (stmt.reader) stmt.raw(false);
+    return stmt;
+  }) as Database['prepare'];
 }
 
 export function wrapDrizzle(sqlite: Database): Db {

@@ -5,6 +5,8 @@ export interface AuthUser {
   id: number;
   username: string;
   role: Role;
+  active: boolean;
+  created_at: number;
   sessionId: string;
 }
 

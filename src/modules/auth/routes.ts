@@ -5,7 +5,7 @@ import { iso, ok, okList } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import type { HttpEnv } from '../../http/types.ts';
 import { changeOwnPassword, login, logout, register, type UserView } from './service.ts';
-import { changeRole, getUser, listUsers, resetPassword, setActive } from './users.ts';
+import { changeRole, listUsers, resetPassword, setActive } from './users.ts';
 import * as s from './schemas.ts';
 
 export const userJson = (u: UserView) => ({ ...u, created_at: iso(u.created_at) });
@@ -58,9 +58,11 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
     },
   );
 
-  defineRoute(router, { method: 'get', path: '/auth/me', tag: 'auth', summary: 'The current user', access: 'any', response: s.user }, (c) =>
-    ok(c, userJson(getUser(ctx, c.get('user').id))),
-  );
+  // The guard has just read this user from the database; no second query.
+  defineRoute(router, { method: 'get', path: '/auth/me', tag: 'auth', summary: 'The current user', access: 'any', response: s.user }, (c) => {
+    const { sessionId: _session, ...user } = c.get('user');
+    return ok(c, userJson(user));
+  });
 
   defineRoute(
     router,

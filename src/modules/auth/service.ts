@@ -3,6 +3,7 @@ import type { Actor, AppContext } from '../../context.ts';
 import { type Role, sessions, users } from '../../db/schema.ts';
 import { AppError, conflict } from '../../errors.ts';
 import { recordAudit } from '../audit/service.ts';
+import { sessionCacheOf } from './session-cache.ts';
 
 /** A user as the API shows it (never the hash). */
 export interface UserView {
@@ -188,27 +189,8 @@ export async function changeOwnPassword(
 }
 
 /** Resolves the session behind a verified token: undefined when revoked, expired or the user is inactive. */
-export function resolveSession(
-  ctx: Pick<AppContext, 'store'>,
-  sessionId: string,
-  userId: number,
-  nowMs: number,
-): { id: number; username: string; role: Role } | undefined {
-  const row = ctx.store.read(() => sessionLookup(ctx).get(sessionId)) as
-    | { id: number; username: string; role: Role; active: number; revoked_at: number | null; expires_at: number }
-    | undefined;
+export function resolveSession(ctx: Pick<AppContext, 'store'>, sessionId: string, userId: number, nowMs: number): UserView | undefined {
+  const row = ctx.store.read(() => sessionCacheOf(ctx.store.sqlite).get(sessionId));
   if (!row || row.id !== userId || !row.active || row.revoked_at !== null || row.expires_at <= nowMs) return undefined;
-  return { id: row.id, username: row.username, role: row.role };
-}
-
-const lookups = new WeakMap<object, import('better-sqlite3').Statement<[string]>>();
-function sessionLookup(ctx: Pick<AppContext, 'store'>) {
-  let stmt = lookups.get(ctx.store);
-  if (!stmt) {
-    stmt = ctx.store.sqlite.prepare<[string]>(
-      'SELECT u.id, u.username, u.role, u.active, s.revoked_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?',
-    );
-    lookups.set(ctx.store, stmt);
-  }
-  return stmt;
+  return { id: row.id, username: row.username, role: row.role, active: true, created_at: row.created_at };
 }

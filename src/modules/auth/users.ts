@@ -22,12 +22,6 @@ export function listUsers(ctx: AppContext, q: { limit: number; cursor?: string |
   return { items: page.map(toUserView), nextCursor };
 }
 
-export function getUser(ctx: AppContext, id: number): UserView {
-  const row = getUserRow(ctx, id);
-  if (!row) throw notFound('user');
-  return toUserView(row);
-}
-
 function otherActiveAdmins(ctx: AppContext, userId: number): number {
   const row = ctx.store.db
     .select({ n: count() })

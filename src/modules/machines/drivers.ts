@@ -46,6 +46,7 @@ function deviceSink(ctx: AppContext, device: DeviceConfig, machineIds: Map<strin
   };
 
   return (_device: string, samples: Sample[]) => {
+    ctx.metrics.driverValues.inc({ device: device.name }, samples.length);
     const passed = filter(samples, ctx.clock.now());
     const readings: ReadingInput[] = [];
     for (const s of passed) {

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
 import { decodeCursor, pageOf } from '../../db/cursor.ts';
+import { prepared } from '../../db/prepared.ts';
 import { type StageStatus, stageAssignments, workOrderStages } from '../../db/schema.ts';
 import { forbidden, notFound } from '../../errors.ts';
 
@@ -61,7 +62,14 @@ export function toStageViews(ctx: Pick<AppContext, 'store'>, rows: StageRow[]): 
 }
 
 export function getStageRow(ctx: Pick<AppContext, 'store'>, id: number): StageRow {
-  const row = ctx.store.db.select().from(workOrderStages).where(eq(workOrderStages.id, id)).get();
+  const byId = prepared(ctx.store, 'stageById', (s) =>
+    s.db
+      .select()
+      .from(workOrderStages)
+      .where(eq(workOrderStages.id, sql.placeholder('id')))
+      .prepare(),
+  );
+  const row = byId.get({ id });
   if (!row) throw notFound('stage');
   return row;
 }
@@ -87,12 +95,22 @@ const onlyAssignedTo = (userId: number): SQL => sql`${workOrderStages.id} IN (SE
 
 /** Stages of one work order by seq; a worker sees only the ones assigned to them. */
 export function stagesOfWorkOrder(ctx: Pick<AppContext, 'store'>, workOrderId: number, actor?: Actor): StageView[] {
-  const rows = ctx.store.db
-    .select()
-    .from(workOrderStages)
-    .where(and(eq(workOrderStages.workOrderId, workOrderId), actor?.role === 'worker' ? onlyAssignedTo(actor.userId) : undefined))
-    .orderBy(asc(workOrderStages.seq))
-    .all();
+  const rows =
+    actor?.role === 'worker'
+      ? ctx.store.db
+          .select()
+          .from(workOrderStages)
+          .where(and(eq(workOrderStages.workOrderId, workOrderId), onlyAssignedTo(actor.userId)))
+          .orderBy(asc(workOrderStages.seq))
+          .all()
+      : prepared(ctx.store, 'stagesOfWorkOrder', (s) =>
+          s.db
+            .select()
+            .from(workOrderStages)
+            .where(eq(workOrderStages.workOrderId, sql.placeholder('wo')))
+            .orderBy(asc(workOrderStages.seq))
+            .prepare(),
+        ).all({ wo: workOrderId });
   return toStageViews(ctx, rows);
 }
 

@@ -1,6 +1,7 @@
-import { and, asc, eq, gt, gte, lte, or, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, lte, or, type SQL, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
 import { decodeCursor, pageOf } from '../../db/cursor.ts';
+import { prepared } from '../../db/prepared.ts';
 import { type WorkOrderStatus, workOrderStages, workOrders } from '../../db/schema.ts';
 import { notFound } from '../../errors.ts';
 import { appendEvent, publishAll } from '../../events/store.ts';
@@ -112,7 +113,14 @@ export function createWorkOrder(ctx: AppContext, actor: Actor, input: CreateWork
 }
 
 export function getWorkOrderRow(ctx: Pick<AppContext, 'store'>, id: number): WorkOrderRow {
-  const row = ctx.store.db.select().from(workOrders).where(eq(workOrders.id, id)).get();
+  const byId = prepared(ctx.store, 'workOrderById', (s) =>
+    s.db
+      .select()
+      .from(workOrders)
+      .where(eq(workOrders.id, sql.placeholder('id')))
+      .prepare(),
+  );
+  const row = byId.get({ id });
   if (!row) throw notFound('work order');
   return row;
 }

@@ -1,0 +1,62 @@
+// The gateway as deployed (production settings, info logs), on a database of BENCH_WORK_ORDERS
+// work orders (4 stages each). Sends {port, token, woId, stageIds, machineId} when ready.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startGateway } from '../../src/main.ts';
+import { createUser } from '../../src/modules/auth/service.ts';
+import { createMachine } from '../../src/modules/machines/service.ts';
+import { createWorkOrder } from '../../src/modules/workorders/service.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-'));
+const count = Number(process.env.BENCH_WORK_ORDERS ?? 10_000);
+const config = loadConfig(
+  {
+    NODE_ENV: 'production',
+    SITE_ID: '7',
+    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
+    DATABASE_PATH: path.join(dir, 'gateway.db'),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    CONFIG_DIR: path.join(dir, 'config'),
+    ADMIN_PASSWORD: 'bench-admin-password',
+  },
+  dir,
+);
+const gw = await startGateway(config, createLogger(config), { print: () => {} });
+const ctx = gw.ctx;
+const planner = await createUser(ctx, { username: 'bench-planner', password: 'bench-planner-pw', role: 'planner' });
+const actor = { userId: planner.id, role: 'planner' as const };
+const day = 86_400_000;
+const t0 = Date.UTC(2026, 0, 1, 6);
+const stageIds: number[] = [];
+let woId = 0;
+// One outer transaction (savepoints inside): seeding 10,000 orders should not take 10,000 fsyncs.
+ctx.store.sqlite.transaction(() => {
+  for (let i = 0; i < count; i++) {
+    const start = t0 + (i % 365) * day + (i % 17) * 3600_000;
+    const wo = createWorkOrder(ctx, actor, {
+      product_code: `P-${i % 50}`,
+      lot_no: `LOT-${i}`,
+      qty: 10 + (i % 90),
+      planned_start: start,
+      planned_end: start + 8 * 3600_000,
+    });
+    if (i === Math.floor(count / 2)) woId = wo.id;
+    for (const s of wo.stages) stageIds.push(s.id);
+  }
+})();
+const machine = createMachine(ctx, undefined, { name: 'bench-machine', machine_type: 'press' });
+const res = await fetch(`http://127.0.0.1:${gw.port}/auth/login`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ username: 'bench-planner', password: 'bench-planner-pw' }),
+});
+const token = ((await res.json()) as { data: { access_token: string } }).data.access_token;
+process.send?.({ port: gw.port, token, woId, stageIds, machineId: machine.id });
+process.on('SIGTERM', () => {
+  void gw.stop().then(() => process.exit(0));
+});

@@ -1,0 +1,63 @@
+import type { Database } from 'better-sqlite3';
+import type { Role } from '../../db/schema.ts';
+
+/** The session and user behind a token, as read from the database. */
+export interface SessionRow {
+  id: number;
+  username: string;
+  role: Role;
+  active: number;
+  created_at: number;
+  revoked_at: number | null;
+  expires_at: number;
+}
+
+const MAX = 10_000;
+const caches = new WeakMap<Database, { get(sessionId: string): SessionRow | undefined }>();
+
+/**
+ * Caches session lookups (every authenticated request makes one) without weakening revocation:
+ * temporary triggers on this connection clear the cache on any UPDATE or DELETE of users or
+ * sessions, and `PRAGMA data_version` clears it when another connection committed anything.
+ * So logout, deactivation, role and password changes still act on the very next request.
+ */
+export function sessionCacheOf(sqlite: Database) {
+  let cache = caches.get(sqlite);
+  if (cache) return cache;
+  const rows = new Map<string, SessionRow>();
+  sqlite.function('gw_auth_changed', { deterministic: false }, () => {
+    rows.clear();
+    return null;
+  });
+  for (const table of ['users', 'sessions']) {
+    for (const op of ['UPDATE', 'DELETE']) {
+      sqlite.exec(`CREATE TEMP TRIGGER IF NOT EXISTS gw_${table}_${op.toLowerCase()}_auth AFTER ${op} ON main.${table} BEGIN SELECT gw_auth_changed(); END`);
+    }
+  }
+  const lookup = sqlite.prepare<[string], SessionRow>(
+    'SELECT u.id, u.username, u.role, u.active, u.created_at, s.revoked_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?',
+  );
+  // Statements are shared through the connection's cache (src/db/connection.ts): no pluck/raw modes.
+  const versionStmt = sqlite.prepare<[], { data_version: number }>('PRAGMA data_version');
+  const dataVersion = () => versionStmt.get()?.data_version;
+  let version = dataVersion();
+  cache = {
+    get(sessionId) {
+      const now = dataVersion();
+      if (now !== version) {
+        version = now;
+        rows.clear();
+      }
+      const hit = rows.get(sessionId);
+      if (hit) return hit;
+      const row = lookup.get(sessionId);
+      if (row) {
+        if (rows.size >= MAX) rows.clear();
+        rows.set(sessionId, row);
+      }
+      return row;
+    },
+  };
+  caches.set(sqlite, cache);
+  return cache;
+}
