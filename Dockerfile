@@ -14,7 +14,10 @@ COPY config ./config
 COPY tsconfig.json ./
 
 FROM node:20-bookworm-slim
+# Live heap is ~30–40 MB; without a cap V8 lets garbage grow the RSS past 250 MB under load
+# (see docs/benchmarks.md). Raise the cap for very large sites.
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-old-space-size=128 \
     HOST=0.0.0.0 \
     PORT=8080 \
     DATABASE_PATH=/data/gateway.db \

@@ -8,9 +8,10 @@ export const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
 /** Forks a TypeScript helper; resolves with the first IPC message (its "ready" payload). */
-export function startChild<T>(script: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; ready: T }> {
+export function startChild<T>(script: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<{ child: ChildProcess; ready: T }> {
   const child = fork(path.join(BENCH_DIR, 'servers', script), [], {
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])],
+    // BENCH_CHILD_PROFILE=1 writes a CPU profile of every child to /tmp/prof (for investigations).
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), ...nodeArgs],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });

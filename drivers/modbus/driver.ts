@@ -181,8 +181,10 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
     const stale: Sample[] = [];
     for (const [tag, quality] of state.tagQuality) {
       const good = lastGood.get(tag);
-      const iv = intervalOf.get(tag) ?? device.poll_interval_ms;
-      if (quality === 'good' && good !== undefined && t - good > 3 * iv) {
+      // A poll runs `interval` after the previous one finished, so the real period is the
+      // interval plus the cycle time; a device slower than its interval is not flagged by that alone.
+      const period = (intervalOf.get(tag) ?? device.poll_interval_ms) + (state.pollDurationMs ?? 0);
+      if (quality === 'good' && good !== undefined && t - good > 3 * period) {
         stale.push({ tag, value: null, quality: 'uncertain', reason: `no fresh value for ${t - good} ms`, sourceTs: t });
       }
     }

@@ -35,6 +35,16 @@ export function describeModbusError(err: unknown): string {
   return (e?.message ?? String(err)).slice(0, 200);
 }
 
+/**
+ * modbus-serial keeps every finished transaction (with its callback, and through it the response)
+ * in `_transactions` until the 16-bit transaction id wraps: up to 65,536 entries per connection,
+ * ~100 MB at a few hundred requests per second. The engine never has two requests in flight on
+ * one connection, so once a request has settled its entry can go.
+ */
+function forgetTransactions(c: ModbusRTU): void {
+  (c as unknown as { _transactions: Record<number, unknown> })._transactions = {};
+}
+
 /** modbus-serial over TCP or RTU (serial), with the request timeout always set. */
 export function createModbusTransport(device: ModbusDevice): ModbusTransport {
   let client: ModbusRTU | undefined;
@@ -58,15 +68,19 @@ export function createModbusTransport(device: ModbusDevice): ModbusTransport {
     async read(area, start, count) {
       const c = client;
       if (!c?.isOpen) throw new Error('not connected');
-      switch (area) {
-        case 'holding':
-          return (await c.readHoldingRegisters(start, count)).data;
-        case 'input':
-          return (await c.readInputRegisters(start, count)).data;
-        case 'coil':
-          return (await c.readCoils(start, count)).data.slice(0, count).map((b: boolean) => (b ? 1 : 0));
-        case 'discrete':
-          return (await c.readDiscreteInputs(start, count)).data.slice(0, count).map((b: boolean) => (b ? 1 : 0));
+      try {
+        switch (area) {
+          case 'holding':
+            return (await c.readHoldingRegisters(start, count)).data;
+          case 'input':
+            return (await c.readInputRegisters(start, count)).data;
+          case 'coil':
+            return (await c.readCoils(start, count)).data.slice(0, count).map((b: boolean) => (b ? 1 : 0));
+          case 'discrete':
+            return (await c.readDiscreteInputs(start, count)).data.slice(0, count).map((b: boolean) => (b ? 1 : 0));
+        }
+      } finally {
+        forgetTransactions(c);
       }
     },
     close() {
