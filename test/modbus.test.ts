@@ -209,13 +209,23 @@ describe('faults', () => {
     }
   });
 
-  it('marks a value uncertain when it is older than three poll intervals', async () => {
+  it('marks a value uncertain once it is older than three poll periods, bad when the timeout ends', async () => {
     sim.holding[0] = 3;
-    const { latest } = run(device({ timeout_ms: 2000, poll_interval_ms: 50 }, [{ name: 'a', reading_type: 'a', area: 'holding', address: 0 }]));
+    const { latest } = run(device({ timeout_ms: 3000, poll_interval_ms: 50 }, [{ name: 'a', reading_type: 'a', area: 'holding', address: 0 }]));
     await until(() => latest('a')?.quality === 'good');
-    sim.faults.delayMs = 1000;
-    await until(() => latest('a')?.quality === 'uncertain', 3000);
+    sim.faults.silent = true;
+    await until(() => latest('a')?.quality === 'uncertain', 2000);
     expect(latest('a')?.reason).toMatch(/no fresh value/);
+    await until(() => latest('a')?.quality === 'bad', 6000);
+  });
+
+  it('does not flap between good and uncertain when a cycle takes longer than the interval', async () => {
+    sim.holding[0] = 3;
+    sim.faults.delayMs = 120;
+    const { seen, latest } = run(device({ timeout_ms: 2000, poll_interval_ms: 10 }, [{ name: 'a', reading_type: 'a', area: 'holding', address: 0 }]));
+    await until(() => latest('a')?.quality === 'good');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(seen.filter((s) => s.quality === 'uncertain')).toEqual([]);
   });
 
   it('leaks no handles or memory over 50 reconnect cycles', async () => {

@@ -79,6 +79,8 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
   let running = false;
   let connecting: Promise<void> | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
+  // Runs on its own timer: a request hanging until its timeout must not stop values from aging.
+  let staleTimer: NodeJS.Timeout | undefined;
   let queue: Promise<unknown> = Promise.resolve();
 
   const emit = (samples: Sample[]) => {
@@ -220,7 +222,6 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
   const schedule = (group: Group) => {
     if (!running) return;
     group.timer = setTimeout(() => {
-      staleCheck();
       // All requests of one device share its connection: queue them.
       queue = queue.then(() => pollGroup(group)).catch((err) => log.error({ err }, 'poll failed'));
       void queue.finally(() => schedule(group));
@@ -236,11 +237,14 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
       void connect().then(() => {
         for (const g of groups) schedule(g);
       });
+      staleTimer = setInterval(staleCheck, Math.max(100, Math.min(...groups.map((g) => g.intervalMs))));
+      staleTimer.unref?.();
     },
     async stop() {
       running = false;
       if (reconnectTimer) clearTimeout(reconnectTimer);
       reconnectTimer = undefined;
+      clearInterval(staleTimer);
       for (const g of groups) if (g.timer) clearTimeout(g.timer);
       await queue.catch(() => {});
       await transport.close().catch(() => {});
