@@ -15,6 +15,8 @@ export interface OpenOptions {
   synchronous?: 'FULL' | 'NORMAL';
   busyTimeoutMs?: number;
   readonly?: boolean;
+  /** Where failures of after-commit hooks are reported. */
+  onHookError?: (err: unknown) => void;
 }
 
 /** Opens the SQLite file with the pragmas every connection of the gateway uses. */

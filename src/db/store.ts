@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { storageError } from '../errors.ts';
 import { type Db, type OpenOptions, openSqlite, runMigrations, wrapDrizzle } from './connection.ts';
+import { createGroupCommit } from './group-commit.ts';
 import { createIdAllocator, type IdAllocator } from './ids.ts';
 
 /** The gateway's handle on its SQLite database. */
@@ -12,6 +13,10 @@ export interface Store {
   write<T>(fn: () => T): T;
   /** Runs a read; storage faults surface as AppError UNAVAILABLE. */
   read<T>(fn: () => T): T;
+  /** Runs a synchronous command with group commit; resolves once it is durable. */
+  command<T>(fn: () => T): Promise<T>;
+  /** Defers f until the enclosing command has committed (events go out only after commit). */
+  afterCommit(f: () => void): void;
   close(): void;
 }
 
@@ -34,12 +39,15 @@ export function openStore(file: string, siteId: number, opts: OpenOptions = {}):
       throw storageError(err) ?? err;
     }
   };
+  const group = createGroupCommit(sqlite, opts.onHookError ?? (() => {}));
   return {
     sqlite,
     db,
     ids,
     write: (fn) => guard(() => sqlite.transaction(fn).immediate()),
     read: guard,
+    command: group.command,
+    afterCommit: group.afterCommit,
     close: () => {
       if (sqlite.open) sqlite.close();
     },

@@ -37,7 +37,10 @@ export function appendEvent(ctx: Pick<AppContext, 'store' | 'clock'>, e: NewEven
   return row;
 }
 
-/** Publishes committed events on the in-process bus (after the transaction, never inside). */
-export function publishAll(ctx: Pick<AppContext, 'bus'>, committed: ShopEvent[]): void {
-  for (const e of committed) ctx.bus.publish(e);
+/** Publishes events on the in-process bus once their transaction has committed, never before. */
+export function publishAll(ctx: Pick<AppContext, 'bus' | 'store'>, committed: ShopEvent[]): void {
+  if (committed.length === 0) return;
+  ctx.store.afterCommit(() => {
+    for (const e of committed) ctx.bus.publish(e);
+  });
 }

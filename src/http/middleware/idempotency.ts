@@ -33,7 +33,7 @@ export function idempotency(ctx: AppContext): MiddlewareHandler<HttpEnv> {
       .update(`${c.req.method} ${c.req.path}\n`)
       .update(await c.req.text())
       .digest('hex');
-    const outcome = ctx.store.write(() => {
+    const outcome = await ctx.store.command(() => {
       const existing = find.get(userId, key);
       if (!existing) {
         claim.run(userId, key, hash, ctx.clock.now());
@@ -58,9 +58,9 @@ export function idempotency(ctx: AppContext): MiddlewareHandler<HttpEnv> {
       const status = c.res.status;
       if (status >= 200 && status < 300) {
         const body = status === 204 ? '' : await c.res.clone().text();
-        ctx.store.write(() => complete.run(status, body, userId, key));
+        await ctx.store.command(() => complete.run(status, body, userId, key));
       } else {
-        ctx.store.write(() => release.run(userId, key));
+        await ctx.store.command(() => release.run(userId, key));
       }
     }
   };

@@ -85,7 +85,7 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       body: s.roleBody,
       response: s.user,
     },
-    (c, { params, body }) => ok(c, userJson(changeRole(ctx, actorOf(c), params.user_id, body.role))),
+    async (c, { params, body }) => ok(c, userJson(await ctx.store.command(() => changeRole(ctx, actorOf(c), params.user_id, body.role)))),
   );
 
   defineRoute(
@@ -100,7 +100,7 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       body: s.activeBody,
       response: s.user,
     },
-    (c, { params, body }) => ok(c, userJson(setActive(ctx, actorOf(c), params.user_id, body.active))),
+    async (c, { params, body }) => ok(c, userJson(await ctx.store.command(() => setActive(ctx, actorOf(c), params.user_id, body.active)))),
   );
 
   defineRoute(
@@ -130,8 +130,8 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
     },
   );
 
-  defineRoute(router, { method: 'post', path: '/auth/logout', tag: 'auth', summary: 'Revoke the presented token', access: 'any', status: 204 }, (c) => {
-    logout(ctx, actorOf(c));
+  defineRoute(router, { method: 'post', path: '/auth/logout', tag: 'auth', summary: 'Revoke the presented token', access: 'any', status: 204 }, async (c) => {
+    await ctx.store.command(() => logout(ctx, actorOf(c)));
     return c.body(null, 204);
   });
 }

@@ -30,7 +30,7 @@ export function registerIssueRoutes(router: Router, ctx: AppContext): void {
       response: s.issue,
       status: 201,
     },
-    (c, { params, body }) => ok(c, issueJson(reportIssue(ctx, actorOf(c), params.wos_id, body)), 201),
+    async (c, { params, body }) => ok(c, issueJson(await ctx.store.command(() => reportIssue(ctx, actorOf(c), params.wos_id, body))), 201),
   );
   defineRoute(
     router,
@@ -44,7 +44,7 @@ export function registerIssueRoutes(router: Router, ctx: AppContext): void {
       body: s.updateBody,
       response: s.issue,
     },
-    (c, { params, body }) => ok(c, issueJson(updateIssue(ctx, actorOf(c), params.wos_id, params.issue_id, body))),
+    async (c, { params, body }) => ok(c, issueJson(await ctx.store.command(() => updateIssue(ctx, actorOf(c), params.wos_id, params.issue_id, body)))),
   );
   defineRoute(
     router,

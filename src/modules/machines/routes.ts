@@ -29,7 +29,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       response: s.machine,
       status: 201,
     },
-    (c, { body }) => ok(c, machineJson(createMachine(ctx, actorOf(c), body)), 201),
+    async (c, { body }) => ok(c, machineJson(await ctx.store.command(() => createMachine(ctx, actorOf(c), body))), 201),
   );
   defineRoute(
     router,
@@ -65,7 +65,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       body: s.patchBody,
       response: s.machine,
     },
-    (c, { params, body }) => ok(c, machineJson(updateMachine(ctx, actorOf(c), params.machine_id, body))),
+    async (c, { params, body }) => ok(c, machineJson(await ctx.store.command(() => updateMachine(ctx, actorOf(c), params.machine_id, body)))),
   );
   defineRoute(
     router,

@@ -54,7 +54,7 @@ export function registerStageRoutes(router: Router, ctx: AppContext): void {
         bodyRequired: required,
         response: s.stage,
       },
-      (c, { params, body: input }) => ok(c, stageJson(transitionStage(ctx, actorOf(c), params.wos_id, name, input))),
+      async (c, { params, body: input }) => ok(c, stageJson(await ctx.store.command(() => transitionStage(ctx, actorOf(c), params.wos_id, name, input)))),
     );
   action('start', s.startBody(tz), false);
   action('pause', s.pauseBody(tz), true);
@@ -96,7 +96,7 @@ export function registerStageRoutes(router: Router, ctx: AppContext): void {
       response: s.assignment,
       status: 201,
     },
-    (c, { params, body }) => ok(c, assignmentJson(assignUser(ctx, actorOf(c), params.wos_id, body.user_id)), 201),
+    async (c, { params, body }) => ok(c, assignmentJson(await ctx.store.command(() => assignUser(ctx, actorOf(c), params.wos_id, body.user_id))), 201),
   );
   defineRoute(
     router,
@@ -109,8 +109,8 @@ export function registerStageRoutes(router: Router, ctx: AppContext): void {
       params: s.assignmentParams,
       status: 204,
     },
-    (c, { params }) => {
-      unassignUser(ctx, actorOf(c), params.wos_id, params.user_id);
+    async (c, { params }) => {
+      await ctx.store.command(() => unassignUser(ctx, actorOf(c), params.wos_id, params.user_id));
       return c.body(null, 204);
     },
   );

@@ -48,8 +48,8 @@ export function registerWorkOrderRoutes(router: Router, ctx: AppContext): void {
       response: s.workOrderWithStages,
       status: 201,
     },
-    (c, { body }) => {
-      const wo = createWorkOrder(ctx, actorOf(c), body);
+    async (c, { body }) => {
+      const wo = await ctx.store.command(() => createWorkOrder(ctx, actorOf(c), body));
       return ok(c, { ...workOrderJson(wo), stages: wo.stages.map(stageJson) }, 201);
     },
   );
