@@ -83,6 +83,7 @@ describe('stage state machine', () => {
       actor_user_id: planner.id,
       request_id: 'term-1',
     });
+    expect(JSON.parse(String(e.data))).toEqual({ stage_name: 'cutting', seq: 1 });
     expect(() => gw.ctx.store.sqlite.prepare('UPDATE events SET kind = ?').run('x')).toThrow(/immutable/);
     expect(() => gw.ctx.store.sqlite.prepare('DELETE FROM events').run()).toThrow(/immutable/);
   });

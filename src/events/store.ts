@@ -1,4 +1,6 @@
 import type { AppContext } from '../context.ts';
+import { sql } from 'drizzle-orm';
+import { prepared } from '../db/prepared.ts';
 import { events } from '../db/schema.ts';
 import type { ShopEvent } from './bus.ts';
 
@@ -15,6 +17,28 @@ export interface NewEvent {
   requestId?: string | null;
   data?: Record<string, unknown> | null;
 }
+
+const insertEvent = (ctx: Pick<AppContext, 'store'>) =>
+  prepared(ctx.store, 'insertEvent', (s) =>
+    s.db
+      .insert(events)
+      .values({
+        id: sql.placeholder('id'),
+        kind: sql.placeholder('kind'),
+        entityType: sql.placeholder('entityType'),
+        entityId: sql.placeholder('entityId'),
+        workOrderId: sql.placeholder('workOrderId'),
+        fromStatus: sql.placeholder('fromStatus'),
+        toStatus: sql.placeholder('toStatus'),
+        occurredAt: sql.placeholder('occurredAt'),
+        recordedAt: sql.placeholder('recordedAt'),
+        actorUserId: sql.placeholder('actorUserId'),
+        requestId: sql.placeholder('requestId'),
+        // drizzle applies the column's JSON encoding to the placeholder's value.
+        data: sql.placeholder('data'),
+      })
+      .prepare(),
+  );
 
 /** Appends an immutable event row; call inside the transaction of the state change it records. */
 export function appendEvent(ctx: Pick<AppContext, 'store' | 'clock'>, e: NewEvent): ShopEvent {
@@ -33,7 +57,7 @@ export function appendEvent(ctx: Pick<AppContext, 'store' | 'clock'>, e: NewEven
     requestId: e.requestId ?? null,
     data: e.data ?? null,
   };
-  ctx.store.db.insert(events).values(row).run();
+  insertEvent(ctx).run({ ...row });
   return row;
 }
 

@@ -26,12 +26,22 @@ export interface StageView {
 export function assignedUsers(ctx: Pick<AppContext, 'store'>, stageIds: number[]): Map<number, number[]> {
   const map = new Map<number, number[]>();
   if (stageIds.length === 0) return map;
-  const rows = ctx.store.db
-    .select({ stageId: stageAssignments.stageId, userId: stageAssignments.userId })
-    .from(stageAssignments)
-    .where(inArray(stageAssignments.stageId, stageIds))
-    .orderBy(asc(stageAssignments.userId))
-    .all();
+  const rows =
+    stageIds.length === 1
+      ? prepared(ctx.store, 'assignmentsOfStage', (s) =>
+          s.db
+            .select({ stageId: stageAssignments.stageId, userId: stageAssignments.userId })
+            .from(stageAssignments)
+            .where(eq(stageAssignments.stageId, sql.placeholder('stage')))
+            .orderBy(asc(stageAssignments.userId))
+            .prepare(),
+        ).all({ stage: stageIds[0] })
+      : ctx.store.db
+          .select({ stageId: stageAssignments.stageId, userId: stageAssignments.userId })
+          .from(stageAssignments)
+          .where(inArray(stageAssignments.stageId, stageIds))
+          .orderBy(asc(stageAssignments.userId))
+          .all();
   for (const r of rows) {
     const list = map.get(r.stageId) ?? [];
     list.push(r.userId);

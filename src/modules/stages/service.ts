@@ -1,10 +1,11 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
 import { type StageStatus, stageAssignments, users, workOrderStages, workOrders } from '../../db/schema.ts';
 import { conflict, invalidTransition, notFound, validation } from '../../errors.ts';
 import type { ShopEvent } from '../../events/bus.ts';
 import { appendEvent, publishAll } from '../../events/store.ts';
-import { deriveStatus } from '../workorders/service.ts';
+import { prepared } from '../../db/prepared.ts';
+import { deriveStatus, getWorkOrderRow } from '../workorders/service.ts';
 import { checkStageAccess, getStageRow, type StageRow, type StageView, toStageViews } from './queries.ts';
 
 export type StageAction = 'start' | 'pause' | 'resume' | 'done';
@@ -56,13 +57,51 @@ function changes(row: StageRow, action: StageAction, at: number, input: ActionIn
 }
 
 /** Recomputes the work order's derived status; records an event when it moves. */
+/** Every mutable column of a stage in one prepared statement (the hot path of the floor). */
+const updateStage = (ctx: AppContext) =>
+  prepared(ctx.store, 'updateStage', (s) =>
+    s.db
+      .update(workOrderStages)
+      .set({
+        status: sql`${sql.placeholder('status')}`,
+        actualStart: sql`${sql.placeholder('actualStart')}`,
+        actualEnd: sql`${sql.placeholder('actualEnd')}`,
+        pausedMs: sql`${sql.placeholder('pausedMs')}`,
+        pausedSince: sql`${sql.placeholder('pausedSince')}`,
+        qtyGood: sql`${sql.placeholder('qtyGood')}`,
+        qtyScrap: sql`${sql.placeholder('qtyScrap')}`,
+        statusChangedAt: sql`${sql.placeholder('statusChangedAt')}`,
+        updatedAt: sql`${sql.placeholder('updatedAt')}`,
+      })
+      .where(eq(workOrderStages.id, sql.placeholder('id')))
+      .returning()
+      .prepare(),
+  );
+
+const stageStatusesOf = (ctx: AppContext) =>
+  prepared(ctx.store, 'stageStatusesOf', (s) =>
+    s.db
+      .select({ s: workOrderStages.status })
+      .from(workOrderStages)
+      .where(eq(workOrderStages.workOrderId, sql.placeholder('wo')))
+      .prepare(),
+  );
+
+const setWorkOrderStatus = (ctx: AppContext) =>
+  prepared(ctx.store, 'setWorkOrderStatus', (s) =>
+    s.db
+      .update(workOrders)
+      .set({ status: sql`${sql.placeholder('status')}`, updatedAt: sql`${sql.placeholder('updatedAt')}` })
+      .where(eq(workOrders.id, sql.placeholder('id')))
+      .prepare(),
+  );
+
 function refreshWorkOrder(ctx: AppContext, workOrderId: number, at: number, actor: Actor): ShopEvent | undefined {
-  const wo = ctx.store.db.select().from(workOrders).where(eq(workOrders.id, workOrderId)).get();
-  if (!wo) return undefined;
-  const statuses = ctx.store.db.select({ s: workOrderStages.status }).from(workOrderStages).where(eq(workOrderStages.workOrderId, workOrderId)).all();
+  const wo = getWorkOrderRow(ctx, workOrderId);
+  const statuses = stageStatusesOf(ctx).all({ wo: workOrderId });
   const next = deriveStatus(statuses.map((r) => r.s));
   if (next === wo.status) return undefined;
-  ctx.store.db.update(workOrders).set({ status: next, updatedAt: ctx.clock.now() }).where(eq(workOrders.id, workOrderId)).run();
+  setWorkOrderStatus(ctx).run({ status: next, updatedAt: ctx.clock.now(), id: workOrderId });
   return appendEvent(ctx, {
     kind: 'work_order.status_changed',
     entityType: 'work_order',
@@ -89,12 +128,8 @@ export function transitionStage(ctx: AppContext, actor: Actor, stageId: number, 
     if (row.status !== from) throw invalidTransition('stage', row.status, to);
     const at = input.at ?? ctx.clock.now();
     checkAt(ctx, row, at);
-    const updated = ctx.store.db
-      .update(workOrderStages)
-      .set({ ...changes(row, action, at, input), status: to, statusChangedAt: at, updatedAt: ctx.clock.now() })
-      .where(eq(workOrderStages.id, stageId))
-      .returning()
-      .get();
+    const next = { ...row, ...changes(row, action, at, input), status: to, statusChangedAt: at, updatedAt: ctx.clock.now() };
+    const updated = updateStage(ctx).get({ ...next, id: stageId }) as StageRow;
     const data: Record<string, unknown> = { stage_name: row.stageName, seq: row.seq };
     if (input.reason !== undefined) data.reason = input.reason;
     if (action === 'done') Object.assign(data, { qty_good: updated.qtyGood, qty_scrap: updated.qtyScrap });
