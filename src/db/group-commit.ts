@@ -66,10 +66,14 @@ export function createGroupCommit(sqlite: Database, onHookError: (err: unknown) 
     }
     batch.forEach((item, i) => {
       const outcome = outcomes[i];
-      if (!outcome) return item.reject(new Error('command lost'));
-      if (!outcome.ok) return item.reject(storageError(outcome.err) ?? outcome.err);
-      runHooks(outcome.hooks);
-      item.resolve(outcome.value);
+      if (!outcome) {
+        item.reject(new Error('command lost'));
+      } else if (!outcome.ok) {
+        item.reject(storageError(outcome.err) ?? outcome.err);
+      } else {
+        runHooks(outcome.hooks);
+        item.resolve(outcome.value);
+      }
     });
   };
 
