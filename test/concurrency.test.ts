@@ -2,11 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../src/logger.ts';
-import { type RunningGateway, startGateway } from '../src/main.ts';
-import { createPasswordHasher } from '../src/modules/auth/password.ts';
+import type { RunningGateway } from '../src/main.ts';
 import { createUser } from '../src/modules/auth/service.ts';
-import { TEST_SCRYPT, testConfig } from './helpers/app.ts';
+import { listeningGateway } from './helpers/app.ts';
+import { loginOverHttp } from './helpers/server.ts';
 
 let gw: RunningGateway;
 let dir: string;
@@ -15,19 +14,9 @@ let token: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'gw-conc-'));
-  gw = await startGateway(testConfig(dir, { PORT: '0', HOST: '127.0.0.1' }), silentLogger(), {
-    passwords: createPasswordHasher(TEST_SCRYPT),
-    processMetrics: false,
-    print: () => {},
-  });
-  base = `http://127.0.0.1:${gw.port}`;
+  ({ gw, base } = await listeningGateway(dir));
   await createUser(gw.ctx, { username: 'lead', password: 'lead-password', role: 'planner' });
-  const res = await fetch(`${base}/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'lead', password: 'lead-password' }),
-  });
-  token = ((await res.json()) as { data: { access_token: string } }).data.access_token;
+  token = await loginOverHttp(base, 'lead', 'lead-password');
 });
 afterAll(async () => {
   await gw.stop();

@@ -3,12 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRegisters } from '../drivers/engine/codec.ts';
-import { silentLogger } from '../src/logger.ts';
-import { type RunningGateway, startGateway } from '../src/main.ts';
-import { createPasswordHasher } from '../src/modules/auth/password.ts';
+import type { RunningGateway } from '../src/main.ts';
 import { createUser } from '../src/modules/auth/service.ts';
-import { TEST_SCRYPT, testConfig } from './helpers/app.ts';
-import { freePort } from './helpers/server.ts';
+import { listeningGateway } from './helpers/app.ts';
+import { freePort, loginOverHttp, until } from './helpers/server.ts';
 import { ModbusSim } from './sim/modbus-sim.ts';
 import { OpcuaSim } from './sim/opcua-sim.ts';
 
@@ -49,19 +47,9 @@ beforeAll(async () => {
     .replace('poll_interval_ms: 1000', 'poll_interval_ms: 100');
   writeFileSync(path.join(cfgDir, 'devices.yaml'), example);
   writeFileSync(path.join(cfgDir, 'gateway.yaml'), 'devices_file: devices.yaml\nreadings:\n  flush_interval_ms: 20\n');
-  gw = await startGateway(testConfig(dir, { PORT: '0', HOST: '127.0.0.1', CONFIG_DIR: cfgDir }), silentLogger(), {
-    passwords: createPasswordHasher(TEST_SCRYPT),
-    processMetrics: false,
-    print: () => {},
-  });
-  base = `http://127.0.0.1:${gw.port}`;
+  ({ gw, base } = await listeningGateway(dir, { CONFIG_DIR: cfgDir }));
   await createUser(gw.ctx, { username: 'boss', password: 'boss-password', role: 'manager' });
-  const res = await fetch(`${base}/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'boss', password: 'boss-password' }),
-  });
-  token = ((await res.json()) as { data: { access_token: string } }).data.access_token;
+  token = await loginOverHttp(base, 'boss', 'boss-password');
 }, 60_000);
 
 afterAll(async () => {
@@ -80,14 +68,6 @@ interface MachineJson {
   source: string;
   last_seen_at: string | null;
   latest: Record<string, { value: number; quality: string; unit: string | null }>;
-}
-
-async function until(check: () => Promise<boolean>, ms = 20_000) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('gateway with the example device config', () => {

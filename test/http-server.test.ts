@@ -2,10 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../src/logger.ts';
-import { type RunningGateway, startGateway } from '../src/main.ts';
-import { createPasswordHasher } from '../src/modules/auth/password.ts';
-import { TEST_SCRYPT, testConfig } from './helpers/app.ts';
+import type { RunningGateway } from '../src/main.ts';
+import { listeningGateway } from './helpers/app.ts';
 import { chunkedPost, rawHttp } from './helpers/server.ts';
 
 let gw: RunningGateway;
@@ -15,14 +13,9 @@ let printed = '';
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'gw-http-'));
-  gw = await startGateway(testConfig(dir, { PORT: '0', HOST: '127.0.0.1' }), silentLogger(), {
-    passwords: createPasswordHasher(TEST_SCRYPT),
-    processMetrics: false,
-    print: (line) => {
-      printed += line;
-    },
-  });
-  base = `http://127.0.0.1:${gw.port}`;
+  ({ gw, base } = await listeningGateway(dir, {}, (line) => {
+    printed += line;
+  }));
 });
 afterAll(async () => {
   await gw.stop();

@@ -5,7 +5,7 @@ import { encodeRegisters } from '../drivers/engine/codec.ts';
 import type { Driver, Sample } from '../drivers/engine/types.ts';
 import { createModbusDriver } from '../drivers/modbus/driver.ts';
 import { silentLogger } from '../src/logger.ts';
-import { freePort } from './helpers/server.ts';
+import { freePort, until } from './helpers/server.ts';
 import { ModbusSim } from './sim/modbus-sim.ts';
 
 let sim: ModbusSim;
@@ -51,14 +51,6 @@ function run(dev: ModbusTcpDevice, onRequests?: (n: number) => void) {
   d.start();
   const latest = (tag: string) => [...seen].reverse().find((s) => s.tag === tag);
   return { driver: d, seen, latest };
-}
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('decoding against a real Modbus TCP server', () => {

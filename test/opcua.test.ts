@@ -6,7 +6,7 @@ import { type OpcuaDevice, parseDevices } from '../drivers/config.ts';
 import type { Driver, Sample } from '../drivers/engine/types.ts';
 import { createOpcuaDriver } from '../drivers/opcua/driver.ts';
 import { silentLogger } from '../src/logger.ts';
-import { freePort } from './helpers/server.ts';
+import { freePort, until } from './helpers/server.ts';
 import { OpcuaSim } from './sim/opcua-sim.ts';
 
 let sim: OpcuaSim;
@@ -56,14 +56,6 @@ function run(dev: OpcuaDevice) {
   drivers.push(d);
   d.start();
   return { driver: d, seen, latest: (tag: string) => [...seen].reverse().find((s) => s.tag === tag) };
-}
-
-async function until(check: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe('OPC UA against a real node-opcua server', () => {

@@ -42,3 +42,18 @@ export interface DriverLogger {
   debug(obj: object, msg?: string): void;
   child(bindings: object): DriverLogger;
 }
+
+/** A driver's state before its first connection: every tag uncertain (not read yet). */
+export function initialDriverState(device: string, protocol: string, tags: Array<{ name: string }>): DriverState {
+  return {
+    device,
+    protocol,
+    connected: false,
+    lastPollAt: null,
+    lastSuccessAt: null,
+    lastError: null,
+    lastErrorAt: null,
+    pollDurationMs: null,
+    tagQuality: new Map(tags.map((t) => [t.name, 'uncertain' as Quality])),
+  };
+}

@@ -2,7 +2,7 @@ import type { ModbusDevice, ModbusTag } from '../config.ts';
 import { createBackoff } from '../engine/backoff.ts';
 import { decodeRegisters, registerCount } from '../engine/codec.ts';
 import { planReads, type ReadBlock } from '../engine/plan.ts';
-import type { Driver, DriverLogger, DriverState, Quality, Sample, SampleSink } from '../engine/types.ts';
+import { type Driver, type DriverLogger, initialDriverState, type Sample, type SampleSink } from '../engine/types.ts';
 import { createModbusTransport, describeModbusError, type ModbusTransport, modbusExceptionCode } from './transport.ts';
 
 interface Group {
@@ -46,18 +46,7 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
   const transport = deps.transport ?? createModbusTransport(device);
   const backoff = createBackoff(device.reconnect.initial_ms, device.reconnect.max_ms);
   const order = device.byte_order;
-  const state: DriverState = {
-    device: device.name,
-    protocol: device.protocol,
-    connected: false,
-    lastPollAt: null,
-    lastSuccessAt: null,
-    lastError: null,
-    lastErrorAt: null,
-    pollDurationMs: null,
-    // Not read yet: uncertain until the first poll says otherwise.
-    tagQuality: new Map(device.tags.map((t) => [t.name, 'uncertain' as Quality])),
-  };
+  const state = initialDriverState(device.name, device.protocol, device.tags);
   const lastGood = new Map<string, number>();
   const intervalOf = new Map(device.tags.map((t) => [t.name, t.poll_interval_ms ?? device.poll_interval_ms]));
   const groups: Group[] = [];
@@ -81,6 +70,8 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
   let reconnectTimer: NodeJS.Timeout | undefined;
   // Runs on its own timer: a request hanging until its timeout must not stop values from aging.
   let staleTimer: NodeJS.Timeout | undefined;
+  /** Recent maximum of the poll-cycle duration, decaying 5% per cycle. */
+  let cycleEnvelope = 0;
   let queue: Promise<unknown> = Promise.resolve();
 
   const emit = (samples: Sample[]) => {
@@ -184,8 +175,8 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
     for (const [tag, quality] of state.tagQuality) {
       const good = lastGood.get(tag);
       // A poll runs `interval` after the previous one finished, so the real period is the
-      // interval plus the cycle time; a device slower than its interval is not flagged by that alone.
-      const period = (intervalOf.get(tag) ?? device.poll_interval_ms) + (state.pollDurationMs ?? 0);
+      // interval plus the cycle time (its recent maximum, so jitter does not flap good/uncertain).
+      const period = (intervalOf.get(tag) ?? device.poll_interval_ms) + cycleEnvelope;
       if (quality === 'good' && good !== undefined && t - good > 3 * period) {
         stale.push({ tag, value: null, quality: 'uncertain', reason: `no fresh value for ${t - good} ms`, sourceTs: t });
       }
@@ -216,6 +207,7 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
     }
     deps.onRequests?.(requests);
     state.pollDurationMs = now() - started;
+    cycleEnvelope = Math.max(state.pollDurationMs, cycleEnvelope * 0.95);
     if (ok) state.lastSuccessAt = now();
   };
 

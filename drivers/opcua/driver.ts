@@ -17,7 +17,7 @@ import {
 } from 'node-opcua';
 import type { OpcuaDevice, OpcuaTag } from '../config.ts';
 import { createBackoff } from '../engine/backoff.ts';
-import type { Driver, DriverLogger, DriverState, Quality, Sample, SampleSink } from '../engine/types.ts';
+import { type Driver, type DriverLogger, initialDriverState, type Quality, type Sample, type SampleSink } from '../engine/types.ts';
 
 export interface OpcuaDriverDeps {
   sink: SampleSink;
@@ -57,17 +57,7 @@ export function createOpcuaDriver(device: OpcuaDevice, deps: OpcuaDriverDeps): D
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ module: 'opcua', device: device.name });
   const backoff = createBackoff(device.reconnect.initial_ms, device.reconnect.max_ms);
-  const state: DriverState = {
-    device: device.name,
-    protocol: 'opcua',
-    connected: false,
-    lastPollAt: null,
-    lastSuccessAt: null,
-    lastError: null,
-    lastErrorAt: null,
-    pollDurationMs: null,
-    tagQuality: new Map(device.tags.map((t) => [t.name, 'uncertain' as Quality])),
-  };
+  const state = initialDriverState(device.name, 'opcua', device.tags);
   const certificateManager = new OPCUACertificateManager({
     rootFolder: deps.pkiDir,
     automaticallyAcceptUnknownCertificate: device.trust_unknown_certificates,

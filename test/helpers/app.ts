@@ -100,3 +100,14 @@ export async function body<T = Record<string, unknown>>(
 export function rowCount(ctx: AppContext, table: string): number {
   return (ctx.store.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 }
+
+/** A real listening gateway (startGateway) on a free loopback port, cheap scrypt, silent logs. */
+export async function listeningGateway(dir: string, extra: Record<string, string> = {}, print: (line: string) => void = () => {}) {
+  const { startGateway } = await import('../../src/main.ts');
+  const gw = await startGateway(testConfig(dir, { PORT: '0', HOST: '127.0.0.1', ...extra }), silentLogger(), {
+    passwords: createPasswordHasher(TEST_SCRYPT),
+    processMetrics: false,
+    print,
+  });
+  return { gw, base: `http://127.0.0.1:${gw.port}` };
+}

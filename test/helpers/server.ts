@@ -58,3 +58,22 @@ export function chunkedPost(port: number, path: string, headers: Record<string, 
     next();
   });
 }
+
+/** Polls `check` until it holds (sync or async), failing after `ms`. */
+export async function until(check: () => boolean | Promise<boolean>, ms = 15_000, everyMs = 25): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Logs in over HTTP and returns the access token. */
+export async function loginOverHttp(base: string, username: string, password: string): Promise<string> {
+  const res = await fetch(`${base}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  return ((await res.json()) as { data: { access_token: string } }).data.access_token;
+}
