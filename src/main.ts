@@ -105,7 +105,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Context
         }),
     });
     const port = (server.address() as AddressInfo).port;
-    logger.info({ host: config.host, port, site: config.siteId, env: config.env }, 'gateway listening');
+    logger.info({ host: config.host, port, env: config.env }, 'gateway listening');
     return { ctx, port, stop: stopAll };
   } catch (err) {
     await stopAll();

@@ -90,3 +90,36 @@ describe('a listening gateway', () => {
     expect(text).toContain('gateway_http_requests_total');
   });
 });
+
+describe('unexpected errors', () => {
+  it('answer INTERNAL_ERROR with the request id, never the message, and log the stack', async () => {
+    const { Writable } = await import('node:stream');
+    const pino = (await import('pino')).default;
+    const { makeGateway, body } = await import('./helpers/app.ts');
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const test = makeGateway({}, pino({ level: 'info' }, sink));
+    try {
+      const admin = await test.login('admin');
+      test.ctx.drivers.add(() => {
+        throw new Error('secret internals: /etc/shadow');
+      });
+      const res = await test.req('GET', '/drivers/status', { token: admin.token, headers: { 'x-request-id': 'req-500' } });
+      expect(res.status).toBe(500);
+      const env = await body(res);
+      expect(env.error.code).toBe('INTERNAL_ERROR');
+      expect(JSON.stringify(env)).not.toContain('secret');
+      expect(env.meta.request_id).toBe('req-500');
+      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'unexpected error');
+      expect(logged).toMatchObject({ request_id: 'req-500', err: { message: 'secret internals: /etc/shadow' } });
+      expect(logged.err.stack).toContain('Error: secret internals');
+    } finally {
+      test.close();
+    }
+  });
+});

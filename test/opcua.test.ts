@@ -120,6 +120,38 @@ describe('OPC UA against a real node-opcua server', () => {
   }, 30_000);
 });
 
+describe('OPC UA fallback', () => {
+  it('polls when the server refuses a subscription', async () => {
+    const { MessageSecurityMode, OPCUAClient, SecurityPolicy } = await import('node-opcua');
+    const limitedPort = await freePort();
+    const limited = new OpcuaSim(limitedPort, { noSubscriptions: true });
+    await limited.start();
+    // Another client takes the server's only subscription.
+    const hog = OPCUAClient.create({
+      endpointMustExist: false,
+      securityMode: MessageSecurityMode.None,
+      securityPolicy: SecurityPolicy.None,
+      connectionStrategy: { maxRetry: 0 },
+    });
+    await hog.connect(limited.endpoint);
+    const hogSession = await hog.createSession();
+    await hogSession.createSubscription2({ requestedPublishingInterval: 1000 });
+    try {
+      limited.count = 5;
+      const { latest, driver } = run({ ...device({}, [{ name: 'count', reading_type: 'count', node_id: 'ns=1;s=Count' }]), endpoint: limited.endpoint });
+      await until(() => latest('count')?.value === 5);
+      limited.count = 6;
+      await until(() => latest('count')?.value === 6);
+      // Only the polling path measures a read cycle.
+      expect(driver.state().pollDurationMs).not.toBeNull();
+    } finally {
+      await hogSession.close();
+      await hog.disconnect();
+      await limited.stop();
+    }
+  }, 60_000);
+});
+
 describe('OPC UA security', () => {
   it('rejects an untrusted server certificate unless trust is configured', async () => {
     const securePort = await freePort();

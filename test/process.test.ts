@@ -105,3 +105,37 @@ describe('durability', () => {
     expect(acknowledged.filter((u) => !names.has(u))).toEqual([]);
   });
 });
+
+describe('logging and shutdown', () => {
+  it('writes JSON lines to LOG_FILE, redacts secrets, and stops cleanly on SIGTERM', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const port = await freePort();
+    const logDir = path.join(dir, 'logs');
+    const { child, output } = await startServe({
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_FILE: path.join(logDir, 'gateway.log'),
+      ADMIN_PASSWORD: 'a-long-admin-password',
+    });
+    const res = await fetch(`http://127.0.0.1:${port}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'log-test-1' },
+      body: JSON.stringify({ username: 'admin', password: 'a-long-admin-password' }),
+    });
+    expect(res.status).toBe(200);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const files = readdirSync(logDir);
+    expect(files.length).toBeGreaterThan(0);
+    const lines = files.flatMap((f) => readFileSync(path.join(logDir, f), 'utf8').trim().split('\n')).map((l) => JSON.parse(l));
+    expect(lines).toEqual(
+      expect.arrayContaining([expect.objectContaining({ msg: 'request', request_id: 'log-test-1', method: 'POST', path: '/auth/login', status: 200 })]),
+    );
+    expect(lines.find((l) => l.msg === 'request' && l.request_id === 'log-test-1')?.user_id).toBeUndefined();
+    expect(lines.some((l) => l.msg === 'stopped')).toBe(true);
+    const everything = files.map((f) => readFileSync(path.join(logDir, f), 'utf8')).join('') + output();
+    expect(everything).not.toContain('a-long-admin-password');
+  });
+});

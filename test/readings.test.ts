@@ -137,3 +137,20 @@ describe('report by exception', () => {
     expect(filter([s(10.6)], 15_000)).toHaveLength(1);
   });
 });
+
+describe('retention', () => {
+  it('prunes readings past the retention age in small batches and keeps the rest', async () => {
+    const { runHousekeeping } = await import('../src/modules/ops/housekeeping.ts');
+    const day = 86_400_000;
+    const insert = gw.ctx.store.sqlite.prepare(
+      "INSERT INTO machine_readings (id, machine_id, reading_type, value, quality, source_ts, recorded_at) VALUES (?, ?, 't', 1, 'good', ?, ?)",
+    );
+    gw.ctx.store.sqlite.transaction(() => {
+      for (let i = 0; i < 1200; i++) insert.run(i + 1, machineId, T0 - 100 * day, T0 - 100 * day);
+      for (let i = 0; i < 10; i++) insert.run(5000 + i, machineId, T0 - day, T0 - day);
+    })();
+    const removed = runHousekeeping(gw.ctx);
+    expect(removed.readings).toBe(1200);
+    expect(rowCount(gw.ctx, 'machine_readings')).toBe(10);
+  });
+});

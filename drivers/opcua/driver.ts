@@ -2,7 +2,6 @@ import {
   AttributeIds,
   ClientMonitoredItem,
   type ClientSession,
-  ClientSubscription,
   type DataValue,
   DataChangeFilter,
   DataChangeTrigger,
@@ -126,7 +125,7 @@ export function createOpcuaDriver(device: OpcuaDevice, deps: OpcuaDriverDeps): D
   };
 
   const subscribe = async (s: ClientSession, ids: Map<string, string>) => {
-    const subscription = ClientSubscription.create(s, {
+    const subscription = await s.createSubscription2({
       requestedPublishingInterval: device.publishing_interval_ms,
       requestedLifetimeCount: 120,
       requestedMaxKeepAliveCount: 10,
@@ -241,8 +240,16 @@ export function createOpcuaDriver(device: OpcuaDevice, deps: OpcuaDriverDeps): D
       session = s;
       s.on('keepalive_failure', () => void rebuild('session keep-alive failed'));
       const ids = await resolve(s);
-      if (device.mode === 'subscription') await subscribe(s, ids);
-      else poll(s, ids);
+      if (device.mode === 'poll') poll(s, ids);
+      else {
+        try {
+          await subscribe(s, ids);
+        } catch (err) {
+          // Some small servers have no (free) subscriptions: reading on a timer still works.
+          log.warn({ err: (err as Error).message }, 'subscription refused; polling instead');
+          poll(s, ids);
+        }
+      }
       state.connected = true;
       backoff.reset();
       log.info({ endpoint: device.endpoint, mode: device.mode }, 'connected');

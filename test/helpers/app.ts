@@ -7,7 +7,7 @@ import { type Config, loadConfig } from '../../src/config.ts';
 import type { AppContext } from '../../src/context.ts';
 import type { Role } from '../../src/db/schema.ts';
 import { newApp } from '../../src/http/app.ts';
-import { silentLogger } from '../../src/logger.ts';
+import { type Logger, silentLogger } from '../../src/logger.ts';
 import { createPasswordHasher } from '../../src/modules/auth/password.ts';
 import { createUser } from '../../src/modules/auth/service.ts';
 
@@ -46,10 +46,10 @@ export function testConfig(dir: string, extra: Record<string, string> = {}): Con
 }
 
 /** A gateway on its own fresh database file in a temp dir, with a manual clock. */
-export function makeGateway(extra: Record<string, string> = {}): TestGateway {
+export function makeGateway(extra: Record<string, string> = {}, logger: Logger = silentLogger()): TestGateway {
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-test-'));
   const clock = manualClock(T0);
-  const ctx = buildContext(testConfig(dir, extra), silentLogger(), {
+  const ctx = buildContext(testConfig(dir, extra), logger, {
     clock,
     passwords: createPasswordHasher(TEST_SCRYPT, 4),
     processMetrics: false,

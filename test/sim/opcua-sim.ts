@@ -9,7 +9,7 @@ export class OpcuaSim {
 
   constructor(
     readonly port: number,
-    readonly opts: { secure?: boolean; namespaceUri?: string } = {},
+    readonly opts: { secure?: boolean; namespaceUri?: string; noSubscriptions?: boolean } = {},
   ) {}
 
   get endpoint(): string {
@@ -25,6 +25,8 @@ export class OpcuaSim {
       securityPolicies: secure ? [SecurityPolicy.Basic256Sha256] : [SecurityPolicy.None],
       allowAnonymous: true,
       serverInfo: { applicationUri: this.opts.namespaceUri ?? 'urn:test:oven' },
+      // One subscription for the whole server: a test takes it to make the next client fall back.
+      ...(this.opts.noSubscriptions ? { serverCapabilities: { maxSubscriptions: 1, maxSubscriptionsPerSession: 1 } } : {}),
     });
     await server.initialize();
     const space = server.engine.addressSpace;
