@@ -8,7 +8,7 @@ export default defineConfig({
     pool: 'forks',
     coverage: {
       provider: 'v8',
-      include: ['src/**', 'drivers/**', 'sync/**'],
+      include: ['src/**/*.ts', 'drivers/**/*.ts', 'sync/**/*.ts'],
       reporter: ['text-summary', 'json-summary'],
       thresholds: { lines: 80 },
     },
