@@ -1,3 +1,6 @@
+/** How far in the future a client-supplied time may lie (clock skew between terminal and gateway). */
+export const MAX_FUTURE_MS = 5 * 60_000;
+
 const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 

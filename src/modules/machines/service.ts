@@ -2,7 +2,8 @@ import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, type SQL } from 'dri
 import type { Actor, AppContext } from '../../context.ts';
 import { decodeCursor, pageOf } from '../../db/cursor.ts';
 import { machineLatest, machineReadings, machines } from '../../db/schema.ts';
-import { conflict, notFound } from '../../errors.ts';
+import { conflict, notFound, validation } from '../../errors.ts';
+import { MAX_FUTURE_MS } from '../../lib/time.ts';
 import type { ShopEvent } from '../../events/bus.ts';
 import { appendEvent, publishAll } from '../../events/store.ts';
 import type { Quality, ReadingInput } from '../readings/writer.ts';
@@ -164,13 +165,22 @@ export function updateMachine(
   return view;
 }
 
-/** POST /machines/{id}/readings: resolves once every reading is committed. */
-export async function postReadings(ctx: AppContext, machineId: number, readings: Array<Omit<ReadingInput, 'machineId'>>): Promise<number> {
+export type PostedReading = Omit<ReadingInput, 'machineId' | 'sourceTs' | 'reason'> & { sourceTs?: number | undefined };
+
+/**
+ * POST /machines/{id}/readings: resolves once every reading is committed. A reading without a
+ * timestamp is taken now; one more than 5 minutes ahead is refused (the whole batch, nothing stored).
+ */
+export async function postReadings(ctx: AppContext, machineId: number, readings: PostedReading[], batch: boolean): Promise<number> {
   ctx.store.read(() => getRow(ctx, machineId));
-  return ctx.readings.append(
-    readings.map((r) => ({ ...r, machineId })),
-    'http',
-  );
+  const now = ctx.clock.now();
+  const rows = readings.map((r, i) => {
+    if (r.sourceTs !== undefined && r.sourceTs > now + MAX_FUTURE_MS) {
+      throw validation(batch ? `${i}.timestamp` : 'timestamp', 'may not be more than 5 minutes in the future');
+    }
+    return { ...r, machineId, reason: null, sourceTs: r.sourceTs ?? now };
+  });
+  return ctx.readings.append(rows, 'http');
 }
 
 export interface ReadingFilter {

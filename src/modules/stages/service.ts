@@ -5,6 +5,7 @@ import { conflict, invalidTransition, notFound, validation } from '../../errors.
 import type { ShopEvent } from '../../events/bus.ts';
 import { appendEvent, publishAll } from '../../events/store.ts';
 import { prepared } from '../../db/prepared.ts';
+import { MAX_FUTURE_MS } from '../../lib/time.ts';
 import { deriveStatus, getWorkOrderRow } from '../workorders/service.ts';
 import { checkStageAccess, getStageRow, type StageRow, type StageView, toStageViews } from './queries.ts';
 
@@ -24,9 +25,6 @@ const EVENT_KIND: Record<StageAction, string> = {
   resume: 'stage.resumed',
   done: 'stage.done',
 };
-
-/** How far in the future an `at` may lie (clock skew between terminal and gateway). */
-export const MAX_FUTURE_MS = 5 * 60_000;
 
 export interface ActionInput {
   at?: number | undefined;

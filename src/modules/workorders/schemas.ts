@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { WORK_ORDER_STATUSES } from '../../db/schema.ts';
-import { idParams, idString, pageQuery, text, timestamp } from '../../http/schemas.ts';
+import { idParams, pageQuery, text, timestamp } from '../../http/schemas.ts';
 import { stage } from '../stages/schemas.ts';
 
 const code = text(1, 64);
@@ -55,4 +55,3 @@ export const listQuery = (tz: string) =>
   });
 
 export const woParams = idParams('wo_id');
-export { idString };
