@@ -36,7 +36,7 @@ export interface ActionInput {
 function checkAt(ctx: AppContext, row: StageRow, at: number): void {
   if (at > ctx.clock.now() + MAX_FUTURE_MS) throw validation('at', 'may not be more than 5 minutes in the future');
   if (row.statusChangedAt !== null && at < row.statusChangedAt) {
-    const what = row.status === 'in_progress' && row.pausedSince === null ? 'actual_start' : 'the previous action';
+    const what = row.statusChangedAt === row.actualStart ? 'actual_start' : 'the previous action';
     throw validation('at', `must not be before ${what} (${new Date(row.statusChangedAt).toISOString()})`);
   }
 }
