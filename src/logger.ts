@@ -3,25 +3,27 @@ import type { Config } from './config.ts';
 
 export type { Logger } from 'pino';
 
-/** Keys whose values never reach a log line. */
+/**
+ * Keys whose values never reach a log line. Exact paths, no wildcards: wildcard redaction walks
+ * every logged object and cost a quarter of the request rate (the request line is logged per request).
+ */
 export const REDACT_PATHS = [
   'password',
-  '*.password',
   'new_password',
-  '*.new_password',
   'current_password',
-  '*.current_password',
   'access_token',
-  '*.access_token',
   'authorization',
-  '*.authorization',
   'headers.authorization',
   'req.headers.authorization',
+  'body.password',
+  'body.new_password',
+  'body.current_password',
   'secret',
-  '*.secret',
   'jwt_secret',
   'password_hash',
-  '*.password_hash',
+  'user.password_hash',
+  'config.jwt.secret',
+  'config.admin.password',
 ];
 
 /**

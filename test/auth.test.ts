@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DATA_VERSION_CHECK_MS } from '../src/modules/auth/session-cache.ts';
 import { body, makeGateway, rowCount, type TestGateway } from './helpers/app.ts';
 
 let gw: TestGateway;
@@ -194,15 +195,17 @@ describe('passwords and logout', () => {
 });
 
 describe('revocation is never cached away', () => {
-  it('sees a change committed by another connection on the next request', async () => {
+  it('sees a change committed by another connection within DATA_VERSION_CHECK_MS', async () => {
     const Sqlite = (await import('better-sqlite3')).default;
     const worker = await gw.login('worker');
     expect((await gw.req('GET', '/issues', { token: worker.token })).status).toBe(403);
     const other = new Sqlite(gw.ctx.config.databasePath);
     other.prepare("UPDATE users SET role = 'manager' WHERE id = ?").run(worker.id);
+    await new Promise((r) => setTimeout(r, DATA_VERSION_CHECK_MS + 20));
     expect((await gw.req('GET', '/issues', { token: worker.token })).status).toBe(200);
     other.prepare('UPDATE sessions SET revoked_at = 1 WHERE user_id = ?').run(worker.id);
     other.close();
+    await new Promise((r) => setTimeout(r, DATA_VERSION_CHECK_MS + 20));
     expect((await gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(401);
   });
 });

@@ -87,7 +87,7 @@ describe('a listening gateway', () => {
   it('reports ready and exposes Prometheus metrics', async () => {
     expect((await fetch(`${base}/ready`)).status).toBe(200);
     const text = await (await fetch(`${base}/metrics`)).text();
-    expect(text).toContain('gateway_http_requests_total');
+    expect(text).toMatch(/gateway_http_requests_total\{method="GET",route="\/ready",status="200"\} [1-9]/);
   });
 });
 

@@ -43,14 +43,13 @@ export function newApp(ctx: AppContext): GatewayApp {
   const app = new OpenAPIHono<HttpEnv>({ strict: false, defaultHook: validationHook });
   const log = ctx.logger.child({ module: 'http' });
 
-  app.use('*', requestContext(log, ctx.config.trustProxy));
-  app.use('*', async (c, next) => {
-    const started = performance.now();
-    await next();
-    const route = c.req.routePath || 'unmatched';
-    ctx.metrics.httpRequests.inc({ method: c.req.method, route, status: c.res.status });
-    ctx.metrics.httpDuration.observe({ method: c.req.method, route }, (performance.now() - started) / 1000);
-  });
+  app.use(
+    '*',
+    requestContext(log, ctx.config.trustProxy, (method, route, status, seconds) => {
+      ctx.metrics.httpRequests.inc({ method, route, status });
+      ctx.metrics.httpDuration.observe({ method, route }, seconds);
+    }),
+  );
   if (ctx.config.corsOrigins.length > 0) {
     app.use('*', cors({ origin: ctx.config.corsOrigins, exposeHeaders: ['X-Request-Id', 'Retry-After'], maxAge: 600 }));
   }

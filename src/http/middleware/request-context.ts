@@ -16,9 +16,14 @@ function clientAddress(c: Parameters<MiddlewareHandler<HttpEnv>>[0], trustProxy:
 
 /**
  * Sets the request id (reusing a well-formed inbound X-Request-Id), the client address, and
- * writes one summary log line per request.
+ * writes one summary log line and one metrics observation per request.
  */
-export function requestContext(logger: Logger, trustProxy: boolean): MiddlewareHandler<HttpEnv> {
+export function requestContext(
+  logger: Logger,
+  trustProxy: boolean,
+  /** Called once per request with the matched route pattern (for metrics). */
+  observe: (method: string, route: string, status: number, seconds: number) => void = () => {},
+): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
     const started = performance.now();
     const inbound = c.req.header('x-request-id');
@@ -32,12 +37,14 @@ export function requestContext(logger: Logger, trustProxy: boolean): MiddlewareH
       await next();
     } finally {
       const status = c.res.status;
+      const ms = performance.now() - started;
+      observe(c.req.method, c.req.routePath || 'unmatched', status, ms / 1000);
       const line = {
         request_id: requestId,
         method: c.req.method,
         path: c.req.path,
         status,
-        duration_ms: Math.round((performance.now() - started) * 100) / 100,
+        duration_ms: Math.round(ms * 100) / 100,
         user_id: c.get('user')?.id,
         client_ip: c.get('clientIp'),
       };

@@ -13,13 +13,16 @@ export interface SessionRow {
 }
 
 const MAX = 10_000;
+export const DATA_VERSION_CHECK_MS = 100;
 const caches = new WeakMap<Database, { get(sessionId: string): SessionRow | undefined }>();
 
 /**
  * Caches session lookups (every authenticated request makes one) without weakening revocation:
  * temporary triggers on this connection clear the cache on any UPDATE or DELETE of users or
- * sessions, and `PRAGMA data_version` clears it when another connection committed anything.
- * So logout, deactivation, role and password changes still act on the very next request.
+ * sessions, so logout, deactivation, role and password changes made through the gateway act on
+ * the very next request. A commit by another connection (an operator's sqlite3 session) is
+ * noticed through `PRAGMA data_version`, checked at most every DATA_VERSION_CHECK_MS because the
+ * pragma costs as much as the lookup it saves.
  */
 export function sessionCacheOf(sqlite: Database) {
   let cache = caches.get(sqlite);
@@ -41,12 +44,17 @@ export function sessionCacheOf(sqlite: Database) {
   const versionStmt = sqlite.prepare<[], { data_version: number }>('PRAGMA data_version');
   const dataVersion = () => versionStmt.get()?.data_version;
   let version = dataVersion();
+  let checkedAt = performance.now();
   cache = {
     get(sessionId) {
-      const now = dataVersion();
-      if (now !== version) {
-        version = now;
-        rows.clear();
+      const t = performance.now();
+      if (t - checkedAt >= DATA_VERSION_CHECK_MS) {
+        checkedAt = t;
+        const now = dataVersion();
+        if (now !== version) {
+          version = now;
+          rows.clear();
+        }
       }
       const hit = rows.get(sessionId);
       if (hit) return hit;
