@@ -135,3 +135,48 @@ describe('engine helpers', () => {
     expect(low.next()).toBe(50);
   });
 });
+
+describe('driver status log', () => {
+  it('logs a device line when its figures change, and only then', async () => {
+    const { Writable } = await import('node:stream');
+    const pino = (await import('pino')).default;
+    const { logStatusChanges } = await import('../src/modules/machines/drivers.ts');
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino(
+      new Writable({
+        write(chunk, _enc, done) {
+          lines.push(JSON.parse(String(chunk)));
+          done();
+        },
+      }),
+    );
+    let bad = 0;
+    const reader = () => ({
+      device: 'plc-1',
+      protocol: 'modbus-tcp',
+      connected: bad === 0,
+      last_poll_at: null,
+      last_success_at: null,
+      last_error: bad ? 'timeout' : null,
+      last_error_at: null,
+      poll_duration_ms: 3,
+      tags_total: 4,
+      tags_good: 4 - bad,
+      tags_bad: bad,
+      tags_uncertain: 0,
+    });
+    const timer = logStatusChanges({ logger } as never, [reader], 20);
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      bad = 4;
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      clearInterval(timer);
+    }
+    const statusLines = lines.filter((l) => l.msg === 'device status');
+    expect(statusLines.map((l) => [l.connected, l.tags_bad, l.last_error])).toEqual([
+      [true, 0, null],
+      [false, 4, 'timeout'],
+    ]);
+  });
+});

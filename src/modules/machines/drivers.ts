@@ -96,6 +96,34 @@ function statusReader(driver: Driver) {
   };
 }
 
+/** Logs a device's /drivers/status figures whenever connection, tag qualities or the last error change. */
+export function logStatusChanges(ctx: AppContext, readers: Array<ReturnType<typeof statusReader>>, everyMs = 5000): NodeJS.Timeout {
+  const log = ctx.logger.child({ module: 'drivers' });
+  const last = new Map<string, string>();
+  const timer = setInterval(() => {
+    for (const read of readers) {
+      const s = read();
+      const key = JSON.stringify([s.connected, s.tags_good, s.tags_bad, s.tags_uncertain, s.last_error]);
+      if (last.get(s.device) === key) continue;
+      last.set(s.device, key);
+      log.info(
+        {
+          device: s.device,
+          connected: s.connected,
+          tags_good: s.tags_good,
+          tags_bad: s.tags_bad,
+          tags_uncertain: s.tags_uncertain,
+          last_error: s.last_error,
+          poll_duration_ms: s.poll_duration_ms,
+        },
+        'device status',
+      );
+    }
+  }, everyMs);
+  timer.unref();
+  return timer;
+}
+
 /** Starts the field drivers declared in CONFIG_DIR/<devices_file>; none configured: nothing runs. */
 export async function startDrivers(ctx: AppContext) {
   const file = ctx.config.settings.devices_file;
@@ -112,14 +140,15 @@ export async function startDrivers(ctx: AppContext) {
     if (!opcua) throw new Error('OPC UA driver not loaded');
     return opcua.createOpcuaDriver(device, { sink, logger, pkiDir });
   });
-  for (const d of drivers) {
-    ctx.drivers.add(statusReader(d));
-    d.start();
-  }
+  const readers = drivers.map(statusReader);
+  for (const read of readers) ctx.drivers.add(read);
+  for (const d of drivers) d.start();
   ctx.logger.info({ devices: drivers.length, file }, 'field drivers started');
+  const summaryTimer = logStatusChanges(ctx, readers);
   return {
     name: 'drivers',
     stop: async () => {
+      clearInterval(summaryTimer);
       await Promise.all(drivers.map((d) => d.stop()));
       ctx.drivers.clear();
     },
