@@ -15,8 +15,6 @@ export interface RouteInfo {
   method: Method;
   path: string;
   access: Access;
-  /** Roles beyond `access` refused by ownership rules (e.g. a worker on an unassigned stage). */
-  note?: string;
 }
 
 export interface RouteSpec<B extends z.ZodType | undefined, Q extends AnyObject | undefined, P extends AnyObject | undefined> {
