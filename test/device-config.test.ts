@@ -8,6 +8,11 @@ const base = (tags: unknown[], extra: Record<string, unknown> = {}) => ({
   devices: [{ name: 'press-plc', protocol: 'modbus-tcp', machine: 'm1', host: '10.0.0.5', tags, ...extra }],
 });
 
+const opcua = (extra: Record<string, unknown>, tags: unknown[]) => ({
+  machines: [{ name: 'm1', machine_type: 'p' }],
+  devices: [{ name: 'opc', protocol: 'opcua', machine: 'm1', endpoint: 'opc.tcp://x:4840', tags, ...extra }],
+});
+
 function errorOf(doc: unknown): string {
   try {
     parseDevices(doc, 'devices.yaml');
@@ -54,35 +59,12 @@ describe('device configuration errors name the device and the tag, on one line',
     ['unknown protocol', { machines: [], devices: [{ name: 'plc', protocol: 'profinet' }] }, /device 'plc': protocol: /],
     [
       'OPC UA None without allow_insecure',
-      {
-        machines: [{ name: 'm1', machine_type: 'p' }],
-        devices: [
-          {
-            name: 'opc',
-            protocol: 'opcua',
-            machine: 'm1',
-            endpoint: 'opc.tcp://x:4840',
-            security_mode: 'None',
-            tags: [{ name: 't', reading_type: 't', node_id: 'ns=1;i=1' }],
-          },
-        ],
-      },
+      opcua({ security_mode: 'None' }, [{ name: 't', reading_type: 't', node_id: 'ns=1;i=1' }]),
       /device 'opc': security_mode: None is refused unless allow_insecure: true/,
     ],
     [
       'OPC UA tag with both node id and browse path',
-      {
-        machines: [{ name: 'm1', machine_type: 'p' }],
-        devices: [
-          {
-            name: 'opc',
-            protocol: 'opcua',
-            machine: 'm1',
-            endpoint: 'opc.tcp://x:4840',
-            tags: [{ name: 't', reading_type: 't', node_id: 'i=1', browse_path: '/Objects/x' }],
-          },
-        ],
-      },
+      opcua({}, [{ name: 't', reading_type: 't', node_id: 'i=1', browse_path: '/Objects/x' }]),
       /device 'opc' tag 't': give exactly one of node_id or browse_path/,
     ],
   ];

@@ -29,24 +29,24 @@ export function openSqlite(file: string, opts: OpenOptions = {}): Database {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('temp_store = MEMORY');
   sqlite.pragma('cache_size = -16000');
-  cacheStatements(sqlite);
   return sqlite;
 }
 
 /**
- * Reuses prepared statements by SQL text. drizzle prepares a statement on every query, and
- * preparing costs more than running a simple indexed lookup; the cache makes repeated queries
- * cheap. Statements come back in default mode (drizzle switches some to raw mode per call).
+ * The connection as drizzle sees it: the same database, but prepared statements are reused by
+ * SQL text. drizzle prepares a statement for every query, and preparing costs more than running
+ * a simple indexed lookup. Only drizzle goes through this cache, because drizzle switches a
+ * statement into raw mode per call and resets nothing; statements come back in default mode.
+ * Hand-written statements (`sqlite.prepare`) are never shared with it.
  */
-export function cacheStatements(sqlite: Database, max = 500): void {
-  const prepare = sqlite.prepare.bind(sqlite);
+export function cachingClient(sqlite: Database, max = 500): Database {
   const cache = new Map<string, ReturnType<Database['prepare']>>();
-  sqlite.prepare = ((source: string) => {
+  const prepare = ((source: string) => {
     let stmt = cache.get(source);
     if (stmt) {
       cache.delete(source);
     } else {
-      stmt = prepare(source);
+      stmt = sqlite.prepare(source);
       if (cache.size >= max) {
         const oldest = cache.keys().next().value;
         if (oldest !== undefined) cache.delete(oldest);
@@ -56,10 +56,12 @@ export function cacheStatements(sqlite: Database, max = 500): void {
     if (stmt.reader) stmt.raw(false);
     return stmt;
   }) as Database['prepare'];
+  // Everything else (transaction, pragma, native handle) falls through to the real connection.
+  return Object.create(sqlite, { prepare: { value: prepare } }) as Database;
 }
 
 export function wrapDrizzle(sqlite: Database): Db {
-  return drizzle(sqlite, { schema });
+  return drizzle(cachingClient(sqlite), { schema });
 }
 
 /** Applies every pending migration from migrations/sqlite (the only way the schema changes). */

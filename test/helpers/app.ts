@@ -7,6 +7,7 @@ import { type Config, loadConfig } from '../../src/config.ts';
 import type { AppContext } from '../../src/context.ts';
 import type { Role } from '../../src/db/schema.ts';
 import { newApp } from '../../src/http/app.ts';
+import { startGateway } from '../../src/main.ts';
 import { type Logger, silentLogger } from '../../src/logger.ts';
 import { createPasswordHasher } from '../../src/modules/auth/password.ts';
 import { createUser } from '../../src/modules/auth/service.ts';
@@ -103,7 +104,6 @@ export function rowCount(ctx: AppContext, table: string): number {
 
 /** A real listening gateway (startGateway) on a free loopback port, cheap scrypt, silent logs. */
 export async function listeningGateway(dir: string, extra: Record<string, string> = {}, print: (line: string) => void = () => {}) {
-  const { startGateway } = await import('../../src/main.ts');
   const gw = await startGateway(testConfig(dir, { PORT: '0', HOST: '127.0.0.1', ...extra }), silentLogger(), {
     passwords: createPasswordHasher(TEST_SCRYPT),
     processMetrics: false,

@@ -40,7 +40,6 @@ export function sessionCacheOf(sqlite: Database) {
   const lookup = sqlite.prepare<[string], SessionRow>(
     'SELECT u.id, u.username, u.role, u.active, u.created_at, s.revoked_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?',
   );
-  // Statements are shared through the connection's cache (src/db/connection.ts): no pluck/raw modes.
   const versionStmt = sqlite.prepare<[], { data_version: number }>('PRAGMA data_version');
   const dataVersion = () => versionStmt.get()?.data_version;
   let version = dataVersion();

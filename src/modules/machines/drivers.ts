@@ -130,7 +130,7 @@ export async function startDrivers(ctx: AppContext) {
   if (!file) return { name: 'drivers', stop: () => {} };
   const cfg = loadDevicesFile(path.resolve(ctx.config.configDir, file));
   const machineIds = registerMachines(ctx, cfg);
-  const logger = ctx.logger as unknown as DriverLogger;
+  const logger: DriverLogger = ctx.logger;
   const pkiDir = path.resolve(ctx.config.configDir, cfg.pkiDir ?? path.join(path.dirname(ctx.config.databasePath), 'pki'));
   // node-opcua is large and slow to load: only a config with an OPC UA device pays for it.
   const opcua = cfg.devices.some((d) => d.protocol === 'opcua') ? await import('../../../drivers/opcua/driver.ts') : undefined;
