@@ -1,13 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import { buildContext, type ContextOverrides } from './bootstrap.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
-import { AppError } from './errors.ts';
 import { newApp } from './http/app.ts';
-import { errorBody } from './http/envelope.ts';
+import { startHttpServer } from './http/server.ts';
 import type { Logger } from './logger.ts';
 import { generatePassword } from './modules/auth/password.ts';
 import { createUser } from './modules/auth/service.ts';
@@ -42,36 +37,6 @@ export async function ensureInitialAdmin(ctx: AppContext, print: (line: string) 
   }
 }
 
-function listen(ctx: AppContext, fetch: (req: Request, env: unknown) => Response | Promise<Response>): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname: ctx.config.host, port: ctx.config.port }) as Server;
-    server.once('error', reject);
-    server.once('listening', () => resolve(server));
-    // Requests Node's parser refuses (bad framing, Content-Length with Transfer-Encoding, ...)
-    // still get the envelope, never a bare 400.
-    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      if (err.code === 'ECONNRESET' || !socket.writable) {
-        socket.destroy();
-        return;
-      }
-      const requestId = randomUUID();
-      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-      const appErr = tooLarge
-        ? new AppError('PAYLOAD_TOO_LARGE', 'the request headers are too large')
-        : new AppError('MALFORMED_REQUEST', 'the request is not valid HTTP/1.1');
-      const body = JSON.stringify(errorBody(appErr, requestId));
-      socket.end(
-        `HTTP/1.1 ${appErr.status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-          `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    });
-    server.keepAliveTimeout = 65_000;
-    server.requestTimeout = 30_000;
-    server.headersTimeout = 20_000;
-  });
-}
-
 /** Starts everything in order: storage, first admin, readings writer, drivers, housekeeping, HTTP. */
 export async function startGateway(config: Config, logger: Logger, opts: ContextOverrides & { print?: (line: string) => void } = {}): Promise<RunningGateway> {
   const ctx = buildContext(config, logger, opts);
@@ -94,17 +59,8 @@ export async function startGateway(config: Config, logger: Logger, opts: Context
     started.push(drivers);
     started.push(startHousekeeping(ctx));
     const { app } = newApp(ctx);
-    const server = await listen(ctx, app.fetch);
-    started.push({
-      name: 'http',
-      stop: () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-          setTimeout(() => server.closeAllConnections(), 5000).unref();
-        }),
-    });
-    const port = (server.address() as AddressInfo).port;
+    const { port, stop } = await startHttpServer(ctx, app.fetch);
+    started.push({ name: 'http', stop });
     logger.info({ host: config.host, port, env: config.env }, 'gateway listening');
     return { ctx, port, stop: stopAll };
   } catch (err) {
