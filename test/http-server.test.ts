@@ -123,3 +123,50 @@ describe('unexpected errors', () => {
     }
   });
 });
+
+describe('a client that disconnects in the middle of its body', () => {
+  it('is logged at info as 499 and counted apart, never as an unexpected error or a 500', async () => {
+    const { Writable } = await import('node:stream');
+    const { connect } = await import('node:net');
+    const pino = (await import('pino')).default;
+    const { startGateway } = await import('../src/main.ts');
+    const { testConfig, TEST_SCRYPT } = await import('./helpers/app.ts');
+    const { createPasswordHasher } = await import('../src/modules/auth/password.ts');
+    const { until } = await import('./helpers/server.ts');
+    const lines: Array<{ level: number; msg: string; status?: number }> = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
+    const own = mkdtempSync(path.join(tmpdir(), 'gw-499-'));
+    const server = await startGateway(testConfig(own, { PORT: '0', HOST: '127.0.0.1' }), pino({ level: 'info' }, sink), {
+      passwords: createPasswordHasher(TEST_SCRYPT),
+      processMetrics: false,
+      print: () => {},
+    });
+    try {
+      for (const framing of ['Transfer-Encoding: chunked\r\n\r\nc\r\n{"username":\r\n', 'Content-Length: 1000\r\n\r\n{"username":']) {
+        const socket = connect(server.port, '127.0.0.1');
+        socket.on('error', () => {});
+        await new Promise<void>((resolve) => socket.once('connect', resolve));
+        // The headers and part of the body arrive, then the client leaves (FIN: nothing is lost on loopback).
+        socket.end(`POST /auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${framing}`);
+      }
+      await until(() => lines.filter((l) => l.msg === 'client closed request').length === 2);
+      expect(lines.filter((l) => l.msg === 'client closed request').every((l) => l.status === 499 && l.level === 30)).toBe(true);
+      expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+      const text = await server.ctx.metrics.registry.metrics();
+      const closedCount = [...text.matchAll(/gateway_http_requests_total\{method="POST",route="[^"]*",status="499"\} (\d+)/g)].reduce(
+        (n, m) => n + Number(m[1]),
+        0,
+      );
+      expect(closedCount).toBe(2);
+      expect(text).not.toMatch(/status="500"/);
+    } finally {
+      await server.stop();
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+});

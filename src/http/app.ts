@@ -13,7 +13,7 @@ import { registerWorkOrderRoutes } from '../modules/workorders/routes.ts';
 import { fail } from './envelope.ts';
 import { createGuard } from './middleware/auth.ts';
 import { idempotency } from './middleware/idempotency.ts';
-import { requestContext } from './middleware/request-context.ts';
+import { clientClosed, requestContext } from './middleware/request-context.ts';
 import { registerDocs } from './openapi.ts';
 import type { RouteInfo, Router } from './route.ts';
 import type { HttpEnv } from './types.ts';
@@ -63,6 +63,8 @@ export function newApp(ctx: AppContext): GatewayApp {
 
   app.onError((err, c) => {
     if (err instanceof AppError) return fail(c, err);
+    // Nobody reads this answer; request-context logs and counts it as 499, not as our fault.
+    if (clientClosed(c)) return fail(c, new AppError('MALFORMED_REQUEST', 'the client closed the connection'));
     if (err instanceof HTTPException) {
       const code = HTTP_EXCEPTION_CODES[err.status];
       if (code) return fail(c, new AppError(code, HTTP_EXCEPTION_MESSAGES[code] ?? err.message));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from '../../logger.ts';
 import type { HttpEnv } from '../types.ts';
 
@@ -12,6 +12,17 @@ function clientAddress(c: Parameters<MiddlewareHandler<HttpEnv>>[0], trustProxy:
   }
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
   return incoming?.socket?.remoteAddress ?? 'local';
+}
+
+/** Status logged and counted for a request whose client left before its answer (as nginx does). */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/**
+ * True when the client closed the connection before the response was sent (for instance in the
+ * middle of its body): not a server fault, so it is neither an unexpected error nor a 500.
+ */
+export function clientClosed(c: Context<HttpEnv>): boolean {
+  return c.req.raw.signal.aborted;
 }
 
 /**
@@ -36,7 +47,9 @@ export function requestContext(
     try {
       await next();
     } finally {
-      const status = c.res.status;
+      // Only failed requests are checked: reading the signal costs an AbortController.
+      const closed = c.res.status >= 400 && clientClosed(c);
+      const status = closed ? CLIENT_CLOSED_STATUS : c.res.status;
       const ms = performance.now() - started;
       observe(c.req.method, c.req.routePath || 'unmatched', status, ms / 1000);
       const line = {
@@ -48,7 +61,8 @@ export function requestContext(
         user_id: c.get('user')?.id,
         client_ip: c.get('clientIp'),
       };
-      if (status >= 500) logger.error(line, 'request');
+      if (closed) logger.info(line, 'client closed request');
+      else if (status >= 500) logger.error(line, 'request');
       else logger.info(line, 'request');
     }
   };
