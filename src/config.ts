@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parseProxyList } from './http/client-address.ts';
 
 /** Thrown when configuration is invalid; the message is one line naming the key. */
 export class ConfigError extends Error {
@@ -84,6 +85,18 @@ const envSchema = z.object({
   ADMIN_PASSWORD: z.string().min(12, { message: 'must be at least 12 characters' }).optional(),
   METRICS_PUBLIC: bool.default(true),
   TRUST_PROXY: bool.default(false),
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.length === 0 || parseProxyList(list) !== undefined, {
+      message: 'must be comma-separated IP addresses or CIDR ranges such as 10.0.0.7,192.168.10.0/24',
+    }),
 });
 
 const stageTemplateSchema = z.array(z.string().min(1).max(64)).min(1, { message: 'must list at least one stage name' }).max(50);
@@ -150,6 +163,8 @@ export interface Config {
   admin: { username: string; password: string | undefined };
   metricsPublic: boolean;
   trustProxy: boolean;
+  /** Proxies (addresses or CIDR ranges) skipped from the right of X-Forwarded-For. */
+  trustedProxies: string[];
   settings: FileSettings;
 }
 
@@ -190,6 +205,9 @@ export function loadConfig(vars: Record<string, string | undefined>, cwd = proce
     const first = fileParsed.error.issues[0];
     throw new ConfigError(first ? `${yamlFile}: ${describe(first, '')}` : `${yamlFile}: invalid`);
   }
+  if (e.TRUSTED_PROXIES.length > 0 && !e.TRUST_PROXY) {
+    throw new ConfigError('TRUSTED_PROXIES: only read with TRUST_PROXY=true; set both or neither');
+  }
   if (e.NODE_ENV === 'production') {
     if (e.SITE_ID === undefined) throw new ConfigError('SITE_ID: required in production (1–1023, unique per site)');
     checkProductionSecret(e.JWT_SECRET);
@@ -220,6 +238,7 @@ export function loadConfig(vars: Record<string, string | undefined>, cwd = proce
     admin: { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD },
     metricsPublic: e.METRICS_PUBLIC,
     trustProxy: e.TRUST_PROXY,
+    trustedProxies: e.TRUSTED_PROXIES,
     settings: fileParsed.data,
   };
 }

@@ -45,7 +45,7 @@ export function newApp(ctx: AppContext): GatewayApp {
 
   app.use(
     '*',
-    requestContext(log, ctx.config.trustProxy, (method, route, status, seconds) => {
+    requestContext(log, ctx.config, (method, route, status, seconds) => {
       ctx.metrics.httpRequests.inc({ method, route, status });
       ctx.metrics.httpDuration.observe({ method, route }, seconds);
     }),

@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Logger } from '../../logger.ts';
+import { type ProxyTrust, proxyTrust, resolveClientAddress } from '../client-address.ts';
 import type { HttpEnv } from '../types.ts';
 
 const INBOUND_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-function clientAddress(c: Parameters<MiddlewareHandler<HttpEnv>>[0], trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (forwarded) return forwarded;
-  }
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress ?? 'local';
+/** The socket's peer through @hono/node-server; absent for in-process app.request() calls. */
+function peerAddress(c: Context<HttpEnv>): string | undefined {
+  return c.env ? getConnInfo(c).remote.address : undefined;
 }
 
 /** Status logged and counted for a request whose client left before its answer (as nginx does). */
@@ -31,16 +29,18 @@ export function clientClosed(c: Context<HttpEnv>): boolean {
  */
 export function requestContext(
   logger: Logger,
-  trustProxy: boolean,
+  /** TRUST_PROXY and TRUSTED_PROXIES (see client-address.ts). */
+  proxies: { trustProxy: boolean; trustedProxies: string[] },
   /** Called once per request with the matched route pattern (for metrics). */
   observe: (method: string, route: string, status: number, seconds: number) => void = () => {},
 ): MiddlewareHandler<HttpEnv> {
+  const trust: ProxyTrust = proxyTrust(proxies);
   return async (c, next) => {
     const started = performance.now();
     const inbound = c.req.header('x-request-id');
     const requestId = inbound && INBOUND_ID.test(inbound) ? inbound : randomUUID();
     c.set('requestId', requestId);
-    c.set('clientIp', clientAddress(c, trustProxy));
+    c.set('clientIp', resolveClientAddress(peerAddress(c), c.req.header('x-forwarded-for'), trust));
     // Set before the handler so the response is built with it (touching c.res.headers afterwards
     // would turn node-server's light response into a full Response object: much slower).
     c.header('X-Request-Id', requestId);
