@@ -9,7 +9,7 @@ import { createEventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createPasswordHasher, type PasswordHasher } from './modules/auth/password.ts';
-import { createLoginThrottle } from './modules/auth/throttle.ts';
+import { createAuthThrottles } from './modules/auth/throttle.ts';
 import { createTokenService } from './modules/auth/tokens.ts';
 import { createDriverRegistry } from './modules/ops/driver-status.ts';
 import { createReadingsWriter } from './modules/readings/writer.ts';
@@ -53,10 +53,7 @@ export function buildContext(config: Config, logger: Logger, overrides: ContextO
     metrics,
     passwords: overrides.passwords ?? createPasswordHasher(undefined, auth.max_concurrent_hashes),
     tokens: createTokenService(resolveJwtSecret(config, logger), config.jwt.ttlS),
-    throttle: {
-      byUser: createLoginThrottle(auth.login_max_failures_per_user, auth.login_window_s),
-      byIp: createLoginThrottle(auth.login_max_failures_per_ip, auth.login_window_s),
-    },
+    throttle: createAuthThrottles(auth),
     readings: createReadingsWriter(
       { store, logger, metrics, now: () => clock.now() },
       { flushIntervalMs: config.settings.readings.flush_interval_ms, flushMaxRows: config.settings.readings.flush_max_rows },

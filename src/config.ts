@@ -110,6 +110,8 @@ const fileSchema = z
         login_max_failures_per_user: z.number().int().min(1).max(1000).default(5),
         login_max_failures_per_ip: z.number().int().min(1).max(10000).default(30),
         login_window_s: z.number().int().min(10).max(86400).default(900),
+        register_max_per_ip: z.number().int().min(1).max(10000).default(10),
+        register_window_s: z.number().int().min(10).max(86400).default(3600),
         max_concurrent_hashes: z.number().int().min(1).max(16).default(2),
       })
       .strict()
@@ -117,6 +119,8 @@ const fileSchema = z
         login_max_failures_per_user: 5,
         login_max_failures_per_ip: 30,
         login_window_s: 900,
+        register_max_per_ip: 10,
+        register_window_s: 3600,
         max_concurrent_hashes: 2,
       }),
     idempotency_ttl_h: z

@@ -4,7 +4,7 @@ import type { Store } from './db/store.ts';
 import type { EventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
 import type { PasswordHasher } from './modules/auth/password.ts';
-import type { LoginThrottle } from './modules/auth/throttle.ts';
+import type { AuthThrottles } from './modules/auth/throttle.ts';
 import type { TokenService } from './modules/auth/tokens.ts';
 import type { DriverStatusSource } from './modules/ops/driver-status.ts';
 import type { Metrics } from './metrics.ts';
@@ -19,7 +19,7 @@ export interface AppContext {
   bus: EventBus;
   passwords: PasswordHasher;
   tokens: TokenService;
-  throttle: { byUser: LoginThrottle; byIp: LoginThrottle };
+  throttle: AuthThrottles;
   readings: ReadingsSink;
   drivers: DriverStatusSource;
   metrics: Metrics;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
@@ -74,6 +74,9 @@ describe('the gateway command', () => {
 describe('durability', () => {
   it('keeps every acknowledged registration across a SIGKILL', async () => {
     const port = await freePort();
+    // Writes must still be in flight at the kill: lift the per-address registration limit.
+    mkdirSync(path.join(dir, 'config'));
+    writeFileSync(path.join(dir, 'config', 'gateway.yaml'), 'auth:\n  register_max_per_ip: 10000\n');
     const { child } = await startServe({ ...env, PORT: String(port), HOST: '127.0.0.1' });
     const acknowledged: string[] = [];
     let stop = false;

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { SITE_SHIFT, siteOfId } from '../src/db/ids.ts';
 import { parseTimestamp } from '../src/lib/time.ts';
 import { createPasswordHasher, OWASP_SCRYPT } from '../src/modules/auth/password.ts';
-import { createLoginThrottle } from '../src/modules/auth/throttle.ts';
+import { createAttemptThrottle } from '../src/modules/auth/throttle.ts';
 import { splitWindow } from '../src/modules/workorders/service.ts';
 
 describe('password hashing', () => {
@@ -70,12 +70,17 @@ describe('ids and helpers', () => {
       { stage_name: 'c', planned_start: 6000, planned_end: 9000 },
     ]);
   });
-  it('throttle forgets failures after the window', () => {
-    const t = createLoginThrottle(2, 60);
-    t.fail('k', 0);
-    t.fail('k', 1000);
-    expect(t.retryAfterS('k', 2000)).toBe(58);
-    expect(t.retryAfterS('k', 61_000)).toBe(0);
+  it('throttle counts attempts as they start, takes back released ones, and forgets after the window', () => {
+    const t = createAttemptThrottle(2, 60);
+    expect(t.take('k', 0)).toBe(0);
+    expect(t.take('k', 1000)).toBe(0);
+    expect(t.take('k', 2000)).toBe(58);
+    t.release('k', 1000);
+    expect(t.take('k', 2000)).toBe(0);
+    // The attempt at 0 has left the window; the one at 2000 leaves it at 62000.
+    expect(t.take('k', 61_000)).toBe(0);
+    expect(t.take('k', 61_500)).toBe(1);
+    expect(t.take('k', 62_000)).toBe(0);
   });
 });
 

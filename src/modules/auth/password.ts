@@ -12,7 +12,10 @@ export const OWASP_SCRYPT: ScryptParams = { N: 2 ** 15, r: 8, p: 3 };
 
 const KEY_LEN = 32;
 
-/** Hashes and verifies passwords off the event loop, at most `maxConcurrent` at a time. */
+/**
+ * Hashes and verifies passwords off the event loop, at most `maxConcurrent` at a time.
+ * Verifications (logins) are served before queued hashes (registrations, password changes).
+ */
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
   verify(password: string, stored: string): Promise<boolean>;
@@ -28,18 +31,25 @@ function derive(password: string, salt: Buffer, params: ScryptParams): Promise<B
   });
 }
 
-/** A counting semaphore: scrypt is memory-hard, so a login storm must queue, not swap. */
+/** Who waits for the hasher: a login the user is waiting for, or background work such as a sign-up. */
+export type HashPriority = 'login' | 'background';
+
+/**
+ * A counting semaphore with two queues: scrypt is memory-hard, so a storm must queue, not swap;
+ * and a burst of registrations (or password changes) must not delay the logins queued behind it.
+ */
 function createLimiter(max: number) {
   let active = 0;
-  const waiting: Array<() => void> = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+  const waiting: Record<HashPriority, Array<() => void>> = { login: [], background: [] };
+  const next = () => (waiting.login.shift() ?? waiting.background.shift())?.();
+  return async <T>(priority: HashPriority, task: () => Promise<T>): Promise<T> => {
+    if (active >= max) await new Promise<void>((resolve) => waiting[priority].push(resolve));
     active++;
     try {
       return await task();
     } finally {
       active--;
-      waiting.shift()?.();
+      next();
     }
   };
 }
@@ -60,19 +70,19 @@ export function createPasswordHasher(params: ScryptParams = OWASP_SCRYPT, maxCon
   const limit = createLimiter(maxConcurrent);
   const dummySalt = randomBytes(16);
   const hash = (password: string) =>
-    limit(async () => {
+    limit('background', async () => {
       const salt = randomBytes(16);
       return encode(params, salt, await derive(password, salt, params));
     });
   const verify = (password: string, stored: string) =>
-    limit(async () => {
+    limit('login', async () => {
       const parsed = decode(stored);
       if (!parsed) return false;
       const key = await derive(password, parsed.salt, parsed.params);
       return key.length === parsed.key.length && timingSafeEqual(key, parsed.key);
     });
   const verifyDummy = (password: string) =>
-    limit(async () => {
+    limit('login', async () => {
       await derive(password, dummySalt, params);
       return false as const;
     });

@@ -4,6 +4,7 @@ import { type Role, sessions, users } from '../../db/schema.ts';
 import { AppError, conflict } from '../../errors.ts';
 import { recordAudit } from '../audit/service.ts';
 import { sessionCacheOf } from './session-cache.ts';
+import { admitLogin, admitRegistration } from './throttle.ts';
 
 /** A user as the API shows it (never the hash). */
 export interface UserView {
@@ -78,6 +79,7 @@ export function register(
   caller: Actor | undefined,
   meta: { clientIp: string; requestId: string },
 ): Promise<UserView> {
+  if (caller?.role !== 'admin') admitRegistration(ctx.throttle, meta.clientIp, ctx.clock.now());
   const role = caller?.role === 'admin' && input.role ? input.role : 'worker';
   return createUser(ctx, { username: input.username, password: input.password, role }, { ...meta, actorUserId: caller?.userId ?? null });
 }
@@ -93,7 +95,7 @@ const BAD_CREDENTIALS = 'invalid username or password';
 
 /**
  * Verifies credentials and opens a session. Unknown users cost the same scrypt work as a wrong
- * password and get the same answer; failures are throttled per username and per address.
+ * password and get the same answer; attempts are throttled per username and per address.
  */
 export async function login(
   ctx: AppContext,
@@ -101,16 +103,10 @@ export async function login(
   meta: { clientIp: string; requestId: string },
 ): Promise<LoginResult> {
   const now = ctx.clock.now();
-  const userKey = input.username.toLowerCase();
-  const wait = Math.max(ctx.throttle.byUser.retryAfterS(userKey, now), ctx.throttle.byIp.retryAfterS(meta.clientIp, now));
-  if (wait > 0) {
-    throw new AppError('RATE_LIMITED', 'too many failed logins; try again later', undefined, { 'Retry-After': String(wait) });
-  }
+  const attempt = admitLogin(ctx.throttle, input.username, meta.clientIp, now);
   const user = findUserByName(ctx, input.username);
   const valid = user ? await ctx.passwords.verify(input.password, user.passwordHash) : await ctx.passwords.verifyDummy(input.password);
   if (!user || !valid || !user.active) {
-    ctx.throttle.byUser.fail(userKey, now);
-    ctx.throttle.byIp.fail(meta.clientIp, now);
     ctx.store.write(() =>
       recordAudit(ctx, {
         action: 'login.failure',
@@ -123,7 +119,7 @@ export async function login(
     );
     throw new AppError('UNAUTHORIZED', BAD_CREDENTIALS);
   }
-  ctx.throttle.byUser.reset(userKey);
+  attempt.succeeded();
   const issued = await ctx.tokens.issue(user.id, now);
   ctx.store.write(() => {
     ctx.store.db.insert(sessions).values({ id: issued.sessionId, userId: user.id, createdAt: now, expiresAt: issued.expiresAt }).run();
