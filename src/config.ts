@@ -84,6 +84,8 @@ const envSchema = z.object({
     .default('admin'),
   ADMIN_PASSWORD: z.string().min(12, { message: 'must be at least 12 characters' }).optional(),
   METRICS_PUBLIC: bool.default(true),
+  MAX_CONNECTIONS: int(1, 100_000).default(512),
+  REQUEST_TIMEOUT: int(1, 600).default(30),
   TRUST_PROXY: bool.default(false),
   TRUSTED_PROXIES: z
     .string()
@@ -166,6 +168,10 @@ export interface Config {
   registrationOpen: boolean;
   admin: { username: string; password: string | undefined };
   metricsPublic: boolean;
+  /** Open HTTP connections at most (lowered at start-up to fit the descriptor limit). */
+  maxConnections: number;
+  /** Seconds a client has to send a whole request (headers: at most 20 of them). */
+  requestTimeoutS: number;
   trustProxy: boolean;
   /** Proxies (addresses or CIDR ranges) skipped from the right of X-Forwarded-For. */
   trustedProxies: string[];
@@ -241,6 +247,8 @@ export function loadConfig(vars: Record<string, string | undefined>, cwd = proce
     registrationOpen: e.REGISTRATION_OPEN,
     admin: { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD },
     metricsPublic: e.METRICS_PUBLIC,
+    maxConnections: e.MAX_CONNECTIONS,
+    requestTimeoutS: e.REQUEST_TIMEOUT,
     trustProxy: e.TRUST_PROXY,
     trustedProxies: e.TRUSTED_PROXIES,
     settings: fileParsed.data,

@@ -1,10 +1,12 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus figures of this process (its own registry: no global state). */
 export interface Metrics {
   registry: Registry;
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route'>;
+  httpConnections: Gauge;
+  httpConnectionsClosed: Counter<'reason'>;
   readingsStored: Counter<'source'>;
   readingsDropped: Counter<'reason'>;
   driverValues: Counter<'device'>;
@@ -27,6 +29,13 @@ export function createMetrics(defaults = true): Metrics {
       help: 'HTTP request duration',
       labelNames: ['method', 'route'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    httpConnections: new Gauge({ name: 'gateway_http_connections', help: 'Open HTTP connections', registers }),
+    httpConnectionsClosed: new Counter({
+      name: 'gateway_http_connections_closed_total',
+      help: 'HTTP connections the gateway refused or cut: limit (MAX_CONNECTIONS reached), timeout (request not received in time)',
+      labelNames: ['reason'],
       registers,
     }),
     readingsStored: new Counter({ name: 'gateway_readings_stored_total', help: 'Machine readings committed to SQLite', labelNames: ['source'], registers }),

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 import { errorBody } from './envelope.ts';
 
 type FetchHandler = (req: Request, env: unknown) => Response | Promise<Response>;
@@ -16,38 +18,118 @@ export interface HttpServer {
   stop(): Promise<void>;
 }
 
-/** Writes a complete error response on a socket Node's parser gave up on, then closes it. */
-function answerRaw(socket: Socket, err: AppError, reason: string): void {
+/** Descriptors kept free for everything but client sockets: database, WAL, logs, drivers, the listener. */
+export const DESCRIPTOR_RESERVE = 64;
+/** How long a refused socket may take to flush its error answer before it is cut. */
+const LINGER_MS = 2000;
+/** Behind a load balancer the idle keep-alive must outlive the balancer's (often 60 s). */
+const KEEP_ALIVE_MS = 65_000;
+
+/** The process's open-descriptor limit (Linux), or undefined where it cannot be read. */
+export function openFileLimit(): number | undefined {
+  try {
+    const match = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** MAX_CONNECTIONS, lowered so that a full house of clients still leaves descriptors for the rest. */
+export function connectionCap(wanted: number, descriptorLimit: number | undefined): number {
+  if (descriptorLimit === undefined) return wanted;
+  return Math.max(1, Math.min(wanted, descriptorLimit - DESCRIPTOR_RESERVE));
+}
+
+/** Node marks the response being written on its socket; a raw answer must not cut into it. */
+function responseStarted(socket: Socket): boolean {
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage?.headersSent === true;
+}
+
+/** Writes a complete error answer on a socket Node's parser gave up on, then closes it for good. */
+function answerAndClose(socket: Socket, err: AppError, reason: string): void {
   const requestId = randomUUID();
   const body = JSON.stringify(errorBody(err, requestId));
+  // With allowHalfOpen, end() alone kept the descriptor until the client closed its side,
+  // which a hostile client never does: destroy once the answer is out, or after LINGER_MS.
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  socket.once('close', () => clearTimeout(linger));
   socket.end(
     `HTTP/1.1 ${err.status} ${reason}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
   );
+}
+
+/** At most one warning per interval for a repeated condition (a flood must not flood the log). */
+function rateLimitedWarn(log: Logger, intervalMs: number) {
+  let last = 0;
+  let suppressed = 0;
+  return (fields: Record<string, unknown>, msg: string) => {
+    const now = Date.now();
+    if (now - last < intervalMs) {
+      suppressed++;
+      return;
+    }
+    log.warn({ ...fields, suppressed }, msg);
+    last = now;
+    suppressed = 0;
+  };
 }
 
 /** Starts the HTTP server for `fetch` on the configured host and port. */
 export function startHttpServer(ctx: AppContext, fetch: FetchHandler): Promise<HttpServer> {
-  const server = createServer(getRequestListener(fetch, { hostname: ctx.config.host }));
-  // Requests Node's parser refuses (bad framing, Content-Length with Transfer-Encoding, ...)
-  // still get the envelope, never a bare 400.
+  const { config, metrics } = ctx;
+  const log = ctx.logger.child({ module: 'http' });
+  const warn = { limit: rateLimitedWarn(log, 10_000) };
+  const requestTimeout = config.requestTimeoutS * 1000;
+  const headersTimeout = Math.min(20_000, requestTimeout);
+  const server = createServer(
+    {
+      requestTimeout,
+      headersTimeout,
+      // Node checks the two timeouts on this timer; its 30 s default let slow clients pile up.
+      connectionsCheckingInterval: Math.min(5000, Math.max(250, headersTimeout / 4)),
+    },
+    getRequestListener(fetch, { hostname: config.host }),
+  );
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  // No traffic either way for this long while a request is open (a client that stopped reading
+  // its answer): the socket is destroyed.
+  server.timeout = Math.max(requestTimeout, 30_000);
+  const limit = openFileLimit();
+  server.maxConnections = connectionCap(config.maxConnections, limit);
+  if (server.maxConnections < config.maxConnections) {
+    log.warn({ max_connections: server.maxConnections, descriptor_limit: limit }, 'MAX_CONNECTIONS lowered to fit the open-file limit');
+  }
+  server.on('connection', (socket: Socket) => {
+    metrics.httpConnections.inc();
+    socket.once('close', () => metrics.httpConnections.dec());
+  });
+  // Past the cap Node accepts and closes at once, so the listener keeps working for later clients.
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    metrics.httpConnectionsClosed.inc({ reason: 'limit' });
+    warn.limit({ client_ip: data?.remoteAddress, max_connections: server.maxConnections }, 'connection refused: MAX_CONNECTIONS reached');
+  });
+  // Requests Node's parser refuses (bad framing, Content-Length with Transfer-Encoding, too slow)
+  // still get the envelope, never a bare status line, and their socket is closed.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    if (timedOut) metrics.httpConnectionsClosed.inc({ reason: 'timeout' });
+    if (err.code === 'ECONNRESET' || !socket.writable || responseStarted(socket)) {
       socket.destroy();
       return;
     }
-    if (err.code === 'HPE_HEADER_OVERFLOW')
-      answerRaw(socket, new AppError('PAYLOAD_TOO_LARGE', 'the request headers are too large'), 'Request Header Fields Too Large');
-    else answerRaw(socket, new AppError('MALFORMED_REQUEST', 'the request is not valid HTTP/1.1'), 'Bad Request');
+    if (timedOut) answerAndClose(socket, new AppError('REQUEST_TIMEOUT', `the request did not arrive within ${config.requestTimeoutS} s`), 'Request Timeout');
+    else if (err.code === 'HPE_HEADER_OVERFLOW') {
+      answerAndClose(socket, new AppError('PAYLOAD_TOO_LARGE', 'the request headers are too large'), 'Request Header Fields Too Large');
+    } else answerAndClose(socket, new AppError('MALFORMED_REQUEST', 'the request is not valid HTTP/1.1'), 'Bad Request');
   });
-  server.keepAliveTimeout = 65_000;
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 20_000;
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(ctx.config.port, ctx.config.host, () => {
+    server.listen(config.port, config.host, () => {
       server.off('error', reject);
       const port = (server.address() as AddressInfo).port;
       resolve({
