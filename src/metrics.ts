@@ -7,6 +7,7 @@ export interface Metrics {
   httpDuration: Histogram<'method' | 'route'>;
   httpConnections: Gauge;
   httpConnectionsClosed: Counter<'reason'>;
+  httpRequestsHeld: Gauge;
   readingsStored: Counter<'source'>;
   readingsDropped: Counter<'reason'>;
   driverValues: Counter<'device'>;
@@ -34,8 +35,13 @@ export function createMetrics(defaults = true): Metrics {
     httpConnections: new Gauge({ name: 'gateway_http_connections', help: 'Open HTTP connections', registers }),
     httpConnectionsClosed: new Counter({
       name: 'gateway_http_connections_closed_total',
-      help: 'HTTP connections the gateway refused or cut: limit (MAX_CONNECTIONS reached), timeout (request not received in time)',
+      help: 'HTTP connections the gateway refused or cut: limit (MAX_CONNECTIONS reached), timeout (request not received in time), pipeline (too many requests waiting)',
       labelNames: ['reason'],
+      registers,
+    }),
+    httpRequestsHeld: new Gauge({
+      name: 'gateway_http_requests_held',
+      help: 'Pipelined requests read but held back until their connection has taken the earlier responses',
       registers,
     }),
     readingsStored: new Counter({ name: 'gateway_readings_stored_total', help: 'Machine readings committed to SQLite', labelNames: ['source'], registers }),

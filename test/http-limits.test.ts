@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -40,6 +41,52 @@ async function metric(base: string, series: string): Promise<number> {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
+
+const ASSET = readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json')), 'swagger-ui-bundle.js'));
+const ASSET_ROUTE = 'gateway_http_requests_total{method="GET",route="/docs/:asset",status="200"}';
+
+describe('a client that does not read its answers', () => {
+  it('gets no further pipelined request handled until it reads; meanwhile others are served; then it gets every answer', async () => {
+    const { gw, base } = await gateway();
+    const socket = await client(gw.port);
+    socket.pause();
+    const count = 30;
+    socket.write('GET /docs/swagger-ui-bundle.js HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(count));
+    // Every request is accounted for: handled, or held back until the socket takes the answers.
+    await until(async () => (await metric(base, ASSET_ROUTE)) + (await metric(base, 'gateway_http_requests_held')) === count);
+    const handled = await metric(base, ASSET_ROUTE);
+    // Only as many answers as the socket buffers take (each is 1.7 MB), not thirty in memory.
+    expect(handled).toBeLessThanOrEqual(6);
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+
+    let received = 0;
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      chunks.push(chunk);
+    });
+    socket.resume();
+    await until(() => received >= count * ASSET.length, 30_000);
+    const text = Buffer.concat(chunks).toString('latin1');
+    expect(text.match(/HTTP\/1\.1 200 OK\r\n/g)?.length).toBe(count);
+    expect(await metric(base, 'gateway_http_requests_held')).toBe(0);
+  });
+
+  it('is disconnected when it pipelines more requests than may wait', async () => {
+    const { gw, base } = await gateway();
+    const socket = await client(gw.port);
+    let answers = 0;
+    socket.on('data', (chunk: Buffer) => {
+      answers += chunk.toString('latin1').match(/HTTP\/1\.1 /g)?.length ?? 0;
+    });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(500));
+    await closed;
+    expect(answers).toBeLessThan(500);
+    expect(await metric(base, 'gateway_http_connections_closed_total{reason="pipeline"}')).toBe(1);
+    expect(await metric(base, 'gateway_http_requests_held')).toBe(0);
+  });
+});
 
 describe('connection limits', () => {
   it('answers a request that does not arrive in time with a 408 envelope and frees its descriptor', async () => {

@@ -7,6 +7,7 @@ import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { errorBody } from './envelope.ts';
+import { serializePipeline } from './pipeline.ts';
 
 type FetchHandler = (req: Request, env: unknown) => Response | Promise<Response>;
 
@@ -82,9 +83,16 @@ function rateLimitedWarn(log: Logger, intervalMs: number) {
 export function startHttpServer(ctx: AppContext, fetch: FetchHandler): Promise<HttpServer> {
   const { config, metrics } = ctx;
   const log = ctx.logger.child({ module: 'http' });
-  const warn = { limit: rateLimitedWarn(log, 10_000) };
+  const warn = { limit: rateLimitedWarn(log, 10_000), pipeline: rateLimitedWarn(log, 10_000) };
   const requestTimeout = config.requestTimeoutS * 1000;
   const headersTimeout = Math.min(20_000, requestTimeout);
+  const gated = serializePipeline(getRequestListener(fetch, { hostname: config.host }), {
+    held: (delta) => metrics.httpRequestsHeld.inc(delta),
+    overflow: (socket) => {
+      metrics.httpConnectionsClosed.inc({ reason: 'pipeline' });
+      warn.pipeline({ client_ip: socket.remoteAddress }, 'connection closed: too many pipelined requests waiting');
+    },
+  });
   const server = createServer(
     {
       requestTimeout,
@@ -92,7 +100,7 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler): Promise<H
       // Node checks the two timeouts on this timer; its 30 s default let slow clients pile up.
       connectionsCheckingInterval: Math.min(5000, Math.max(250, headersTimeout / 4)),
     },
-    getRequestListener(fetch, { hostname: config.host }),
+    gated,
   );
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   // No traffic either way for this long while a request is open (a client that stopped reading
