@@ -8,7 +8,7 @@ import { generatePassword } from './modules/auth/password.ts';
 import { createUser } from './modules/auth/service.ts';
 import { hasNoUsers } from './modules/auth/users.ts';
 import { startHousekeeping } from './modules/ops/housekeeping.ts';
-import { startDrivers } from './modules/machines/drivers.ts';
+import { loadDeviceConfig, startDrivers } from './modules/machines/drivers.ts';
 
 /** A long-lived part of the process, started in order and stopped in reverse. */
 export interface Service {
@@ -55,7 +55,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Context
     await ensureInitialAdmin(ctx, opts.print ?? ((line) => process.stdout.write(`${line}\n`)));
     ctx.readings.start();
     started.push({ name: 'readings', stop: () => ctx.readings.stop() });
-    const drivers = await startDrivers(ctx);
+    const drivers = await startDrivers(ctx, loadDeviceConfig(config));
     started.push(drivers);
     started.push(startHousekeeping(ctx));
     const { app } = newApp(ctx);

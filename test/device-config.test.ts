@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { until } from './helpers/server.ts';
 import { DeviceConfigError, parseDevices } from '../drivers/config.ts';
 import { planReads } from '../drivers/engine/plan.ts';
 import { createBackoff } from '../drivers/engine/backoff.ts';
@@ -56,7 +57,11 @@ describe('device configuration errors name the device and the tag, on one line',
       },
       /device 'plc': host: /,
     ],
-    ['unknown protocol', { machines: [], devices: [{ name: 'plc', protocol: 'profinet' }] }, /device 'plc': protocol: /],
+    [
+      'unknown protocol',
+      { machines: [], devices: [{ name: 'plc', protocol: 'profinet' }] },
+      /device 'plc': protocol: must be one of modbus-tcp, modbus-rtu, opcua$/,
+    ],
     [
       'OPC UA None without allow_insecure',
       opcua({ security_mode: 'None' }, [{ name: 't', reading_type: 't', node_id: 'ns=1;i=1' }]),
@@ -78,7 +83,7 @@ describe('device configuration errors name the device and the tag, on one line',
 
   it('applies defaults to a valid device', () => {
     const cfg = parseDevices(base([{ name: 'x', reading_type: 'x', area: 'input', address: 1 }]));
-    expect(cfg.devices[0]).toMatchObject({ port: 502, unit_id: 1, timeout_ms: 1000, byte_order: 'ABCD', max_registers_per_request: 125 });
+    expect(cfg.devices[0]?.config).toMatchObject({ port: 502, unit_id: 1, timeout_ms: 1000, byte_order: 'ABCD', max_registers_per_request: 125 });
   });
 });
 
@@ -133,25 +138,31 @@ describe('driver status log', () => {
       }),
     );
     let bad = 0;
-    const reader = () => ({
-      device: 'plc-1',
-      protocol: 'modbus-tcp',
-      connected: bad === 0,
-      last_poll_at: null,
-      last_success_at: null,
-      last_error: bad ? 'timeout' : null,
-      last_error_at: null,
-      poll_duration_ms: 3,
-      tags_total: 4,
-      tags_good: 4 - bad,
-      tags_bad: bad,
-      tags_uncertain: 0,
-    });
-    const timer = logStatusChanges({ logger } as never, [reader], 20);
+    let reads = 0;
+    const reader = () => {
+      reads++;
+      return {
+        device: 'plc-1',
+        protocol: 'modbus-tcp',
+        connected: bad === 0,
+        last_poll_at: null,
+        last_success_at: null,
+        last_error: bad ? 'timeout' : null,
+        last_error_at: null,
+        poll_duration_ms: 3,
+        tags_total: 4,
+        tags_good: 4 - bad,
+        tags_bad: bad,
+        tags_uncertain: 0,
+      };
+    };
+    const timer = logStatusChanges({ logger }, [reader], 20);
     try {
-      await new Promise((r) => setTimeout(r, 100));
+      // Several unchanged reads, then a change, then several more: two lines in all.
+      await until(() => reads >= 4);
       bad = 4;
-      await new Promise((r) => setTimeout(r, 100));
+      const changedAt = reads;
+      await until(() => reads >= changedAt + 4);
     } finally {
       clearInterval(timer);
     }

@@ -98,14 +98,23 @@ describe('gateway with the example device config', () => {
 
   it('stores an unchanged value only on heartbeat, a change beyond the deadband at once', async () => {
     const press = (await get<MachineJson[]>('/machines')).find((m) => m.name === 'press-01') as MachineJson;
-    const count = async () => (await get<unknown[]>(`/machines/${press.id}/readings?reading_type=pressure&limit=500`)).length;
+    const count = async () => {
+      gw.ctx.readings.flush();
+      return (await get<unknown[]>(`/machines/${press.id}/readings?reading_type=pressure&limit=500`)).length;
+    };
+    /** Waits until the press PLC has been read three more times (its values counted by the gateway). */
+    const threePolls = async () => {
+      const values = async () => (await gw.ctx.metrics.driverValues.get()).values.find((v) => v.labels.device === 'press-01-plc')?.value ?? 0;
+      const from = await values();
+      await until(async () => (await values()) >= from + 3 * 5);
+    };
     const before = await count();
-    await new Promise((r) => setTimeout(r, 600));
+    await threePolls();
     expect(await count()).toBe(before);
     encodeRegisters(123.8, 'float32', 'ABCD').forEach((w, i) => {
       modbus.holding[2 + i] = w;
     });
-    await new Promise((r) => setTimeout(r, 600));
+    await threePolls();
     expect(await count()).toBe(before);
     encodeRegisters(130, 'float32', 'ABCD').forEach((w, i) => {
       modbus.holding[2 + i] = w;

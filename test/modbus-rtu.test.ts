@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import modbusSerial from 'modbus-serial';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ModbusRtuDevice, parseDevices } from '../drivers/config.ts';
+import { parseDevices } from '../drivers/config.ts';
 import { encodeRegisters } from '../drivers/engine/codec.ts';
 import type { Sample } from '../drivers/engine/types.ts';
+import type { ModbusRtuDevice } from '../drivers/modbus/config.ts';
 import { createModbusDriver } from '../drivers/modbus/driver.ts';
 import { silentLogger } from '../src/logger.ts';
 import { until } from './helpers/server.ts';
@@ -71,7 +72,7 @@ describe.skipIf(!hasSocat)('Modbus RTU over a serial line (socat pty pair)', () 
           ],
         },
       ],
-    }).devices[0] as ModbusRtuDevice;
+    }).devices[0]?.config as ModbusRtuDevice;
     const seen: Sample[] = [];
     const driver = createModbusDriver(device, { sink: (_d, s) => seen.push(...s), logger: silentLogger() });
     const latest = (tag: string) => [...seen].reverse().find((s) => s.tag === tag);

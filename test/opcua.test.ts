@@ -2,12 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type OpcuaDevice, parseDevices } from '../drivers/config.ts';
+import { parseDevices } from '../drivers/config.ts';
 import type { Driver, Sample } from '../drivers/engine/types.ts';
+import type { OpcuaDevice } from '../drivers/opcua/config.ts';
 import { createOpcuaDriver } from '../drivers/opcua/driver.ts';
 import { silentLogger } from '../src/logger.ts';
 import { freePort, until } from './helpers/server.ts';
 import { OpcuaSim } from './sim/opcua-sim.ts';
+import { TcpProxy } from './sim/tcp-proxy.ts';
 
 let sim: OpcuaSim;
 let port: number;
@@ -47,7 +49,7 @@ function device(extra: Record<string, unknown>, tags: Array<Record<string, unkno
         ...extra,
       },
     ],
-  }).devices[0] as OpcuaDevice;
+  }).devices[0]?.config as OpcuaDevice;
 }
 
 function run(dev: OpcuaDevice) {
@@ -80,14 +82,18 @@ describe('OPC UA against a real node-opcua server', () => {
 
   it('applies the deadband in the subscription', async () => {
     sim.temperature = 50;
-    const { seen, latest } = run(device({}, [{ name: 'temp', reading_type: 'temperature', node_id: 'ns=1;s=Temperature', deadband: 5 }]));
+    const { seen, latest, driver } = run(device({}, [{ name: 'temp', reading_type: 'temperature', node_id: 'ns=1;s=Temperature', deadband: 5 }]));
     await until(() => latest('temp')?.value === 50);
-    const before = seen.length;
     sim.temperature = 52;
-    await new Promise((r) => setTimeout(r, 600));
-    expect(seen.length).toBe(before);
+    // The server has sampled 52, and published (a keep-alive or changes) after that.
+    const sampled = sim.temperatureSamples;
+    await until(() => sim.temperatureSamples > sampled + 1);
+    const after = Date.now();
+    await until(() => (driver.status().last_poll_at ?? 0) > after);
     sim.temperature = 60;
     await until(() => latest('temp')?.value === 60);
+    // Notifications arrive in order: a change within the deadband would have come before 60.
+    expect(seen.filter((s) => s.tag === 'temp').map((s) => s.value)).toEqual([50, 60]);
   }, 30_000);
 
   it('polls when configured to', async () => {
@@ -96,7 +102,7 @@ describe('OPC UA against a real node-opcua server', () => {
     await until(() => latest('count')?.value === 3);
     sim.count = 4;
     await until(() => latest('count')?.value === 4);
-    expect(driver.state().pollDurationMs).not.toBeNull();
+    expect(driver.status().poll_duration_ms).not.toBeNull();
   }, 30_000);
 
   it('comes back by itself after the server restarts, with the subscription restored', async () => {
@@ -104,19 +110,65 @@ describe('OPC UA against a real node-opcua server', () => {
     const { latest, driver } = run(device({}, [{ name: 'temp', reading_type: 'temperature', browse_path: '/Objects/1:Oven/1:Temperature' }]));
     await until(() => latest('temp')?.value === 10);
     await sim.stop();
-    await until(() => latest('temp')?.quality === 'bad' && !driver.state().connected);
+    await until(() => latest('temp')?.quality === 'bad' && !driver.status().connected);
+    // Right away, not only once a reconnect attempt has failed.
+    expect(driver.status().last_error).toMatch(/connection|keep-alive|subscription|read/);
+    expect(driver.status().last_error_at).not.toBeNull();
     sim = new OpcuaSim(port);
     sim.temperature = 11;
     await sim.start();
     await until(() => latest('temp')?.value === 11 && latest('temp')?.quality === 'good', 30_000);
-    expect(driver.state().connected).toBe(true);
+    expect(driver.status().connected).toBe(true);
   }, 60_000);
 
-  it('reports an unknown node as bad without crashing', async () => {
-    const { driver } = run(device({}, [{ name: 'ghost', reading_type: 'x', browse_path: '/Objects/1:Oven/1:Nothing' }]));
-    await until(() => driver.state().lastError !== null);
-    expect(driver.state().lastError).toMatch(/not found/);
-    expect(driver.state().connected).toBe(false);
+  it('takes only a tag whose browse path does not resolve bad, and resolves it again later', async () => {
+    sim.temperature = 12;
+    const { latest, driver } = run(
+      device({}, [
+        { name: 'temp', reading_type: 'temperature', browse_path: '/Objects/1:Oven/1:Temperature' },
+        { name: 'ghost', reading_type: 'pressure', browse_path: '/Objects/1:Oven/1:Pressure' },
+      ]),
+    );
+    await until(() => latest('temp')?.value === 12 && latest('ghost')?.quality === 'bad');
+    expect(latest('ghost')?.reason).toMatch(/browse path \/Objects\/1:Oven\/1:Pressure not found \(BadNoMatch\)/);
+    expect(driver.status()).toMatchObject({ connected: true, tags_good: 1, tags_bad: 1 });
+    expect(driver.status().last_error).toMatch(/tag ghost: browse path/);
+    sim.temperature = 13;
+    await until(() => latest('temp')?.value === 13);
+    // The PLC program gets the variable: the driver finds it on a later attempt, by itself.
+    sim.addVariable('Pressure', 4.5);
+    await until(() => latest('ghost')?.value === 4.5 && latest('ghost')?.quality === 'good');
+    expect(driver.status()).toMatchObject({ connected: true, tags_good: 2, tags_bad: 0 });
+  }, 30_000);
+});
+
+describe('OPC UA stale values', () => {
+  it('turns values uncertain when the server stops talking, and good again when it resumes', async () => {
+    const proxy = new TcpProxy({ host: '127.0.0.1', port });
+    await proxy.start();
+    try {
+      sim.temperature = 70;
+      const dev = {
+        ...device({ timeout_ms: 10_000 }, [{ name: 'temp', reading_type: 'temperature', node_id: 'ns=1;s=Temperature' }]),
+        endpoint: `opc.tcp://127.0.0.1:${proxy.port}`,
+      };
+      const { seen, latest, driver } = run(dev);
+      await until(() => latest('temp')?.value === 70);
+      // An unchanged value stays good past the stale limit (3 × 100 ms): keep-alives confirm it.
+      const from = seen.length;
+      const later = Date.now() + 1000;
+      await until(() => (driver.status().last_poll_at ?? 0) > later);
+      expect(seen.slice(from).filter((s) => s.quality !== 'good')).toEqual([]);
+      proxy.pause();
+      await until(() => latest('temp')?.quality === 'uncertain');
+      expect(latest('temp')?.reason).toMatch(/^no fresh value for \d+ ms$/);
+      proxy.resume();
+      await until(() => latest('temp')?.quality === 'good' && latest('temp')?.value === 70);
+    } finally {
+      proxy.resume();
+      for (const d of drivers.splice(0)) await d.stop();
+      await proxy.stop();
+    }
   }, 30_000);
 });
 
@@ -143,7 +195,7 @@ describe('OPC UA fallback', () => {
       limited.count = 6;
       await until(() => latest('count')?.value === 6);
       // Only the polling path measures a read cycle.
-      expect(driver.state().pollDurationMs).not.toBeNull();
+      expect(driver.status().poll_duration_ms).not.toBeNull();
     } finally {
       await hogSession.close();
       await hog.disconnect();
@@ -160,16 +212,16 @@ describe('OPC UA security', () => {
     try {
       const base = { endpoint: secure.endpoint, security_mode: 'SignAndEncrypt', security_policy: 'Basic256Sha256', allow_insecure: false };
       const refused = run(device({ ...base }, [{ name: 'temp', reading_type: 't', node_id: 'ns=1;s=Temperature' }]));
-      await until(() => refused.driver.state().lastError !== null, 60_000);
-      expect(refused.driver.state().lastError).toMatch(/BadCertificateUntrusted/);
-      expect(refused.driver.state().connected).toBe(false);
+      await until(() => refused.driver.status().last_error !== null, 60_000);
+      expect(refused.driver.status().last_error).toMatch(/BadCertificateUntrusted/);
+      expect(refused.driver.status().connected).toBe(false);
       expect(refused.latest('temp')?.quality ?? 'bad').toBe('bad');
       await refused.driver.stop();
       // The same server, trusted on purpose in config: connects over SignAndEncrypt.
       sim.temperature = 42;
       const trusted = run(device({ ...base, trust_unknown_certificates: true }, [{ name: 'temp', reading_type: 't', node_id: 'ns=1;s=Temperature' }]));
-      await until(() => trusted.driver.state().connected, 60_000);
-      expect(trusted.driver.state().connected).toBe(true);
+      await until(() => trusted.driver.status().connected, 60_000);
+      expect(trusted.driver.status().connected).toBe(true);
     } finally {
       await secure.stop();
     }

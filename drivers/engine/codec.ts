@@ -1,4 +1,7 @@
-import type { ByteOrder, DataType } from '../config.ts';
+export const DATA_TYPES = ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64', 'string'] as const;
+export const BYTE_ORDERS = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const;
+export type DataType = (typeof DATA_TYPES)[number];
+export type ByteOrder = (typeof BYTE_ORDERS)[number];
 
 /** Registers a data type occupies (strings give their own length). */
 export function registerCount(type: DataType, length?: number): number {

@@ -1,4 +1,4 @@
-import type { Area, ModbusTag } from '../config.ts';
+import type { Area, ModbusTag } from '../modbus/config.ts';
 import { registerCount } from './codec.ts';
 
 /** One Modbus read request and the tags it serves. */

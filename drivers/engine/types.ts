@@ -1,4 +1,10 @@
-export type Quality = 'good' | 'uncertain' | 'bad';
+/** Quality of a value; the readings table, the API and every driver use this one list. */
+export const QUALITIES = ['good', 'uncertain', 'bad'] as const;
+export type Quality = (typeof QUALITIES)[number];
+
+/** What a machine is doing; status maps in device files and `machines.status` use this one list. */
+export const MACHINE_STATUSES = ['running', 'idle', 'down', 'maintenance', 'offline'] as const;
+export type MachineStatus = (typeof MACHINE_STATUSES)[number];
 
 /** One tag's value as a driver produced it. */
 export interface Sample {
@@ -13,17 +19,20 @@ export interface Sample {
 /** Where drivers hand their samples: the gateway adapts this to the readings writer. */
 export type SampleSink = (device: string, samples: Sample[]) => void;
 
-/** What a driver reports about itself for GET /drivers/status. */
-export interface DriverState {
+/** What GET /drivers/status shows for one device (times are epoch ms; the HTTP layer formats them). */
+export interface DeviceStatus {
   device: string;
   protocol: string;
   connected: boolean;
-  lastPollAt: number | null;
-  lastSuccessAt: number | null;
-  lastError: string | null;
-  lastErrorAt: number | null;
-  pollDurationMs: number | null;
-  tagQuality: Map<string, Quality>;
+  last_poll_at: number | null;
+  last_success_at: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  poll_duration_ms: number | null;
+  tags_total: number;
+  tags_good: number;
+  tags_bad: number;
+  tags_uncertain: number;
 }
 
 /** A long-lived field driver. */
@@ -31,7 +40,7 @@ export interface Driver {
   readonly name: string;
   start(): void;
   stop(): Promise<void>;
-  state(): DriverState;
+  status(): DeviceStatus;
 }
 
 /** Minimal logger shape drivers need (pino-compatible). */
@@ -43,17 +52,13 @@ export interface DriverLogger {
   child(bindings: object): DriverLogger;
 }
 
-/** A driver's state before its first connection: every tag uncertain (not read yet). */
-export function initialDriverState(device: string, protocol: string, tags: Array<{ name: string }>): DriverState {
-  return {
-    device,
-    protocol,
-    connected: false,
-    lastPollAt: null,
-    lastSuccessAt: null,
-    lastError: null,
-    lastErrorAt: null,
-    pollDurationMs: null,
-    tagQuality: new Map(tags.map((t) => [t.name, 'uncertain' as Quality])),
-  };
+/** What every driver is given by whoever starts it. */
+export interface DriverDeps {
+  sink: SampleSink;
+  logger: DriverLogger;
+  /** Folder for certificates: OPC UA's PKI (own certificate, trusted and rejected server certificates). */
+  pkiDir: string;
+  now?: () => number;
+  /** Called when the device starts or stops answering (machines without a status map follow it). */
+  onConnectedChange?: (connected: boolean) => void;
 }

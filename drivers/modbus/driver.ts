@@ -1,24 +1,23 @@
-import type { ModbusDevice, ModbusTag } from '../config.ts';
 import { createBackoff } from '../engine/backoff.ts';
 import { decodeRegisters, registerCount } from '../engine/codec.ts';
+import { createDeviceState } from '../engine/device-state.ts';
 import { planReads, type ReadBlock } from '../engine/plan.ts';
-import { type Driver, type DriverLogger, initialDriverState, type Sample, type SampleSink } from '../engine/types.ts';
-import { createModbusTransport, describeModbusError, type ModbusTransport, modbusExceptionCode } from './transport.ts';
+import type { Driver, DriverDeps, Sample } from '../engine/types.ts';
+import type { ModbusDevice, ModbusTag } from './config.ts';
+import { createModbusTransport, describeModbusError, modbusExceptionCode } from './transport.ts';
 
 interface Group {
   intervalMs: number;
   blocks: ReadBlock[];
+  /** How long this group's last poll took when every request answered (no timeout, no drop). */
+  lastGoodCycleMs: number;
   timer?: NodeJS.Timeout;
 }
 
-export interface ModbusDriverDeps {
-  sink: SampleSink;
-  logger: DriverLogger;
-  now?: () => number;
-  transport?: ModbusTransport;
+export type ModbusDriverDeps = Omit<DriverDeps, 'pkiDir'> & {
   /** Called with the number of requests of each poll cycle (tests check coalescing). */
   onRequests?: (count: number) => void;
-}
+};
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -36,20 +35,18 @@ export function scaled(tag: ModbusTag, raw: number | string): number | string {
 
 /**
  * Polls one Modbus device: its tags grouped by poll interval and coalesced into few requests,
- * all requests of the device serialised on one connection. A timeout or a broken response
- * closes the connection (so a stale transaction id can never stick) and reconnects with capped,
- * jittered backoff; an exception response marks only that block's tags bad.
+ * all requests of the device serialised on one connection. A timeout, a broken response or the
+ * device closing the connection closes it (so a stale transaction id can never stick) and
+ * reconnects with capped, jittered backoff; an exception response marks only that block's tags bad.
  */
 export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps): Driver {
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ module: 'modbus', device: device.name });
-  const transport = deps.transport ?? createModbusTransport(device);
+  const transport = createModbusTransport(device);
   const backoff = createBackoff(device.reconnect.initial_ms, device.reconnect.max_ms);
   const order = device.byte_order;
-  const state = initialDriverState(device.name, device.protocol, device.tags);
-  const lastGood = new Map<string, number>();
-  const intervalOf = new Map(device.tags.map((t) => [t.name, t.poll_interval_ms ?? device.poll_interval_ms]));
   const groups: Group[] = [];
+  const groupOf = new Map<string, Group>();
   const byInterval = new Map<number, ModbusTag[]>();
   for (const t of device.tags) {
     const iv = t.poll_interval_ms ?? device.poll_interval_ms;
@@ -62,58 +59,48 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
       maxGap: device.max_gap,
       onePerTag: device.one_request_per_tag,
     });
-    groups.push({ intervalMs, blocks });
+    const group: Group = { intervalMs, blocks, lastGoodCycleMs: 0 };
+    groups.push(group);
+    for (const t of tags) groupOf.set(t.name, group);
   }
+  const allTags = device.tags.map((t) => t.name);
+  const state = createDeviceState({
+    device: device.name,
+    protocol: device.protocol,
+    tags: allTags,
+    sink: deps.sink,
+    log,
+    now,
+    // A group is polled `interval` after its previous poll ended, so one period is the interval
+    // plus the poll's own duration; three periods without a fresh value make it uncertain.
+    staleAfterMs: (tag) => {
+      const g = groupOf.get(tag);
+      return g ? 3 * (g.intervalMs + g.lastGoodCycleMs) : 3 * device.poll_interval_ms;
+    },
+    checkEveryMs: Math.max(20, Math.min(1000, ...groups.map((g) => g.intervalMs))),
+    onConnectedChange: deps.onConnectedChange,
+  });
 
   let running = false;
   let connecting: Promise<void> | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
-  // Runs on its own timer: a request hanging until its timeout must not stop values from aging.
-  let staleTimer: NodeJS.Timeout | undefined;
-  /** Recent maximum of the poll-cycle duration, decaying 5% per cycle. */
-  let cycleEnvelope = 0;
   let queue: Promise<unknown> = Promise.resolve();
-
-  const emit = (samples: Sample[]) => {
-    if (samples.length === 0) return;
-    for (const s of samples) {
-      state.tagQuality.set(s.tag, s.quality);
-      if (s.quality === 'good') lastGood.set(s.tag, s.sourceTs);
-    }
-    try {
-      deps.sink(device.name, samples);
-    } catch (err) {
-      log.error({ err }, 'sample sink failed');
-    }
-  };
-
-  const fail = (message: string) => {
-    if (state.lastError !== message) log.warn({ error: message }, 'device error');
-    state.lastError = message;
-    state.lastErrorAt = now();
-  };
-
-  const markBad = (tags: ModbusTag[], reason: string) => {
-    const ts = now();
-    emit(tags.filter((t) => state.tagQuality.get(t.name) !== 'bad').map((t) => ({ tag: t.name, value: null, quality: 'bad', reason, sourceTs: ts })));
-  };
 
   const disconnect = async (reason: string) => {
     const was = state.connected;
-    state.connected = false;
+    state.setConnected(false);
     await transport.close().catch(() => {});
-    markBad(device.tags, reason);
+    state.markBad(allTags, reason);
     if (was) log.warn({ reason }, 'disconnected');
     scheduleReconnect();
   };
 
   const scheduleReconnect = () => {
     if (!running || reconnectTimer || connecting) return;
-    const delay = backoff.next();
     reconnectTimer = setTimeout(() => {
       reconnectTimer = undefined;
       void connect();
-    }, delay);
+    }, backoff.next());
     reconnectTimer.unref?.();
   };
 
@@ -126,13 +113,13 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
           await transport.close();
           return;
         }
-        state.connected = true;
+        state.setConnected(true);
         backoff.reset();
         log.info({}, 'connected');
       } catch (err) {
         await transport.close().catch(() => {});
-        fail(`connect: ${describeModbusError(err)}`);
-        markBad(device.tags, 'not connected');
+        state.fail(`connect: ${describeModbusError(err)}`);
+        state.markBad(allTags, 'not connected');
         connecting = undefined;
         scheduleReconnect();
         return;
@@ -160,7 +147,7 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
       });
     } catch (err) {
       const reason = describeModbusError(err);
-      fail(reason);
+      state.fail(reason);
       if (modbusExceptionCode(err) !== undefined) {
         return block.tags.map((t) => ({ tag: t.name, value: null, quality: 'bad' as const, reason, sourceTs: ts }));
       }
@@ -169,46 +156,31 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
     }
   };
 
-  const staleCheck = () => {
-    const t = now();
-    const stale: Sample[] = [];
-    for (const [tag, quality] of state.tagQuality) {
-      const good = lastGood.get(tag);
-      // A poll runs `interval` after the previous one finished, so the real period is the
-      // interval plus the cycle time (its recent maximum, so jitter does not flap good/uncertain).
-      const period = (intervalOf.get(tag) ?? device.poll_interval_ms) + cycleEnvelope;
-      if (quality === 'good' && good !== undefined && t - good > 3 * period) {
-        stale.push({ tag, value: null, quality: 'uncertain', reason: `no fresh value for ${t - good} ms`, sourceTs: t });
-      }
-    }
-    emit(stale);
-  };
-
   const pollGroup = async (group: Group) => {
     if (!state.connected) return;
     const started = now();
-    state.lastPollAt = started;
     let requests = 0;
-    let ok = true;
+    let answered = true;
+    let allGood = true;
     for (const block of group.blocks) {
       if (!running || !state.connected) {
-        ok = false;
+        answered = false;
         break;
       }
       requests++;
       const result = await readBlock(block);
       if (result === 'broken') {
-        ok = false;
+        answered = false;
         break;
       }
-      emit(result);
-      if (result.some((s) => s.quality !== 'good')) ok = false;
+      state.emit(result);
+      if (result.some((s) => s.quality !== 'good')) allGood = false;
       if (device.request_pause_ms > 0) await new Promise((r) => setTimeout(r, device.request_pause_ms));
     }
     deps.onRequests?.(requests);
-    state.pollDurationMs = now() - started;
-    cycleEnvelope = Math.max(state.pollDurationMs, cycleEnvelope * 0.95);
-    if (ok) state.lastSuccessAt = now();
+    state.polled(started, answered && allGood);
+    // Only a poll that got every answer says how long this device takes: a timed-out one says nothing.
+    if (answered) group.lastGoodCycleMs = now() - started;
   };
 
   const schedule = (group: Group) => {
@@ -229,19 +201,19 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
       void connect().then(() => {
         for (const g of groups) schedule(g);
       });
-      staleTimer = setInterval(staleCheck, Math.max(100, Math.min(...groups.map((g) => g.intervalMs))));
-      staleTimer.unref?.();
+      // Ages values on its own timer: a request hanging until its timeout must not stop that.
+      state.startAging();
     },
     async stop() {
       running = false;
       if (reconnectTimer) clearTimeout(reconnectTimer);
       reconnectTimer = undefined;
-      clearInterval(staleTimer);
+      state.stopAging();
       for (const g of groups) if (g.timer) clearTimeout(g.timer);
       await queue.catch(() => {});
       await transport.close().catch(() => {});
-      state.connected = false;
+      state.setConnected(false);
     },
-    state: () => state,
+    status: () => state.status(),
   };
 }

@@ -1,8 +1,8 @@
 import modbusSerial from 'modbus-serial';
 type ModbusRTU = InstanceType<typeof modbusSerial.default>;
-import type { Area, ModbusDevice } from '../config.ts';
+import type { Area, ModbusDevice } from './config.ts';
 
-/** The few Modbus calls the engine needs; tests may substitute a fault-injecting double. */
+/** The few Modbus calls the driver needs. */
 export interface ModbusTransport {
   connect(): Promise<void>;
   read(area: Area, start: number, count: number): Promise<number[]>;

@@ -2,11 +2,11 @@ import {
   AttributeIds,
   ClientMonitoredItem,
   type ClientSession,
+  type ClientSubscription,
   type DataValue,
   DataChangeFilter,
   DataChangeTrigger,
   DeadbandType,
-  makeBrowsePath,
   MessageSecurityMode,
   OPCUACertificateManager,
   OPCUAClient,
@@ -14,17 +14,11 @@ import {
   TimestampsToReturn,
   UserTokenType,
 } from 'node-opcua';
-import type { OpcuaDevice, OpcuaTag } from '../config.ts';
 import { createBackoff } from '../engine/backoff.ts';
-import { type Driver, type DriverLogger, initialDriverState, type Quality, type Sample, type SampleSink } from '../engine/types.ts';
-
-export interface OpcuaDriverDeps {
-  sink: SampleSink;
-  logger: DriverLogger;
-  /** PKI folder: own certificate, trusted and rejected server certificates. */
-  pkiDir: string;
-  now?: () => number;
-}
+import { createDeviceState } from '../engine/device-state.ts';
+import type { Driver, DriverDeps, Quality, Sample } from '../engine/types.ts';
+import type { OpcuaDevice, OpcuaTag } from './config.ts';
+import { resolveTag } from './resolve.ts';
 
 /** StatusCode → quality, with the code's name as reason when not good. */
 export function qualityOf(dv: DataValue): { quality: Quality; reason: string | null } {
@@ -46,17 +40,35 @@ function numeric(value: unknown): number | string | null {
   return null;
 }
 
+/** Where the values of resolved tags come from on one session: monitored items or the poll list. */
+type Attach = (tag: OpcuaTag, nodeId: string) => void;
+
 /**
  * One OPC UA server. Prefers a subscription (sampling interval, absolute deadband) and falls back
  * to polling reads. Any loss of the connection tears the client down and rebuilds everything with
  * backoff — new secure channel, new session, node ids re-resolved (namespace indexes can change
- * when a server restarts), subscription and monitored items created again.
+ * when a server restarts), subscription and monitored items created again. A tag whose node
+ * cannot be resolved goes bad alone and is resolved again later, with backoff.
  */
-export function createOpcuaDriver(device: OpcuaDevice, deps: OpcuaDriverDeps): Driver {
+export function createOpcuaDriver(device: OpcuaDevice, deps: DriverDeps): Driver {
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ module: 'opcua', device: device.name });
   const backoff = createBackoff(device.reconnect.initial_ms, device.reconnect.max_ms);
-  const state = initialDriverState(device.name, 'opcua', device.tags);
+  const resolveBackoff = createBackoff(device.reconnect.initial_ms, device.reconnect.max_ms);
+  const allTags = device.tags.map((t) => t.name);
+  /** Set per session from the mode actually in use (see docs/machine_integration.md, Quality). */
+  let staleAfterMs = 3 * device.poll_interval_ms;
+  const state = createDeviceState({
+    device: device.name,
+    protocol: 'opcua',
+    tags: allTags,
+    sink: deps.sink,
+    log,
+    now,
+    staleAfterMs: () => staleAfterMs,
+    checkEveryMs: Math.max(20, Math.min(1000, device.poll_interval_ms, device.publishing_interval_ms)),
+    onConnectedChange: deps.onConnectedChange,
+  });
   const certificateManager = new OPCUACertificateManager({
     rootFolder: deps.pkiDir,
     automaticallyAcceptUnknownCertificate: device.trust_unknown_certificates,
@@ -65,23 +77,15 @@ export function createOpcuaDriver(device: OpcuaDevice, deps: OpcuaDriverDeps): D
   let running = false;
   let client: OPCUAClient | undefined;
   let session: ClientSession | undefined;
+  let attach: Attach | undefined;
+  const unresolved = new Set<OpcuaTag>();
   let pollTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
+  let resolveTimer: NodeJS.Timeout | undefined;
   let building = false;
 
-  const emit = (samples: Sample[]) => {
-    if (samples.length === 0) return;
-    for (const s of samples) state.tagQuality.set(s.tag, s.quality);
-    if (samples.some((s) => s.quality === 'good')) state.lastSuccessAt = now();
-    state.lastPollAt = now();
-    try {
-      deps.sink(device.name, samples);
-    } catch (err) {
-      log.error({ err }, 'sample sink failed');
-    }
-  };
-
-  const sampleOf = (tag: OpcuaTag, dv: DataValue): Sample => {
+  const sampleOf = (tag: OpcuaTag, dv: DataValue | undefined): Sample => {
+    if (!dv) return { tag: tag.name, value: null, quality: 'bad', reason: 'no value in the answer', sourceTs: now() };
     const { quality, reason } = qualityOf(dv);
     const raw = numeric(dv.value?.value);
     const value = typeof raw === 'number' ? raw * tag.scale + tag.offset : raw;
@@ -92,54 +96,55 @@ export function createOpcuaDriver(device: OpcuaDevice, deps: OpcuaDriverDeps): D
     return { tag: tag.name, value: quality === 'bad' ? null : value, quality, reason, sourceTs: ts };
   };
 
-  const allBad = (reason: string) => {
-    const ts = now();
-    emit(device.tags.filter((t) => state.tagQuality.get(t.name) !== 'bad').map((t) => ({ tag: t.name, value: null, quality: 'bad', reason, sourceTs: ts })));
-  };
-
-  const fail = (message: string) => {
-    if (state.lastError !== message) log.warn({ error: message }, 'device error');
-    state.lastError = message;
-    state.lastErrorAt = now();
-  };
-
-  /** Resolves node ids, honouring namespace_uri and browse paths, on the current session. */
-  const resolve = async (s: ClientSession): Promise<Map<string, string>> => {
-    const nsArray = await s.readNamespaceArray();
-    const ids = new Map<string, string>();
-    for (const tag of device.tags) {
-      const nsIndex = tag.namespace_uri ? nsArray.indexOf(tag.namespace_uri) : -1;
-      if (tag.namespace_uri && nsIndex < 0) throw new Error(`tag ${tag.name}: namespace ${tag.namespace_uri} not on the server`);
-      if (tag.node_id) {
-        ids.set(tag.name, nsIndex >= 0 && !tag.node_id.startsWith('ns=') ? `ns=${nsIndex};${tag.node_id}` : tag.node_id);
-        continue;
+  /** Resolves `tags` on session `s`; those that fail go bad with the reason and are tried again later. */
+  const resolveAll = async (s: ClientSession, tags: OpcuaTag[]) => {
+    const namespaces = await s.readNamespaceArray();
+    for (const tag of tags) {
+      const r = await resolveTag(s, namespaces, tag);
+      if (session !== s) return;
+      if (r.ok) {
+        unresolved.delete(tag);
+        attach?.(tag, r.nodeId);
+      } else {
+        unresolved.add(tag);
+        state.fail(`tag ${tag.name}: ${r.reason}`);
+        state.markBad([tag.name], r.reason);
       }
-      const segments = (tag.browse_path ?? '').split('/').filter(Boolean);
-      const path = segments.map((seg, i) => (i === 0 || seg.includes(':') || nsIndex < 0 ? seg : `${nsIndex}:${seg}`)).join('/');
-      const result = await s.translateBrowsePath(makeBrowsePath('RootFolder', `/${path}`));
-      const target = result.targets?.[0]?.targetId;
-      if (!result.statusCode.isGood() || !target) throw new Error(`tag ${tag.name}: browse path ${tag.browse_path} not found (${result.statusCode.name})`);
-      ids.set(tag.name, target.toString());
     }
-    return ids;
+    if (unresolved.size === 0) {
+      resolveBackoff.reset();
+      return;
+    }
+    if (resolveTimer) return;
+    resolveTimer = setTimeout(() => {
+      resolveTimer = undefined;
+      if (running && session === s) resolveAll(s, [...unresolved]).catch((err) => void rebuild(`resolve: ${(err as Error).message}`));
+    }, resolveBackoff.next());
+    resolveTimer.unref?.();
   };
 
-  const subscribe = async (s: ClientSession, ids: Map<string, string>) => {
-    const subscription = await s.createSubscription2({
+  const subscribe = async (s: ClientSession): Promise<Attach> => {
+    // Ask the server to speak (changes or a keep-alive) at least once per poll interval, so an
+    // unchanged value can be told from a silent server.
+    const keepAlive = Math.min(1000, Math.max(1, Math.ceil(device.poll_interval_ms / device.publishing_interval_ms)));
+    const subscription: ClientSubscription = await s.createSubscription2({
       requestedPublishingInterval: device.publishing_interval_ms,
-      requestedLifetimeCount: 120,
-      requestedMaxKeepAliveCount: 10,
+      requestedLifetimeCount: Math.max(120, 3 * keepAlive),
+      requestedMaxKeepAliveCount: keepAlive,
       maxNotificationsPerPublish: 1000,
       publishingEnabled: true,
       priority: 10,
     });
+    staleAfterMs = 3 * subscription.publishingInterval * subscription.maxKeepAliveCount;
+    subscription.on('keepalive', () => state.heard());
+    subscription.on('received_notifications', () => state.heard());
     subscription.on('terminated', () => {
       if (running && session === s) void rebuild('subscription terminated');
     });
-    for (const tag of device.tags) {
+    return (tag, nodeId) => {
       const item = ClientMonitoredItem.create(
         subscription,
-        { nodeId: ids.get(tag.name) ?? '', attributeId: AttributeIds.Value },
+        { nodeId, attributeId: AttributeIds.Value },
         {
           samplingInterval: tag.sampling_interval_ms ?? tag.poll_interval_ms ?? device.poll_interval_ms,
           discardOldest: true,
@@ -156,42 +161,52 @@ export function createOpcuaDriver(device: OpcuaDevice, deps: OpcuaDriverDeps): D
         },
         TimestampsToReturn.Both,
       );
-      item.on('changed', (dv: DataValue) => emit([sampleOf(tag, dv)]));
+      item.on('changed', (dv: DataValue) => state.emit([sampleOf(tag, dv)]));
       item.on('err', (message: string) => {
-        fail(`tag ${tag.name}: ${message}`);
-        emit([{ tag: tag.name, value: null, quality: 'bad', reason: message, sourceTs: now() }]);
+        state.fail(`tag ${tag.name}: ${message}`);
+        state.markBad([tag.name], message);
       });
-    }
+    };
   };
 
-  const poll = (s: ClientSession, ids: Map<string, string>) => {
-    const nodes = device.tags.map((t) => ({ nodeId: ids.get(t.name) ?? '', attributeId: AttributeIds.Value }));
+  const poll = (s: ClientSession): Attach => {
+    const list: Array<{ tag: OpcuaTag; nodeId: string }> = [];
     const tick = async () => {
       if (!running || session !== s) return;
-      const started = now();
-      try {
-        const values = await s.read(nodes);
-        emit(device.tags.map((t, i) => sampleOf(t, values[i] as DataValue)));
-        state.pollDurationMs = now() - started;
-      } catch (err) {
-        fail(`read: ${(err as Error).message}`);
-        void rebuild('read failed');
-        return;
+      if (list.length > 0) {
+        const started = now();
+        try {
+          const values = await s.read(list.map((e) => ({ nodeId: e.nodeId, attributeId: AttributeIds.Value })));
+          if (session !== s) return;
+          state.emit(list.map((e, i) => sampleOf(e.tag, values[i])));
+          state.polled(started, true);
+          // A read is due `interval` after the previous one answered: that is one period.
+          staleAfterMs = 3 * (device.poll_interval_ms + (now() - started));
+        } catch (err) {
+          void rebuild(`read: ${(err as Error).message}`);
+          return;
+        }
       }
       pollTimer = setTimeout(tick, device.poll_interval_ms);
       pollTimer.unref?.();
     };
-    void tick();
+    staleAfterMs = 3 * device.poll_interval_ms;
+    pollTimer = setTimeout(tick, 0);
+    return (tag, nodeId) => list.push({ tag, nodeId });
   };
 
   const teardown = async () => {
     if (pollTimer) clearTimeout(pollTimer);
+    if (resolveTimer) clearTimeout(resolveTimer);
     pollTimer = undefined;
+    resolveTimer = undefined;
+    attach = undefined;
+    unresolved.clear();
     const c = client;
     const s = session;
     client = undefined;
     session = undefined;
-    state.connected = false;
+    state.setConnected(false);
     if (s) await s.close(true).catch(() => {});
     if (c) await c.disconnect().catch(() => {});
   };
@@ -208,7 +223,8 @@ export function createOpcuaDriver(device: OpcuaDevice, deps: OpcuaDriverDeps): D
   const rebuild = async (reason: string) => {
     if (building || !running) return;
     log.warn({ reason }, 'connection lost; rebuilding');
-    allBad(reason);
+    state.fail(reason);
+    state.markBad(allTags, reason);
     await teardown();
     scheduleRetry();
   };
@@ -239,25 +255,25 @@ export function createOpcuaDriver(device: OpcuaDevice, deps: OpcuaDriverDeps): D
       const s = await c.createSession(identity);
       session = s;
       s.on('keepalive_failure', () => void rebuild('session keep-alive failed'));
-      const ids = await resolve(s);
-      if (device.mode === 'poll') poll(s, ids);
+      if (device.mode === 'poll') attach = poll(s);
       else {
         try {
-          await subscribe(s, ids);
+          attach = await subscribe(s);
         } catch (err) {
           // Some small servers have no (free) subscriptions: reading on a timer still works.
           log.warn({ err: (err as Error).message }, 'subscription refused; polling instead');
-          poll(s, ids);
+          attach = poll(s);
         }
       }
-      state.connected = true;
+      await resolveAll(s, device.tags);
+      state.setConnected(true);
       backoff.reset();
-      log.info({ endpoint: device.endpoint, mode: device.mode }, 'connected');
+      log.info({ endpoint: device.endpoint, mode: device.mode, unresolved: unresolved.size }, 'connected');
       building = false;
     } catch (err) {
       building = false;
-      fail(`connect: ${(err as Error).message.split('\n')[0]}`);
-      allBad('not connected');
+      state.fail(`connect: ${(err as Error).message.split('\n')[0]}`);
+      state.markBad(allTags, 'not connected');
       await teardown();
       scheduleRetry();
     }
@@ -268,16 +284,18 @@ export function createOpcuaDriver(device: OpcuaDevice, deps: OpcuaDriverDeps): D
     start() {
       if (running) return;
       running = true;
+      state.startAging();
       void certificateManager.initialize().then(build, (err) => {
-        fail(`pki: ${(err as Error).message}`);
+        state.fail(`pki: ${(err as Error).message}`);
       });
     },
     async stop() {
       running = false;
+      state.stopAging();
       if (retryTimer) clearTimeout(retryTimer);
       retryTimer = undefined;
       await teardown();
     },
-    state: () => state,
+    status: () => state.status(),
   };
 }

@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { MACHINE_STATUSES, QUALITIES } from '../../drivers/engine/types.ts';
+import { MACHINE_SOURCES } from '../../drivers/registry.ts';
 
 // Times are stored as integer milliseconds since the Unix epoch (UTC); the HTTP layer
 // renders them as ISO 8601. Ids come from src/db/ids.ts (site range), never AUTOINCREMENT.
@@ -17,9 +19,8 @@ export const ISSUE_TYPES = ['machine_breakdown', 'material_shortage', 'quality',
 export const ISSUE_STATUSES = ['open', 'ack', 'resolved'] as const;
 export type IssueStatus = (typeof ISSUE_STATUSES)[number];
 
-export const MACHINE_STATUSES = ['running', 'idle', 'down', 'maintenance', 'offline'] as const;
-export const MACHINE_SOURCES = ['modbus', 'opcua', 'mqtt', 'http'] as const;
-export const QUALITIES = ['good', 'uncertain', 'bad'] as const;
+// Machine statuses and qualities are the drivers' vocabulary; sources come from the driver registry.
+export { MACHINE_SOURCES, MACHINE_STATUSES, QUALITIES };
 
 /** Key/value facts about this database (site id it was created for, ...). */
 export const gatewayMeta = sqliteTable('gateway_meta', {

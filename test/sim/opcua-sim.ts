@@ -1,11 +1,14 @@
-import { DataType, DataValue, MessageSecurityMode, OPCUAServer, SecurityPolicy, StatusCodes, Variant } from 'node-opcua';
+import { DataType, DataValue, MessageSecurityMode, OPCUAServer, SecurityPolicy, StatusCodes, type UAObject, Variant } from 'node-opcua';
 
 /** A real node-opcua server with an Oven object: Temperature (Double), Count (Int32), Health. */
 export class OpcuaSim {
   temperature = 20;
+  /** How often the server has sampled Temperature (tests wait on it instead of sleeping). */
+  temperatureSamples = 0;
   count = 0;
   healthBad = false;
   private server: OPCUAServer | undefined;
+  private oven: UAObject | undefined;
 
   constructor(
     readonly port: number,
@@ -39,7 +42,12 @@ export class OpcuaSim {
       nodeId: 's=Temperature',
       dataType: 'Double',
       minimumSamplingInterval: 50,
-      value: { get: () => new Variant({ dataType: DataType.Double, value: this.temperature }) },
+      value: {
+        get: () => {
+          this.temperatureSamples++;
+          return new Variant({ dataType: DataType.Double, value: this.temperature });
+        },
+      },
     });
     ns.addVariable({
       componentOf: oven,
@@ -67,6 +75,20 @@ export class OpcuaSim {
     });
     await server.start();
     this.server = server;
+    this.oven = oven;
+  }
+
+  /** Adds a Double variable under Oven while the server runs (a PLC program download adds tags). */
+  addVariable(browseName: string, value: number): void {
+    const space = this.server?.engine.addressSpace;
+    if (!space || !this.oven) throw new Error('server not started');
+    space.getOwnNamespace().addVariable({
+      componentOf: this.oven,
+      browseName,
+      dataType: 'Double',
+      minimumSamplingInterval: 50,
+      value: { get: () => new Variant({ dataType: DataType.Double, value }) },
+    });
   }
 
   get namespaceUri(): string {

@@ -3,7 +3,9 @@ import type { Store } from '../../db/store.ts';
 import type { Metrics } from '../../metrics.ts';
 import { AppError, storageError } from '../../errors.ts';
 
-export type Quality = 'good' | 'uncertain' | 'bad';
+import type { Quality } from '../../../drivers/engine/types.ts';
+
+export type { Quality };
 
 /** One value of one machine, as drivers and the HTTP API hand it over. */
 export interface ReadingInput {

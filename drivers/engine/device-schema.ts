@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { MACHINE_STATUSES } from './types.ts';
+
+// The keys every protocol's device and tag share. A protocol's schema spreads these and adds its
+// own (address, node id, topic, ...); the generic checks in drivers/config.ts rely on them.
+
+/** Names, reading types and status-map tags: 1–64 characters of A-Z a-z 0-9 _ . : - */
+export const ident = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'must be 1–64 characters of A-Z a-z 0-9 _ . : -' });
+export const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const tagCommon = {
+  name: ident,
+  machine: z.string().min(1).max(64).optional(),
+  reading_type: ident,
+  unit: z.string().min(1).max(32).optional(),
+  scale: z.number().finite().default(1),
+  offset: z.number().finite().default(0),
+  deadband: z.number().finite().min(0).default(0),
+  poll_interval_ms: ms(10, 3_600_000).optional(),
+};
+
+const statusMap = z
+  .object({ tag: ident, map: z.record(z.string(), z.enum(MACHINE_STATUSES)), default: z.enum(MACHINE_STATUSES).optional() })
+  .strict()
+  .optional();
+
+export const deviceCommon = {
+  name: ident,
+  machine: z.string().min(1).max(64),
+  timeout_ms: ms(50, 60_000).default(1000),
+  poll_interval_ms: ms(10, 3_600_000).default(1000),
+  reconnect: z
+    .object({ initial_ms: ms(10, 60_000).default(500), max_ms: ms(100, 600_000).default(30_000) })
+    .strict()
+    .default({ initial_ms: 500, max_ms: 30_000 }),
+  status: statusMap,
+};
+
+const tagBase = z.object(tagCommon);
+const deviceBase = z.object({ ...deviceCommon, protocol: z.string(), tags: z.array(tagBase) });
+
+/** What the gateway needs of any tag, whatever its protocol. */
+export type TagBase = z.output<typeof tagBase>;
+/** What the gateway needs of any device, whatever its protocol. */
+export type DeviceBase = z.output<typeof deviceBase>;
