@@ -241,6 +241,19 @@ describe('faults', () => {
     expect(seen.filter((s) => s.quality === 'uncertain')).toEqual([]);
   });
 
+  it('fails a request in flight at once when the PLC closes the connection, not at the timeout', async () => {
+    sim.holding[0] = 3;
+    const { latest } = run(device({ timeout_ms: 60_000 }, [{ name: 'a', reading_type: 'a', area: 'holding', address: 0 }]));
+    await until(() => latest('a')?.quality === 'good');
+    sim.faults.silent = true;
+    const asked = sim.requests;
+    await until(() => sim.requests > asked);
+    sim.dropConnections();
+    // The test's own limit (5 s) is far below the 60 s request timeout.
+    await until(() => latest('a')?.quality === 'bad', 5000);
+    expect(latest('a')?.reason).toBe('connection closed by the device');
+  });
+
   it('leaks no handles or memory over 50 reconnect cycles', async () => {
     sim.holding[0] = 1;
     const { latest, driver } = run(device({ reconnect: { initial_ms: 10, max_ms: 100 } }, [{ name: 'a', reading_type: 'a', area: 'holding', address: 0 }]));

@@ -146,6 +146,8 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
         return { tag: t.name, value, quality: 'good' as const, reason: null, sourceTs: ts };
       });
     } catch (err) {
+      // Stopping closes the connection under a request: that is no fault of the device.
+      if (!running) return 'broken';
       const reason = describeModbusError(err);
       state.fail(reason);
       if (modbusExceptionCode(err) !== undefined) {
@@ -210,8 +212,9 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
       reconnectTimer = undefined;
       state.stopAging();
       for (const g of groups) if (g.timer) clearTimeout(g.timer);
-      await queue.catch(() => {});
+      // Closing first ends a request in flight at once rather than at its timeout.
       await transport.close().catch(() => {});
+      await queue.catch(() => {});
       state.setConnected(false);
     },
     status: () => state.status(),

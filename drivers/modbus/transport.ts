@@ -48,6 +48,13 @@ function forgetTransactions(c: ModbusRTU): void {
 /** modbus-serial over TCP or RTU (serial), with the request timeout always set. */
 export function createModbusTransport(device: ModbusDevice): ModbusTransport {
   let client: ModbusRTU | undefined;
+  /**
+   * Rejects when the connection ends (the device closes it, or close() is called): a request in
+   * flight then fails at once instead of waiting for its timeout.
+   */
+  let dropped: Promise<never> = Promise.reject(new Error('not connected'));
+  let drop: (reason: string) => void = () => {};
+  dropped.catch(() => {});
   return {
     get isOpen() {
       return client?.isOpen ?? false;
@@ -63,12 +70,17 @@ export function createModbusTransport(device: ModbusDevice): ModbusTransport {
       }
       c.setID(device.unit_id);
       c.setTimeout(device.timeout_ms);
+      dropped = new Promise<never>((_, reject) => {
+        drop = (reason) => reject(new Error(reason));
+      });
+      dropped.catch(() => {});
+      c.on('close', () => drop('connection closed by the device'));
       client = c;
     },
     async read(area, start, count) {
       const c = client;
       if (!c?.isOpen) throw new Error('not connected');
-      try {
+      const request = async (): Promise<number[]> => {
         switch (area) {
           case 'holding':
             return (await c.readHoldingRegisters(start, count)).data;
@@ -79,6 +91,9 @@ export function createModbusTransport(device: ModbusDevice): ModbusTransport {
           case 'discrete':
             return (await c.readDiscreteInputs(start, count)).data.slice(0, count).map((b: boolean) => (b ? 1 : 0));
         }
+      };
+      try {
+        return await Promise.race([request(), dropped]);
       } finally {
         forgetTransactions(c);
       }
@@ -86,6 +101,7 @@ export function createModbusTransport(device: ModbusDevice): ModbusTransport {
     close() {
       const c = client;
       client = undefined;
+      drop('connection closed');
       if (!c) return Promise.resolve();
       return new Promise<void>((resolve) => {
         try {

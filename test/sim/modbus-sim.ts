@@ -65,6 +65,11 @@ export class ModbusSim {
     });
   }
 
+  /** Closes every client connection, as a PLC does when it restarts its TCP stack; keeps listening. */
+  dropConnections(): void {
+    for (const sock of this.server?.socks.keys() ?? []) sock.destroy();
+  }
+
   stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
