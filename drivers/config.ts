@@ -58,6 +58,8 @@ export function parseDevices(doc: unknown, file = 'devices', protocols: Protocol
   const devices: Array<ConfiguredDevice<MachineSource>> = [];
   const machineNames = new Set(top.data.machines.map((m) => m.name));
   const seen = new Set<string>();
+  /** machine → reading type → the tag that feeds it: two tags may not write one series. */
+  const series = new Map<string, Map<string, string>>();
   for (const raw of top.data.devices) {
     const name = (raw as { protocol?: unknown } | null)?.protocol;
     const protocol = protocols.find((p) => p.protocol === name);
@@ -74,6 +76,11 @@ export function parseDevices(doc: unknown, file = 'devices', protocols: Protocol
       tagNames.add(t.name);
       const m = t.machine ?? d.machine;
       if (!machineNames.has(m)) fail(`${at}: machine '${m}' is not declared under machines`);
+      const types = series.get(m) ?? new Map<string, string>();
+      const other = types.get(t.reading_type);
+      if (other) fail(`${at}: machine '${m}' already gets reading_type '${t.reading_type}' from ${other}`);
+      types.set(t.reading_type, `device '${d.name}' tag '${t.name}'`);
+      series.set(m, types);
     }
     if (d.status && !tagNames.has(d.status.tag)) fail(`device '${d.name}': status.tag '${d.status.tag}' is not a tag of this device`);
     devices.push(parsed.device);

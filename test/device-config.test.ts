@@ -63,8 +63,47 @@ describe('device configuration errors name the device and the tag, on one line',
       /device 'plc': protocol: must be one of modbus-tcp, modbus-rtu, opcua$/,
     ],
     [
+      'float32 past the last register',
+      base([{ name: 'temp', reading_type: 't', area: 'holding', address: 65535, data_type: 'float32' }]),
+      /tag 'temp': address: float32 at 65535 runs past the last address 65535/,
+    ],
+    [
+      'string past the last register',
+      base([{ name: 'label', reading_type: 'l', area: 'input', address: 65533, data_type: 'string', length: 4 }]),
+      /tag 'label': address: string at 65533 runs past/,
+    ],
+    [
+      'two tags with one reading type on a machine',
+      base([
+        { name: 'a', reading_type: 'temperature', area: 'input', address: 1 },
+        { name: 'b', reading_type: 'temperature', area: 'input', address: 2 },
+      ]),
+      /device 'press-plc' tag 'b': machine 'm1' already gets reading_type 'temperature' from device 'press-plc' tag 'a'/,
+    ],
+    [
+      'one reading type on a machine from two devices',
+      {
+        machines: [{ name: 'm1', machine_type: 'p' }],
+        devices: [
+          { name: 'plc', protocol: 'modbus-tcp', machine: 'm1', host: 'h', tags: [{ name: 'a', reading_type: 'rpm', area: 'input', address: 1 }] },
+          { name: 'opc', protocol: 'opcua', machine: 'm1', endpoint: 'opc.tcp://x:4840', tags: [{ name: 'b', reading_type: 'rpm', node_id: 'i=1' }] },
+        ],
+      },
+      /device 'opc' tag 'b': machine 'm1' already gets reading_type 'rpm' from device 'plc' tag 'a'/,
+    ],
+    [
+      'OPC UA security mode None with a security policy',
+      opcua({ security_mode: 'None', allow_insecure: true }, [{ name: 't', reading_type: 't', node_id: 'ns=1;i=1' }]),
+      /device 'opc': security_policy: security_mode None and security_policy None go together/,
+    ],
+    [
+      'OPC UA security policy None with a signing mode',
+      opcua({ security_mode: 'Sign', security_policy: 'None', allow_insecure: true }, [{ name: 't', reading_type: 't', node_id: 'ns=1;i=1' }]),
+      /device 'opc': security_mode: security_mode None and security_policy None go together/,
+    ],
+    [
       'OPC UA None without allow_insecure',
-      opcua({ security_mode: 'None' }, [{ name: 't', reading_type: 't', node_id: 'ns=1;i=1' }]),
+      opcua({ security_mode: 'None', security_policy: 'None' }, [{ name: 't', reading_type: 't', node_id: 'ns=1;i=1' }]),
       /device 'opc': security_mode: None is refused unless allow_insecure: true/,
     ],
     [
@@ -80,6 +119,28 @@ describe('device configuration errors name the device and the tag, on one line',
       expect(msg).not.toContain('\n');
     });
   }
+
+  it('accepts the last registers and one reading type per machine across machines', () => {
+    const cfg = parseDevices({
+      machines: [
+        { name: 'm1', machine_type: 'p' },
+        { name: 'm2', machine_type: 'p' },
+      ],
+      devices: [
+        {
+          name: 'plc',
+          protocol: 'modbus-tcp',
+          machine: 'm1',
+          host: 'h',
+          tags: [
+            { name: 'a', reading_type: 'rpm', area: 'holding', address: 65534, data_type: 'float32' },
+            { name: 'b', reading_type: 'rpm', area: 'coil', address: 65535, data_type: 'bool', machine: 'm2' },
+          ],
+        },
+      ],
+    });
+    expect(cfg.devices[0]?.config.tags.map((t) => t.name)).toEqual(['a', 'b']);
+  });
 
   it('applies defaults to a valid device', () => {
     const cfg = parseDevices(base([{ name: 'x', reading_type: 'x', area: 'input', address: 1 }]));

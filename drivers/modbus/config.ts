@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BYTE_ORDERS, DATA_TYPES } from '../engine/codec.ts';
+import { BYTE_ORDERS, DATA_TYPES, registerCount } from '../engine/codec.ts';
 import { deviceCommon, ms, tagCommon } from '../engine/device-schema.ts';
 
 export const AREAS = ['coil', 'discrete', 'holding', 'input'] as const;
@@ -21,6 +21,10 @@ const modbusTag = z
     if (bitArea && t.data_type !== 'bool') ctx.addIssue({ code: 'custom', path: ['data_type'], message: `must be bool for area ${t.area}` });
     if (!bitArea && t.data_type === 'bool') ctx.addIssue({ code: 'custom', path: ['data_type'], message: 'bool needs area coil or discrete' });
     if (t.data_type === 'string' && !t.length) ctx.addIssue({ code: 'custom', path: ['length'], message: 'is required for string tags (registers)' });
+    // A tag is read from `address` on for as many registers as its type needs; all must exist.
+    const last = t.address + (bitArea ? 1 : registerCount(t.data_type, t.length)) - 1;
+    if (last > 65535)
+      ctx.addIssue({ code: 'custom', path: ['address'], message: `${t.data_type} at ${t.address} runs past the last address 65535 (to ${last})` });
   });
 
 const modbusCommon = {

@@ -32,7 +32,12 @@ export const opcuaSchema = z
   })
   .strict()
   .superRefine((d, ctx) => {
-    if ((d.security_mode === 'None' || d.security_policy === 'None') && !d.allow_insecure) {
+    // OPC UA pairs them: no security means both None, a secured channel needs a real policy.
+    // A half setting would otherwise fail only when the client connects.
+    if ((d.security_mode === 'None') !== (d.security_policy === 'None')) {
+      const path = d.security_mode === 'None' ? 'security_policy' : 'security_mode';
+      ctx.addIssue({ code: 'custom', path: [path], message: 'security_mode None and security_policy None go together: set both or neither' });
+    } else if (d.security_mode === 'None' && !d.allow_insecure) {
       ctx.addIssue({ code: 'custom', path: ['security_mode'], message: 'None is refused unless allow_insecure: true is set' });
     }
   });
