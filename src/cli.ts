@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DeviceConfigError } from '../drivers/config.ts';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { buildContext } from './bootstrap.ts';
@@ -39,6 +40,7 @@ async function serve(): Promise<void> {
   try {
     gateway = await startGateway(cfg, logger);
   } catch (err) {
+    if (err instanceof DeviceConfigError) fail(`config error: ${err.message}`);
     logger.fatal({ err }, 'start-up failed');
     fail(`start-up failed: ${(err as Error).message}`);
   }

@@ -39,6 +39,8 @@ export async function ensureInitialAdmin(ctx: AppContext, print: (line: string) 
 
 /** Starts everything in order: storage, first admin, readings writer, drivers, housekeeping, HTTP. */
 export async function startGateway(config: Config, logger: Logger, opts: ContextOverrides & { print?: (line: string) => void } = {}): Promise<RunningGateway> {
+  // Every configuration file is checked before the first side effect (database, first admin).
+  const devices = loadDeviceConfig(config);
   const ctx = buildContext(config, logger, opts);
   const started: Service[] = [{ name: 'storage', stop: () => ctx.store.close() }];
   const stopAll = async () => {
@@ -55,7 +57,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Context
     await ensureInitialAdmin(ctx, opts.print ?? ((line) => process.stdout.write(`${line}\n`)));
     ctx.readings.start();
     started.push({ name: 'readings', stop: () => ctx.readings.stop() });
-    const drivers = await startDrivers(ctx, loadDeviceConfig(config));
+    const drivers = await startDrivers(ctx, devices);
     started.push(drivers);
     started.push(startHousekeeping(ctx));
     const { app } = newApp(ctx);

@@ -1,4 +1,8 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from './helpers/child.ts';
 import { until } from './helpers/server.ts';
 import { DeviceConfigError, parseDevices } from '../drivers/config.ts';
 import { planReads } from '../drivers/engine/plan.ts';
@@ -145,6 +149,32 @@ describe('device configuration errors name the device and the tag, on one line',
   it('applies defaults to a valid device', () => {
     const cfg = parseDevices(base([{ name: 'x', reading_type: 'x', area: 'input', address: 1 }]));
     expect(cfg.devices[0]?.config).toMatchObject({ port: 502, unit_id: 1, timeout_ms: 1000, byte_order: 'ABCD', max_registers_per_request: 125 });
+  });
+});
+
+describe('start-up with a bad device file', () => {
+  it('stops with one line before anything happens: no database, no admin, no password shown', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gw-badcfg-'));
+    try {
+      const configDir = path.join(dir, 'config');
+      mkdirSync(configDir);
+      writeFileSync(path.join(configDir, 'gateway.yaml'), 'devices_file: devices.yaml\n');
+      writeFileSync(
+        path.join(configDir, 'devices.yaml'),
+        'machines: [{ name: m1, machine_type: press }]\n' +
+          'devices:\n  - { name: plc, protocol: modbus-tcp, machine: m1, host: 127.0.0.1, tags: [{ name: t, reading_type: t, area: holding, address: 1, data_type: float16 }] }\n',
+      );
+      const database = path.join(dir, 'gateway.db');
+      const env = { NODE_ENV: 'development', DATABASE_PATH: database, CONFIG_DIR: configDir, PORT: '0', LOG_LEVEL: 'info' };
+      const res = runCli(['serve'], env);
+      expect(res.status).toBe(1);
+      expect(res.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^config error: .*devices\.yaml: device 'plc' tag 't': data_type: /)]);
+      expect(res.stdout).not.toMatch(/password/i);
+      expect(res.stdout).not.toContain('"err"');
+      expect(existsSync(database)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -6,7 +6,10 @@ import type { AppContext } from '../../context.ts';
 import { deviceSink } from './driver-sink.ts';
 import { ensureMachine } from './service.ts';
 
-/** Reads and validates CONFIG_DIR/<devices_file>; undefined when none is configured. */
+/**
+ * Reads and validates CONFIG_DIR/<devices_file> (undefined when none is configured). Called before
+ * anything else happens at start-up, so a bad file changes nothing: no database, no first admin.
+ */
 export function loadDeviceConfig(config: Config): DevicesConfig | undefined {
   const file = config.settings.devices_file;
   return file ? loadDevicesFile(path.resolve(config.configDir, file)) : undefined;
