@@ -132,6 +132,15 @@ describe('gateway with the example device config', () => {
     }
   });
 
+  it('shows whether the device answers for a machine without a status map', async () => {
+    // oven-01's device has no status map: it is idle while the OPC UA server answers.
+    await until(async () => (await get<MachineJson[]>('/machines')).find((m) => m.name === 'oven-01')?.status === 'idle');
+    await opcua.stop();
+    await until(async () => (await get<MachineJson[]>('/machines')).find((m) => m.name === 'oven-01')?.status === 'offline');
+    const status = await get<Array<Record<string, unknown>>>('/drivers/status');
+    expect(status.find((s) => s.device === 'oven-01-opc')).toMatchObject({ connected: false, last_error: expect.any(String), tags_bad: 2 });
+  });
+
   it('shows bad quality when a PLC goes away, and a stored reason', async () => {
     await modbus.stop();
     await until(async () => {

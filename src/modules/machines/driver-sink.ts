@@ -1,9 +1,10 @@
+import type { DevicesConfig } from '../../../drivers/config.ts';
 import type { DeviceBase } from '../../../drivers/engine/device-schema.ts';
 import { createExceptionFilter } from '../../../drivers/engine/rbe.ts';
 import type { MachineStatus, Sample, SampleSink } from '../../../drivers/engine/types.ts';
 import type { AppContext } from '../../context.ts';
 import type { ReadingInput } from '../readings/writer.ts';
-import { updateMachine } from './service.ts';
+import { getMachine, updateMachine } from './service.ts';
 
 function setStatus(ctx: AppContext, machineId: number, status: MachineStatus, device: string): void {
   try {
@@ -58,4 +59,33 @@ export function deviceSink(ctx: AppContext, device: DeviceBase, source: string, 
       }
     }
   };
+}
+
+/**
+ * Machines no status map describes only show whether their devices answer: `offline` while none
+ * does; when one answers again an `offline` machine becomes `idle` (a status set by hand stays).
+ * Returns, per device name, what to call when that device starts or stops answering.
+ */
+export function connectivityStatus(ctx: AppContext, cfg: DevicesConfig, machineIds: Map<string, number>): Map<string, (up: boolean) => void> {
+  const mapped = new Set(cfg.devices.filter((d) => d.config.status).map((d) => d.config.machine));
+  const answering = new Map<string, Set<string>>();
+  const handlers = new Map<string, (up: boolean) => void>();
+  for (const { config: d } of cfg.devices) {
+    const fed = new Set([d.machine, ...d.tags.map((t) => t.machine ?? d.machine)].filter((m) => !mapped.has(m)));
+    if (fed.size === 0) continue;
+    handlers.set(d.name, (up) => {
+      for (const machine of fed) {
+        const devices = answering.get(machine) ?? new Set<string>();
+        if (up) devices.add(d.name);
+        else devices.delete(d.name);
+        answering.set(machine, devices);
+        const id = machineIds.get(machine);
+        if (id === undefined) continue;
+        const current = getMachine(ctx, id).status;
+        if (devices.size === 0 && current !== 'offline') setStatus(ctx, id, 'offline', d.name);
+        else if (devices.size > 0 && current === 'offline') setStatus(ctx, id, 'idle', d.name);
+      }
+    });
+  }
+  return handlers;
 }

@@ -3,7 +3,7 @@ import { type DevicesConfig, loadDevicesFile } from '../../../drivers/config.ts'
 import type { DeviceStatus, Driver } from '../../../drivers/engine/types.ts';
 import type { Config } from '../../config.ts';
 import type { AppContext } from '../../context.ts';
-import { deviceSink } from './driver-sink.ts';
+import { connectivityStatus, deviceSink } from './driver-sink.ts';
 import { ensureMachine } from './service.ts';
 
 /**
@@ -48,8 +48,19 @@ export async function startDrivers(ctx: AppContext, cfg: DevicesConfig | undefin
   if (!cfg) return { name: 'drivers', stop: () => {} };
   const machineIds = registerMachines(ctx, cfg);
   const pkiDir = path.resolve(ctx.config.configDir, cfg.pkiDir ?? path.join(path.dirname(ctx.config.databasePath), 'pki'));
+  const connectivity = connectivityStatus(ctx, cfg, machineIds);
+  let stopping = false;
   const drivers: Driver[] = await Promise.all(
-    cfg.devices.map(({ config, source, create }) => create({ sink: deviceSink(ctx, config, source, machineIds), logger: ctx.logger, pkiDir })),
+    cfg.devices.map(({ config, source, create }) => {
+      const follow = connectivity.get(config.name);
+      return create({
+        sink: deviceSink(ctx, config, source, machineIds),
+        logger: ctx.logger,
+        pkiDir,
+        // Stopping the gateway is not the device going away.
+        ...(follow ? { onConnectedChange: (up: boolean) => stopping || follow(up) } : {}),
+      });
+    }),
   );
   const readers = drivers.map((d) => () => d.status());
   for (const read of readers) ctx.drivers.add(read);
@@ -59,6 +70,7 @@ export async function startDrivers(ctx: AppContext, cfg: DevicesConfig | undefin
   return {
     name: 'drivers',
     stop: async () => {
+      stopping = true;
       clearInterval(summaryTimer);
       await Promise.all(drivers.map((d) => d.stop()));
       ctx.drivers.clear();
