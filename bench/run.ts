@@ -1,10 +1,11 @@
-// npm run bench [-- http writes readings drivers]: every figure is printed next to the ceiling it
+// npm run bench [-- http writes readings drivers reconnect]: every figure is printed next to the ceiling it
 // is compared with, both measured in this run on this machine. Nothing here asserts a threshold.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { CONNECTIONS, DURATION_S, load, pct, printTable, procStats, startChild, stopChild } from './lib.ts';
+import { benchReconnects } from './drivers-reconnect.ts';
 import { benchReadingsWriter } from './readings-writer.ts';
 
 const sections = new Set(process.argv.slice(2).filter((a) => !a.startsWith('-')));
@@ -241,4 +242,10 @@ if (want('http') || want('writes') || want('readings')) {
   }
 }
 if (want('drivers')) await drivers();
+if (want('reconnect')) {
+  const r = await benchReconnects();
+  printTable('Modbus reconnects (a leak shows as heap or handles growing with the cycle count)', [
+    { run: `${r.cycles} server stop/start cycles`, 'ms per cycle': r.msPerCycle, 'heap growth MB': r.heapGrowthMb, 'handles left': r.handleGrowth },
+  ]);
+}
 process.exit(0);
