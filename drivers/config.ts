@@ -17,7 +17,7 @@ const devicesFile = z
   })
   .strict();
 
-export type MachineDecl = z.infer<typeof machineDecl>;
+type MachineDecl = z.infer<typeof machineDecl>;
 
 export interface DevicesConfig {
   pkiDir: string | undefined;

@@ -8,7 +8,7 @@ import { opcua } from './opcua/index.ts';
 export const PROTOCOLS = [modbusTcp, modbusRtu, opcua] as const;
 
 /** The machine `source` of a machine a configured device feeds. */
-export type DriverSource = (typeof PROTOCOLS)[number]['source'];
+type DriverSource = (typeof PROTOCOLS)[number]['source'];
 /** The `source` of a machine: a driver's, `http` (machines posting themselves) or `mqtt` (in the v1 contract ahead of its ingest). */
 export type MachineSource = DriverSource | 'mqtt' | 'http';
 

@@ -26,7 +26,7 @@ export function registerCount(type: DataType, length?: number): number {
  * into big-endian order for the given byte order:
  * ABCD as is; CDAB swaps words; BADC swaps bytes in each word; DCBA reverses all bytes.
  */
-export function toBigEndian(words: ArrayLike<number>, order: ByteOrder): Buffer {
+function toBigEndian(words: ArrayLike<number>, order: ByteOrder): Buffer {
   const n = words.length;
   const buf = Buffer.alloc(n * 2);
   for (let i = 0; i < n; i++) {
@@ -39,7 +39,7 @@ export function toBigEndian(words: ArrayLike<number>, order: ByteOrder): Buffer 
 }
 
 /** The inverse of toBigEndian: register words for a big-endian value (simulators and tests). */
-export function fromBigEndian(bytes: Buffer, order: ByteOrder): number[] {
+function fromBigEndian(bytes: Buffer, order: ByteOrder): number[] {
   const n = bytes.length / 2;
   const words = new Array<number>(n);
   for (let i = 0; i < n; i++) {

@@ -5,7 +5,7 @@ import { MACHINE_STATUSES } from './types.ts';
 // own (address, node id, topic, ...); the generic checks in drivers/config.ts rely on them.
 
 /** Names, reading types and status-map tags: 1–64 characters of A-Z a-z 0-9 _ . : - */
-export const ident = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'must be 1–64 characters of A-Z a-z 0-9 _ . : -' });
+const ident = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'must be 1–64 characters of A-Z a-z 0-9 _ . : -' });
 export const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const tagCommon = {
@@ -39,7 +39,5 @@ export const deviceCommon = {
 const tagBase = z.object(tagCommon);
 const deviceBase = z.object({ ...deviceCommon, protocol: z.string(), tags: z.array(tagBase) });
 
-/** What the gateway needs of any tag, whatever its protocol. */
-export type TagBase = z.output<typeof tagBase>;
 /** What the gateway needs of any device, whatever its protocol. */
 export type DeviceBase = z.output<typeof deviceBase>;

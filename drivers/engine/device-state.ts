@@ -1,6 +1,6 @@
 import type { DeviceStatus, DriverLogger, Quality, Sample, SampleSink } from './types.ts';
 
-export interface DeviceStateOptions {
+interface DeviceStateOptions {
   device: string;
   protocol: string;
   tags: readonly string[];
@@ -137,5 +137,3 @@ export function createDeviceState(o: DeviceStateOptions) {
     },
   };
 }
-
-export type DeviceState = ReturnType<typeof createDeviceState>;

@@ -9,7 +9,7 @@ export interface ReadBlock {
   tags: ModbusTag[];
 }
 
-export interface PlanOptions {
+interface PlanOptions {
   maxRegisters: number;
   maxBits: number;
   /** Unused addresses a block may span to join two tags (fewer round trips). */

@@ -10,7 +10,7 @@ export interface ConfiguredDevice<S extends string = string> {
   create(deps: DriverDeps): Promise<Driver>;
 }
 
-export type ParseOutcome<S extends string = string> = { ok: true; device: ConfiguredDevice<S> } | { ok: false; issue: z.core.$ZodIssue | undefined };
+type ParseOutcome<S extends string = string> = { ok: true; device: ConfiguredDevice<S> } | { ok: false; issue: z.core.$ZodIssue | undefined };
 
 /** A protocol as the registry knows it: its `protocol:` name, machine source and config parser. */
 export interface Protocol<P extends string = string, S extends string = string> {

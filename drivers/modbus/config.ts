@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { BYTE_ORDERS, DATA_TYPES, registerCount } from '../engine/codec.ts';
 import { deviceCommon, ms, tagCommon } from '../engine/device-schema.ts';
 
-export const AREAS = ['coil', 'discrete', 'holding', 'input'] as const;
+const AREAS = ['coil', 'discrete', 'holding', 'input'] as const;
 export type Area = (typeof AREAS)[number];
 
 const modbusTag = z

@@ -3,7 +3,7 @@ type ModbusRTU = InstanceType<typeof modbusSerial.default>;
 import type { Area, ModbusDevice } from './config.ts';
 
 /** The few Modbus calls the driver needs. */
-export interface ModbusTransport {
+interface ModbusTransport {
   connect(): Promise<void>;
   read(area: Area, start: number, count: number): Promise<number[]>;
   close(): Promise<void>;

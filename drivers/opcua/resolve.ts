@@ -1,7 +1,7 @@
 import { type ClientSession, makeBrowsePath } from 'node-opcua';
 import type { OpcuaTag } from './config.ts';
 
-export type Resolved = { ok: true; nodeId: string } | { ok: false; reason: string };
+type Resolved = { ok: true; nodeId: string } | { ok: false; reason: string };
 
 /**
  * Turns a tag's node_id or browse_path into a node id on this session. `namespace_uri` is looked

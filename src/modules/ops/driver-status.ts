@@ -1,7 +1,5 @@
 import type { DeviceStatus } from '../../../drivers/engine/types.ts';
 
-export type { DeviceStatus };
-
 /** Whatever runs the field drivers reports through this; empty when no devices are configured. */
 export interface DriverStatusSource {
   status(): DeviceStatus[];
