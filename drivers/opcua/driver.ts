@@ -16,29 +16,10 @@ import {
 } from 'node-opcua';
 import { createBackoff } from '../engine/backoff.ts';
 import { createDeviceState } from '../engine/device-state.ts';
-import type { Driver, DriverDeps, Quality, Sample } from '../engine/types.ts';
+import type { Driver, DriverDeps } from '../engine/types.ts';
 import type { OpcuaDevice, OpcuaTag } from './config.ts';
 import { resolveTag } from './resolve.ts';
-
-/** StatusCode → quality, with the code's name as reason when not good. */
-export function qualityOf(dv: DataValue): { quality: Quality; reason: string | null } {
-  const sc = dv.statusCode;
-  if (sc.isGood()) return { quality: 'good', reason: null };
-  if (sc.isBad()) return { quality: 'bad', reason: sc.name };
-  return { quality: 'uncertain', reason: sc.name };
-}
-
-function numeric(value: unknown): number | string | null {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'number')) {
-    // Int64/UInt64 arrive as [high, low].
-    return (value[0] as number) * 2 ** 32 + (value[1] as number);
-  }
-  return null;
-}
+import { toSample } from './sample.ts';
 
 /** Where the values of resolved tags come from on one session: monitored items or the poll list. */
 type Attach = (tag: OpcuaTag, nodeId: string) => void;
@@ -84,17 +65,7 @@ export function createOpcuaDriver(device: OpcuaDevice, deps: DriverDeps): Driver
   let resolveTimer: NodeJS.Timeout | undefined;
   let building = false;
 
-  const sampleOf = (tag: OpcuaTag, dv: DataValue | undefined): Sample => {
-    if (!dv) return { tag: tag.name, value: null, quality: 'bad', reason: 'no value in the answer', sourceTs: now() };
-    const { quality, reason } = qualityOf(dv);
-    const raw = numeric(dv.value?.value);
-    const value = typeof raw === 'number' ? raw * tag.scale + tag.offset : raw;
-    const ts = dv.sourceTimestamp?.getTime() ?? dv.serverTimestamp?.getTime() ?? now();
-    if (quality !== 'bad' && (value === null || (typeof value === 'number' && !Number.isFinite(value)))) {
-      return { tag: tag.name, value: null, quality: 'bad', reason: 'value is not a finite number', sourceTs: ts };
-    }
-    return { tag: tag.name, value: quality === 'bad' ? null : value, quality, reason, sourceTs: ts };
-  };
+  const sampleOf = (tag: OpcuaTag, dv: DataValue | undefined) => toSample(tag, dv, now);
 
   /** Resolves `tags` on session `s`; those that fail go bad with the reason and are tried again later. */
   const resolveAll = async (s: ClientSession, tags: OpcuaTag[]) => {
