@@ -168,7 +168,7 @@ describe('faults', () => {
     try {
       other.holding[0] = 1;
       sim.faults.silent = true;
-      const silent = run(device({ timeout_ms: 2000 }, [{ name: 'a', reading_type: 'a', area: 'holding', address: 0 }], 'silent'));
+      const silent = run(device({ timeout_ms: 4000 }, [{ name: 'a', reading_type: 'a', area: 'holding', address: 0 }], 'silent'));
       await until(() => sim.requests > 0);
       let polls = 0;
       const healthy = run({ ...device({}, [{ name: 'b', reading_type: 'b', area: 'holding', address: 0 }], 'healthy'), port: otherPort }, () => polls++);
@@ -213,7 +213,7 @@ describe('faults', () => {
 
   it('still shows the uncertain phase after a timed-out poll (the stale rule does not drift)', async () => {
     sim.holding[0] = 3;
-    const { seen, latest } = run(device({ timeout_ms: 1000, poll_interval_ms: 50 }, [{ name: 'a', reading_type: 'a', area: 'holding', address: 0 }]));
+    const { seen, latest } = run(device({ timeout_ms: 3000, poll_interval_ms: 50 }, [{ name: 'a', reading_type: 'a', area: 'holding', address: 0 }]));
     await until(() => latest('a')?.quality === 'good');
     const hang = async () => {
       sim.faults.silent = true;
