@@ -126,9 +126,11 @@ describe('gateway with the example device config', () => {
     const status = await get<Array<Record<string, unknown>>>('/drivers/status');
     expect(status.map((s) => s.device).sort()).toEqual(['oven-01-opc', 'press-01-plc']);
     for (const s of status) {
-      expect(s).toMatchObject({ connected: true, last_error: null });
+      expect(s).toMatchObject({ connected: true });
       expect(s.tags_good).toBe(s.tags_total);
       expect(s.last_success_at).toEqual(expect.any(String));
+      // last_error is history: a read that timed out on a loaded machine may have recovered since.
+      if (s.last_error !== null) expect(Date.parse(String(s.last_success_at))).toBeGreaterThanOrEqual(Date.parse(String(s.last_error_at)));
     }
   });
 
