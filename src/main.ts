@@ -1,7 +1,7 @@
 import { buildContext, type ContextOverrides } from './bootstrap.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
-import { newApp } from './http/app.ts';
+import { newApp } from './app.ts';
 import { startHttpServer } from './http/server.ts';
 import type { Logger } from './logger.ts';
 import { generatePassword } from './modules/auth/password.ts';

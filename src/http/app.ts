@@ -1,21 +1,14 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { AppContext } from '../context.ts';
 import { AppError, type ErrorCode, storageError } from '../errors.ts';
-import { registerAuthRoutes } from '../modules/auth/routes.ts';
-import { registerIssueRoutes } from '../modules/issues/routes.ts';
-import { registerMachineRoutes } from '../modules/machines/routes.ts';
-import { registerOpsRoutes } from '../modules/ops/routes.ts';
-import { registerStageRoutes } from '../modules/stages/routes.ts';
-import { registerWorkOrderRoutes } from '../modules/workorders/routes.ts';
 import { fail } from './envelope.ts';
-import { createGuard } from './middleware/auth.ts';
 import { idempotency } from './middleware/idempotency.ts';
 import { clientClosed, requestContext } from './middleware/request-context.ts';
-import { registerDocs } from './openapi.ts';
-import type { RouteInfo, Router } from './route.ts';
+import type { Access, Router } from './route.ts';
 import type { HttpEnv } from './types.ts';
 import { validationHook } from './validation.ts';
 
@@ -33,13 +26,12 @@ const HTTP_EXCEPTION_MESSAGES: Partial<Record<ErrorCode, string>> = {
   UNSUPPORTED_MEDIA_TYPE: 'send the body as application/json',
 };
 
-export interface GatewayApp {
-  app: OpenAPIHono<HttpEnv>;
-  routes: RouteInfo[];
-}
-
-/** Builds the Hono app: envelope, error mapping, limits, every module's routes and the docs. */
-export function newApp(ctx: AppContext): GatewayApp {
+/**
+ * Builds the Hono app without routes: request context, envelope, error mapping and limits. The
+ * returned router is what modules register their routes on (src/app.ts wires them), so this
+ * folder never imports a module. `guard` authenticates and checks a route's access.
+ */
+export function createHttpApp(ctx: AppContext, guard: (access: Access) => MiddlewareHandler<HttpEnv>): Router {
   const app = new OpenAPIHono<HttpEnv>({ strict: false, defaultHook: validationHook });
   const log = ctx.logger.child({ module: 'http' });
 
@@ -84,13 +76,5 @@ export function newApp(ctx: AppContext): GatewayApp {
     scheme: 'bearer',
     bearerFormat: 'JWT',
   });
-  const router: Router = { app, routes: [], guard: createGuard(ctx), idempotency: idempotency(ctx) };
-  registerOpsRoutes(router, ctx);
-  registerAuthRoutes(router, ctx);
-  registerWorkOrderRoutes(router, ctx);
-  registerStageRoutes(router, ctx);
-  registerIssueRoutes(router, ctx);
-  registerMachineRoutes(router, ctx);
-  registerDocs(app);
-  return { app, routes: router.routes };
+  return { app, routes: [], guard, idempotency: idempotency(ctx) };
 }

@@ -6,7 +6,7 @@ import { manualClock } from '../../src/clock.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { AppContext } from '../../src/context.ts';
 import type { Role } from '../../src/db/schema.ts';
-import { newApp } from '../../src/http/app.ts';
+import { newApp } from '../../src/app.ts';
 import { startGateway } from '../../src/main.ts';
 import { type Logger, silentLogger } from '../../src/logger.ts';
 import { createPasswordHasher } from '../../src/modules/auth/password.ts';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { AppContext } from '../../context.ts';
+import { createIdempotencyStore } from '../../db/idempotency.ts';
 import { AppError } from '../../errors.ts';
 import type { HttpEnv } from '../types.ts';
 
@@ -15,13 +16,7 @@ const IN_FLIGHT = 0;
  * application. Keys are scoped per user and kept `idempotency_ttl_h` hours (at least 24).
  */
 export function idempotency(ctx: AppContext): MiddlewareHandler<HttpEnv> {
-  const sqlite = ctx.store.sqlite;
-  const find = sqlite.prepare<[number, string], { request_hash: string; status: number; body: string }>(
-    'SELECT request_hash, status, body FROM idempotency_keys WHERE user_id = ? AND key = ?',
-  );
-  const claim = sqlite.prepare("INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at) VALUES (?, ?, ?, 0, '', ?)");
-  const complete = sqlite.prepare('UPDATE idempotency_keys SET status = ?, body = ? WHERE user_id = ? AND key = ?');
-  const release = sqlite.prepare('DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND status = 0');
+  const keys = createIdempotencyStore(ctx.store.sqlite);
 
   return async (c, next) => {
     const key = c.req.header('idempotency-key');
@@ -34,9 +29,9 @@ export function idempotency(ctx: AppContext): MiddlewareHandler<HttpEnv> {
       .update(await c.req.text())
       .digest('hex');
     const outcome = await ctx.store.command(() => {
-      const existing = find.get(userId, key);
+      const existing = keys.find(userId, key);
       if (!existing) {
-        claim.run(userId, key, hash, ctx.clock.now());
+        keys.claim(userId, key, hash, ctx.clock.now());
         return undefined;
       }
       return existing;
@@ -58,9 +53,9 @@ export function idempotency(ctx: AppContext): MiddlewareHandler<HttpEnv> {
       const status = c.res.status;
       if (status >= 200 && status < 300) {
         const body = status === 204 ? '' : await c.res.clone().text();
-        await ctx.store.command(() => complete.run(status, body, userId, key));
+        await ctx.store.command(() => keys.complete(userId, key, status, body));
       } else {
-        await ctx.store.command(() => release.run(userId, key));
+        await ctx.store.command(() => keys.release(userId, key));
       }
     }
   };

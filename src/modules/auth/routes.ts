@@ -1,22 +1,13 @@
-import type { Context } from 'hono';
-import type { Actor, AppContext } from '../../context.ts';
+import type { AppContext } from '../../context.ts';
 import { AppError } from '../../errors.ts';
 import { iso, ok, okList } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
-import type { HttpEnv } from '../../http/types.ts';
+import { actorOf, optionalActorOf, requestMeta } from '../../http/actor.ts';
 import { changeOwnPassword, login, logout, register, type UserView } from './service.ts';
 import { changeRole, listUsers, resetPassword, setActive } from './users.ts';
 import * as s from './schemas.ts';
 
 export const userJson = (u: UserView) => ({ ...u, created_at: iso(u.created_at) });
-
-/** The acting user of an authenticated request, as services see it. */
-export function actorOf(c: Context<HttpEnv>): Actor & { sessionId: string } {
-  const user = c.get('user');
-  return { userId: user.id, role: user.role, sessionId: user.sessionId, requestId: c.get('requestId'), clientIp: c.get('clientIp') };
-}
-
-const requestMeta = (c: Context<HttpEnv>) => ({ clientIp: c.get('clientIp'), requestId: c.get('requestId') });
 
 export function registerAuthRoutes(router: Router, ctx: AppContext): void {
   defineRoute(
@@ -32,7 +23,7 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       status: 201,
     },
     async (c, { body }) => {
-      const caller = c.get('user') ? actorOf(c) : undefined;
+      const caller = optionalActorOf(c);
       if (!ctx.config.registrationOpen && caller?.role !== 'admin') {
         throw new AppError('FORBIDDEN', 'public registration is switched off; ask an admin');
       }

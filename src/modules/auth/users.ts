@@ -1,25 +1,22 @@
-import { and, asc, count, eq, gt, ne } from 'drizzle-orm';
+import { and, asc, count, eq, ne } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { decodeCursor, pageOf } from '../../db/cursor.ts';
+import { keysetPage, type Page, type PageQuery } from '../../db/keyset.ts';
 import { type Role, users } from '../../db/schema.ts';
 import { conflict, notFound } from '../../errors.ts';
 import { recordAudit } from '../audit/service.ts';
 import { getUserRow, revokeSessions, toUserView, type UserView } from './service.ts';
 
 /** GET /auth/users: every user, by id. */
-export function listUsers(ctx: AppContext, q: { limit: number; cursor?: string | undefined }) {
-  const after = q.cursor ? Number(decodeCursor(q.cursor, ['number'])[0]) : undefined;
-  const rows = ctx.store.read(() =>
-    ctx.store.db
-      .select()
-      .from(users)
-      .where(after === undefined ? undefined : gt(users.id, after))
-      .orderBy(asc(users.id))
-      .limit(q.limit + 1)
-      .all(),
+export function listUsers(ctx: AppContext, q: PageQuery): Page<UserView> {
+  const { items, nextCursor } = ctx.store.read(() =>
+    keysetPage(q, {
+      keys: [users.id],
+      direction: 'asc',
+      fetch: (after, limit) => ctx.store.db.select().from(users).where(after).orderBy(asc(users.id)).limit(limit).all(),
+      keyOf: (u) => [u.id],
+    }),
   );
-  const { page, nextCursor } = pageOf(rows, q.limit, (u) => [u.id]);
-  return { items: page.map(toUserView), nextCursor };
+  return { items: items.map(toUserView), nextCursor };
 }
 
 function otherActiveAdmins(ctx: AppContext, userId: number): number {

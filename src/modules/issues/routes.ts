@@ -1,7 +1,7 @@
 import type { AppContext } from '../../context.ts';
 import { iso, ok, okList } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
-import { actorOf } from '../auth/routes.ts';
+import { actorOf } from '../../http/actor.ts';
 import { stageParams } from '../stages/schemas.ts';
 import * as s from './schemas.ts';
 import { getIssue, type IssueView, listIssues, reportIssue, updateIssue } from './service.ts';

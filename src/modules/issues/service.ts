@@ -1,6 +1,6 @@
-import { and, asc, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { decodeCursor, pageOf } from '../../db/cursor.ts';
+import { keysetPage, type Page } from '../../db/keyset.ts';
 import { events, type IssueStatus, issues, workOrderStages } from '../../db/schema.ts';
 import { forbidden, invalidTransition, notFound } from '../../errors.ts';
 import type { ShopEvent } from '../../events/bus.ts';
@@ -188,7 +188,7 @@ export interface IssueFilter {
 }
 
 /** GET /issues: newest first. */
-export function listIssues(ctx: AppContext, f: IssueFilter) {
+export function listIssues(ctx: AppContext, f: IssueFilter): Page<IssueView> {
   const conditions: Array<SQL | undefined> = [
     f.status ? eq(issues.status, f.status) : undefined,
     f.type ? eq(issues.type, f.type) : undefined,
@@ -197,19 +197,20 @@ export function listIssues(ctx: AppContext, f: IssueFilter) {
       ? sql`${issues.workOrderStageId} IN (SELECT ${workOrderStages.id} FROM ${workOrderStages} WHERE ${workOrderStages.workOrderId} = ${f.work_order_id})`
       : undefined,
   ];
-  if (f.cursor) {
-    const [createdAt, id] = decodeCursor(f.cursor, ['number', 'number']) as [number, number];
-    conditions.push(or(lt(issues.createdAt, createdAt), and(eq(issues.createdAt, createdAt), lt(issues.id, id))));
-  }
-  const rows = ctx.store.read(() =>
-    ctx.store.db
-      .select()
-      .from(issues)
-      .where(and(...conditions))
-      .orderBy(desc(issues.createdAt), desc(issues.id))
-      .limit(f.limit + 1)
-      .all(),
-  );
-  const { page, nextCursor } = pageOf(rows, f.limit, (r) => [r.createdAt, r.id]);
-  return { items: toViews(ctx, page), nextCursor };
+  return ctx.store.read(() => {
+    const { items, nextCursor } = keysetPage(f, {
+      keys: [issues.createdAt, issues.id],
+      direction: 'desc',
+      fetch: (after, limit) =>
+        ctx.store.db
+          .select()
+          .from(issues)
+          .where(and(...conditions, after))
+          .orderBy(desc(issues.createdAt), desc(issues.id))
+          .limit(limit)
+          .all(),
+      keyOf: (r) => [r.createdAt, r.id],
+    });
+    return { items: toViews(ctx, items), nextCursor };
+  });
 }

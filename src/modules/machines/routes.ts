@@ -1,7 +1,7 @@
 import type { AppContext } from '../../context.ts';
 import { iso, ok, okList } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
-import { actorOf } from '../auth/routes.ts';
+import { actorOf } from '../../http/actor.ts';
 import * as s from './schemas.ts';
 import { createMachine, getMachine, listMachines, listReadings, type MachineView, postReadings, updateMachine } from './service.ts';
 

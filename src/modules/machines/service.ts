@@ -1,6 +1,6 @@
-import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lte, type SQL } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { decodeCursor, pageOf } from '../../db/cursor.ts';
+import { keysetPage, type Page, type PageQuery } from '../../db/keyset.ts';
 import { machineLatest, machineReadings, machines } from '../../db/schema.ts';
 import { conflict, notFound, validation } from '../../errors.ts';
 import { MAX_FUTURE_MS } from '../../lib/time.ts';
@@ -109,22 +109,19 @@ export function ensureMachine(ctx: AppContext, input: CreateMachineInput, source
   return existing ? existing.id : createMachine(ctx, undefined, input, source).id;
 }
 
-export function listMachines(ctx: AppContext, q: { limit: number; cursor?: string | undefined }) {
-  const after = q.cursor ? Number(decodeCursor(q.cursor, ['number'])[0]) : undefined;
+export function listMachines(ctx: AppContext, q: PageQuery): Page<MachineView> {
   return ctx.store.read(() => {
-    const rows = ctx.store.db
-      .select()
-      .from(machines)
-      .where(after === undefined ? undefined : gt(machines.id, after))
-      .orderBy(asc(machines.id))
-      .limit(q.limit + 1)
-      .all();
-    const { page, nextCursor } = pageOf(rows, q.limit, (m) => [m.id]);
+    const { items, nextCursor } = keysetPage(q, {
+      keys: [machines.id],
+      direction: 'asc',
+      fetch: (after, limit) => ctx.store.db.select().from(machines).where(after).orderBy(asc(machines.id)).limit(limit).all(),
+      keyOf: (m) => [m.id],
+    });
     const latest = latestOf(
       ctx,
-      page.map((m) => m.id),
+      items.map((m) => m.id),
     );
-    return { items: page.map((m) => ({ ...toView(m), latest: latest.get(m.id) ?? {} })), nextCursor };
+    return { items: items.map((m) => ({ ...toView(m), latest: latest.get(m.id) ?? {} })), nextCursor };
   });
 }
 
@@ -199,20 +196,20 @@ export function listReadings(ctx: AppContext, machineId: number, f: ReadingFilte
     f.from !== undefined ? gte(machineReadings.sourceTs, f.from) : undefined,
     f.to !== undefined ? lte(machineReadings.sourceTs, f.to) : undefined,
   ];
-  if (f.cursor) {
-    const [ts, id] = decodeCursor(f.cursor, ['number', 'number']) as [number, number];
-    conditions.push(or(lt(machineReadings.sourceTs, ts), and(eq(machineReadings.sourceTs, ts), lt(machineReadings.id, id))));
-  }
   return ctx.store.read(() => {
     getRow(ctx, machineId);
-    const rows = ctx.store.db
-      .select()
-      .from(machineReadings)
-      .where(and(...conditions))
-      .orderBy(desc(machineReadings.sourceTs), desc(machineReadings.id))
-      .limit(f.limit + 1)
-      .all();
-    const { page, nextCursor } = pageOf(rows, f.limit, (r) => [r.sourceTs, r.id]);
-    return { items: page, nextCursor };
+    return keysetPage(f, {
+      keys: [machineReadings.sourceTs, machineReadings.id],
+      direction: 'desc',
+      fetch: (after, limit) =>
+        ctx.store.db
+          .select()
+          .from(machineReadings)
+          .where(and(...conditions, after))
+          .orderBy(desc(machineReadings.sourceTs), desc(machineReadings.id))
+          .limit(limit)
+          .all(),
+      keyOf: (r) => [r.sourceTs, r.id],
+    });
   });
 }

@@ -1,6 +1,6 @@
-import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { decodeCursor, pageOf } from '../../db/cursor.ts';
+import { keysetPage, type Page } from '../../db/keyset.ts';
 import { prepared } from '../../db/prepared.ts';
 import { type StageStatus, stageAssignments, workOrderStages } from '../../db/schema.ts';
 import { forbidden, notFound } from '../../errors.ts';
@@ -133,7 +133,7 @@ export interface StageFilter {
 }
 
 /** GET /stages: ordered by planned start, then id; workers only ever see their own stages. */
-export function listStages(ctx: AppContext, actor: Actor, f: StageFilter) {
+export function listStages(ctx: AppContext, actor: Actor, f: StageFilter): Page<StageView> {
   const plannedKey = sql<number>`coalesce(${workOrderStages.plannedStart}, 0)`;
   const conditions: Array<SQL | undefined> = [];
   if (f.status) conditions.push(eq(workOrderStages.status, f.status));
@@ -141,19 +141,20 @@ export function listStages(ctx: AppContext, actor: Actor, f: StageFilter) {
   const assignee = f.assigned_to === 'me' ? actor.userId : f.assigned_to;
   if (assignee !== undefined) conditions.push(onlyAssignedTo(assignee));
   if (actor.role === 'worker') conditions.push(onlyAssignedTo(actor.userId));
-  if (f.cursor) {
-    const [ps, id] = decodeCursor(f.cursor, ['number', 'number']) as [number, number];
-    conditions.push(or(gt(plannedKey, ps), and(eq(plannedKey, ps), gt(workOrderStages.id, id))));
-  }
-  const rows = ctx.store.read(() =>
-    ctx.store.db
-      .select()
-      .from(workOrderStages)
-      .where(and(...conditions))
-      .orderBy(asc(plannedKey), asc(workOrderStages.id))
-      .limit(f.limit + 1)
-      .all(),
-  );
-  const { page, nextCursor } = pageOf(rows, f.limit, (r) => [r.plannedStart ?? 0, r.id]);
-  return { items: toStageViews(ctx, page), nextCursor };
+  return ctx.store.read(() => {
+    const { items, nextCursor } = keysetPage(f, {
+      keys: [plannedKey, workOrderStages.id],
+      direction: 'asc',
+      fetch: (after, limit) =>
+        ctx.store.db
+          .select()
+          .from(workOrderStages)
+          .where(and(...conditions, after))
+          .orderBy(asc(plannedKey), asc(workOrderStages.id))
+          .limit(limit)
+          .all(),
+      keyOf: (r) => [r.plannedStart ?? 0, r.id],
+    });
+    return { items: toStageViews(ctx, items), nextCursor };
+  });
 }

@@ -1,12 +1,11 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { type StageStatus, stageAssignments, users, workOrderStages, workOrders } from '../../db/schema.ts';
+import { type StageStatus, stageAssignments, users, type WorkOrderStatus, workOrderStages, workOrders } from '../../db/schema.ts';
 import { conflict, invalidTransition, notFound, validation } from '../../errors.ts';
 import type { ShopEvent } from '../../events/bus.ts';
 import { appendEvent, publishAll } from '../../events/store.ts';
 import { prepared } from '../../db/prepared.ts';
 import { MAX_FUTURE_MS } from '../../lib/time.ts';
-import { deriveStatus, getWorkOrderRow } from '../workorders/service.ts';
 import { checkStageAccess, getStageRow, type StageRow, type StageView, toStageViews } from './queries.ts';
 
 export type StageAction = 'start' | 'pause' | 'resume' | 'done';
@@ -54,7 +53,6 @@ function changes(row: StageRow, action: StageAction, at: number, input: ActionIn
   }
 }
 
-/** Recomputes the work order's derived status; records an event when it moves. */
 /** Every mutable column of a stage in one prepared statement (the hot path of the floor). */
 const updateStage = (ctx: AppContext) =>
   prepared(ctx.store, 'updateStage', (s) =>
@@ -85,6 +83,15 @@ const stageStatusesOf = (ctx: AppContext) =>
       .prepare(),
   );
 
+const workOrderStatusOf = (ctx: AppContext) =>
+  prepared(ctx.store, 'workOrderStatusOf', (s) =>
+    s.db
+      .select({ status: workOrders.status })
+      .from(workOrders)
+      .where(eq(workOrders.id, sql.placeholder('id')))
+      .prepare(),
+  );
+
 const setWorkOrderStatus = (ctx: AppContext) =>
   prepared(ctx.store, 'setWorkOrderStatus', (s) =>
     s.db
@@ -94,8 +101,17 @@ const setWorkOrderStatus = (ctx: AppContext) =>
       .prepare(),
   );
 
+/** A work order's status follows its stages: planned (none started), in_progress, done (all done). */
+export function deriveStatus(stageStatuses: string[]): WorkOrderStatus {
+  if (stageStatuses.length > 0 && stageStatuses.every((s) => s === 'done')) return 'done';
+  if (stageStatuses.some((s) => s !== 'planned')) return 'in_progress';
+  return 'planned';
+}
+
+/** Recomputes the work order's derived status; records an event when it moves. */
 function refreshWorkOrder(ctx: AppContext, workOrderId: number, at: number, actor: Actor): ShopEvent | undefined {
-  const wo = getWorkOrderRow(ctx, workOrderId);
+  const wo = workOrderStatusOf(ctx).get({ id: workOrderId });
+  if (!wo) throw notFound('work order');
   const statuses = stageStatusesOf(ctx).all({ wo: workOrderId });
   const next = deriveStatus(statuses.map((r) => r.s));
   if (next === wo.status) return undefined;

@@ -1,46 +1,10 @@
 import { and, count, eq, inArray } from 'drizzle-orm';
 import type { AppContext } from '../../context.ts';
 import { issues, workOrderStages } from '../../db/schema.ts';
-import { getStageRow, type StageRow } from '../stages/queries.ts';
+import { stageMetrics } from '../stages/metrics.ts';
 import { getWorkOrderRow } from './service.ts';
 
-const seconds = (ms: number) => Math.round(ms / 1000);
-const round = (n: number, places: number) => Math.round(n * 10 ** places) / 10 ** places;
-const pct = (num: number, den: number) => (den === 0 ? null : round((100 * num) / den, 2));
-
-/** Stage figures exactly as API.md defines them; null where not yet defined. */
-export interface StageMetrics {
-  planned_duration_s: number | null;
-  actual_duration_s: number | null;
-  paused_s: number;
-  start_delay_s: number | null;
-  end_delay_s: number | null;
-  efficiency: number | null;
-  on_time: boolean | null;
-}
-
-export function stageMetrics(s: StageRow, nowMs: number): StageMetrics {
-  const done = s.status === 'done' && s.actualStart !== null && s.actualEnd !== null;
-  const planned = s.plannedStart !== null && s.plannedEnd !== null ? seconds(s.plannedEnd - s.plannedStart) : null;
-  const actual = done ? seconds((s.actualEnd as number) - (s.actualStart as number)) : null;
-  // A stage paused right now counts its open pause up to now.
-  const openPause = s.pausedSince !== null ? Math.max(0, nowMs - s.pausedSince) : 0;
-  const endDelay = done && s.plannedEnd !== null ? seconds((s.actualEnd as number) - s.plannedEnd) : null;
-  return {
-    planned_duration_s: planned,
-    actual_duration_s: actual,
-    paused_s: seconds(s.pausedMs + openPause),
-    start_delay_s: s.actualStart !== null && s.plannedStart !== null ? seconds(s.actualStart - s.plannedStart) : null,
-    end_delay_s: endDelay,
-    efficiency: planned !== null && actual !== null && actual > 0 ? round(planned / actual, 4) : null,
-    on_time: endDelay === null ? null : endDelay <= 0,
-  };
-}
-
-export function getStageMetrics(ctx: AppContext, stageId: number): StageMetrics & { stage_id: number; status: string } {
-  const row = ctx.store.read(() => getStageRow(ctx, stageId));
-  return { stage_id: row.id, status: row.status, ...stageMetrics(row, ctx.clock.now()) };
-}
+import { pct, round, seconds } from '../stages/metrics.ts';
 
 export interface WorkOrderMetrics {
   work_order_id: number;

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { AppContext } from '../../context.ts';
 import { iso, ok, okList } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
-import { actorOf } from '../auth/routes.ts';
+import { actorOf } from '../../http/actor.ts';
 import { stageJson } from '../stages/routes.ts';
 import { getWorkOrderMetrics } from './metrics.ts';
 import * as s from './schemas.ts';

@@ -1,6 +1,6 @@
-import { and, asc, eq, gt, gte, lte, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, lte, type SQL, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { decodeCursor, pageOf } from '../../db/cursor.ts';
+import { keysetPage, type Page } from '../../db/keyset.ts';
 import { prepared } from '../../db/prepared.ts';
 import { type WorkOrderStatus, workOrderStages, workOrders } from '../../db/schema.ts';
 import { notFound } from '../../errors.ts';
@@ -147,7 +147,7 @@ export interface WorkOrderFilter {
 }
 
 /** GET /workorders: ordered by planned_start, then id; planned_from/planned_to bound planned_start. */
-export function listWorkOrders(ctx: AppContext, f: WorkOrderFilter) {
+export function listWorkOrders(ctx: AppContext, f: WorkOrderFilter): Page<WorkOrderView> {
   const conditions: Array<SQL | undefined> = [
     f.status ? eq(workOrders.status, f.status) : undefined,
     f.product_code ? eq(workOrders.productCode, f.product_code) : undefined,
@@ -155,26 +155,20 @@ export function listWorkOrders(ctx: AppContext, f: WorkOrderFilter) {
     f.planned_from !== undefined ? gte(workOrders.plannedStart, f.planned_from) : undefined,
     f.planned_to !== undefined ? lte(workOrders.plannedStart, f.planned_to) : undefined,
   ];
-  if (f.cursor) {
-    const [ps, id] = decodeCursor(f.cursor, ['number', 'number']) as [number, number];
-    conditions.push(or(gt(workOrders.plannedStart, ps), and(eq(workOrders.plannedStart, ps), gt(workOrders.id, id))));
-  }
-  const rows = ctx.store.read(() =>
-    ctx.store.db
-      .select()
-      .from(workOrders)
-      .where(and(...conditions))
-      .orderBy(asc(workOrders.plannedStart), asc(workOrders.id))
-      .limit(f.limit + 1)
-      .all(),
+  const { items, nextCursor } = ctx.store.read(() =>
+    keysetPage(f, {
+      keys: [workOrders.plannedStart, workOrders.id],
+      direction: 'asc',
+      fetch: (after, limit) =>
+        ctx.store.db
+          .select()
+          .from(workOrders)
+          .where(and(...conditions, after))
+          .orderBy(asc(workOrders.plannedStart), asc(workOrders.id))
+          .limit(limit)
+          .all(),
+      keyOf: (r) => [r.plannedStart, r.id],
+    }),
   );
-  const { page, nextCursor } = pageOf(rows, f.limit, (r) => [r.plannedStart, r.id]);
-  return { items: page.map(toWorkOrderView), nextCursor };
-}
-
-/** A work order's status follows its stages: planned (none started), in_progress, done (all done). */
-export function deriveStatus(stageStatuses: string[]): WorkOrderStatus {
-  if (stageStatuses.length > 0 && stageStatuses.every((s) => s === 'done')) return 'done';
-  if (stageStatuses.some((s) => s !== 'planned')) return 'in_progress';
-  return 'planned';
+  return { items: items.map(toWorkOrderView), nextCursor };
 }

@@ -1,9 +1,9 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppContext } from '../../context.ts';
 import { AppError } from '../../errors.ts';
-import { resolveSession } from '../../modules/auth/service.ts';
-import type { Access } from '../route.ts';
-import type { HttpEnv } from '../types.ts';
+import type { Access } from '../../http/route.ts';
+import type { HttpEnv } from '../../http/types.ts';
+import { resolveSession } from './service.ts';
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,4096})$/i;
 

@@ -1,0 +1,108 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import ts from 'typescript';
+
+/** One runtime import between two folders: the files that make it. */
+export interface FolderEdge {
+  from: string;
+  to: string;
+  via: string;
+}
+
+function listTs(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) return listTs(full);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [full] : [];
+  });
+}
+
+/** The unit a file belongs to: src/modules/<name>, src/<folder>, drivers/<folder>; a root file is its own unit. */
+export function folderOf(rel: string): string {
+  const parts = rel.split(path.sep);
+  if (parts[0] === 'src' && parts[1] === 'modules' && parts.length > 3) return parts.slice(0, 3).join('/');
+  if (parts.length > 2) return parts.slice(0, 2).join('/');
+  return parts.join('/');
+}
+
+/** Runtime imports only: `import type` and all-type specifier lists are erased and cannot form a cycle. */
+function runtimeImports(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
+  const specs: string[] = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+      const clause = node.importClause;
+      const named = clause?.namedBindings && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings.elements : undefined;
+      const typeOnly = clause?.isTypeOnly || (clause && !clause.name && named && named.length > 0 && named.every((e) => e.isTypeOnly));
+      if (!typeOnly) specs.push(node.moduleSpecifier.text);
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier) && !node.isTypeOnly) {
+      specs.push(node.moduleSpecifier.text);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      const arg = node.arguments[0];
+      if (arg && ts.isStringLiteral(arg)) specs.push(arg.text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return specs.filter((s) => s.startsWith('.'));
+}
+
+/** Every runtime import between different folders under `roots` (relative to `repo`). */
+export function folderEdges(repo: string, roots: string[]): FolderEdge[] {
+  const edges: FolderEdge[] = [];
+  for (const root of roots) {
+    for (const file of listTs(path.join(repo, root))) {
+      const from = path.relative(repo, file);
+      for (const spec of runtimeImports(file)) {
+        const to = path.relative(repo, path.resolve(path.dirname(file), spec));
+        if (to.startsWith('..') || to.startsWith('node_modules')) continue;
+        const a = folderOf(from);
+        const b = folderOf(to);
+        if (a !== b) edges.push({ from: a, to: b, via: `${from} → ${to}` });
+      }
+    }
+  }
+  return edges;
+}
+
+/** Strongly connected groups of more than one folder (Tarjan), each a cycle to break. */
+export function folderCycles(edges: FolderEdge[]): string[][] {
+  const next = new Map<string, Set<string>>();
+  for (const e of edges) {
+    if (!next.has(e.from)) next.set(e.from, new Set());
+    next.get(e.from)?.add(e.to);
+  }
+  let counter = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const groups: string[][] = [];
+  const connect = (v: string) => {
+    index.set(v, counter);
+    low.set(v, counter++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of next.get(v) ?? []) {
+      if (!index.has(w)) {
+        connect(w);
+        low.set(v, Math.min(low.get(v) ?? 0, low.get(w) ?? 0));
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v) ?? 0, index.get(w) ?? 0));
+      }
+    }
+    if (low.get(v) === index.get(v)) {
+      const group: string[] = [];
+      let w: string | undefined;
+      do {
+        w = stack.pop();
+        if (w === undefined) break;
+        onStack.delete(w);
+        group.push(w);
+      } while (w !== v);
+      if (group.length > 1) groups.push(group.sort());
+    }
+  };
+  for (const v of next.keys()) if (!index.has(v)) connect(v);
+  return groups;
+}
