@@ -4,6 +4,7 @@ import path from 'node:path';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
+import { createFaultReporter } from './db/faults.ts';
 import { openStore } from './db/store.ts';
 import { createEventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
@@ -40,10 +41,16 @@ export function resolveJwtSecret(config: Config, logger: Logger): string {
 /** Builds the one context object handed down to every part. */
 export function buildContext(config: Config, logger: Logger, overrides: ContextOverrides = {}): AppContext {
   const clock = overrides.clock ?? systemClock;
-  const store = openStore(config.databasePath, config.siteId);
   const metrics = createMetrics(overrides.processMetrics ?? true);
   const auth = config.settings.auth;
   const bus = createEventBus((err) => logger.error({ err }, 'event listener failed'));
+  const store = openStore(config.databasePath, config.siteId, {
+    publish: bus.publish,
+    onHookError: (err) => logger.error({ err }, 'after-commit hook failed'),
+    faults: createFaultReporter(logger, metrics.registry),
+    writeWaitMs: config.settings.storage.write_wait_ms,
+    now: () => clock.now(),
+  });
   return {
     config,
     logger,

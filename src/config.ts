@@ -140,6 +140,13 @@ const fileSchema = z
       })
       .strict()
       .default({ flush_interval_ms: 100, flush_max_rows: 5000, retention_days: 90, heartbeat_s: 300 }),
+    storage: z
+      .object({
+        /** How long a write may wait, in total, for a lock held by another connection before 503. */
+        write_wait_ms: z.number().int().min(0).max(60_000).default(5000),
+      })
+      .strict()
+      .default({ write_wait_ms: 5000 }),
     devices_file: z.string().min(1).optional(),
   })
   .strict();

@@ -1,21 +1,21 @@
-/** Error codes of the API envelope (API.md), each with its HTTP status. */
-export const ERROR_STATUS = {
-  MALFORMED_REQUEST: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  REQUEST_TIMEOUT: 408,
-  CONFLICT: 409,
-  INVALID_TRANSITION: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  VALIDATION_ERROR: 422,
-  RATE_LIMITED: 429,
-  INTERNAL_ERROR: 500,
-  UNAVAILABLE: 503,
-} as const;
+/** Error codes of the API envelope (API.md); src/http/errors.ts maps each to its HTTP status. */
+export const ERROR_CODES = [
+  'MALFORMED_REQUEST',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'REQUEST_TIMEOUT',
+  'CONFLICT',
+  'INVALID_TRANSITION',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'VALIDATION_ERROR',
+  'RATE_LIMITED',
+  'INTERNAL_ERROR',
+  'UNAVAILABLE',
+] as const;
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface ErrorDetail {
   path?: string;
@@ -23,21 +23,20 @@ export interface ErrorDetail {
   [key: string]: unknown;
 }
 
-/** The one error type services and routes throw; onError renders it as the envelope. */
+/**
+ * The one error type services and routes throw. It says what went wrong in domain terms and
+ * carries no HTTP status: the HTTP layer maps the code (src/http/errors.ts).
+ */
 export class AppError extends Error {
   override name = 'AppError';
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly details?: ErrorDetail[] | Record<string, unknown>,
-    /** Extra response headers (Retry-After, ...). */
-    readonly headers?: Record<string, string>,
+    /** When a retry may succeed, in seconds (rate limits, storage faults). */
+    readonly retryAfterS?: number,
   ) {
     super(message);
-  }
-
-  get status(): number {
-    return ERROR_STATUS[this.code];
   }
 }
 
@@ -48,15 +47,19 @@ export const validation = (path: string, message: string) => new AppError('VALID
 export const invalidTransition = (entity: string, from: string, to: string) =>
   new AppError('INVALID_TRANSITION', `${entity} cannot go from ${from} to ${to}`, { from, to });
 
-const STORAGE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOMEM|PROTOCOL)/;
+const STORAGE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOMEM|PROTOCOL|CORRUPT|NOTADB)/;
 
-/** Storage faults a client cannot cause (disk full, lock held past busy_timeout) become 503. */
-export function storageError(err: unknown): AppError | undefined {
+/** The SQLite result code of a storage fault a client cannot cause (disk full, lock held, I/O error). */
+export function storageFaultCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && STORAGE_CODES.test(code)) {
-    return new AppError('UNAVAILABLE', 'storage is temporarily unavailable; retry shortly', undefined, {
-      'Retry-After': '1',
-    });
-  }
-  return undefined;
+  return typeof code === 'string' && STORAGE_CODES.test(code) ? code : undefined;
+}
+
+/** A storage fault as the client sees it: 503 UNAVAILABLE, retry shortly. */
+export const unavailable = (message = 'storage is temporarily unavailable; retry shortly') => new AppError('UNAVAILABLE', message, undefined, 1);
+
+/** Storage faults become UNAVAILABLE; anything else is not a storage fault (undefined). */
+export function storageError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err.code === 'UNAVAILABLE' ? err : undefined;
+  return storageFaultCode(err) ? unavailable() : undefined;
 }

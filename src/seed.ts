@@ -35,15 +35,20 @@ export async function seedDemo(ctx: AppContext): Promise<string[]> {
   const day = 24 * 3600_000;
   const start = Math.floor(ctx.clock.now() / day) * day + 6 * 3600_000;
   for (let i = 0; i < 3; i++) {
-    const wo = createWorkOrder(ctx, planner, {
-      product_code: `P-${100 + i}`,
-      lot_no: `LOT-${2026_000 + i}`,
-      qty: 100 * (i + 1),
-      planned_start: start + i * day,
-      planned_end: start + i * day + 8 * 3600_000,
-    });
+    const wo = ctx.store.commandNow((tx) =>
+      createWorkOrder(ctx, tx, planner, {
+        product_code: `P-${100 + i}`,
+        lot_no: `LOT-${2026_000 + i}`,
+        qty: 100 * (i + 1),
+        planned_start: start + i * day,
+        planned_end: start + i * day + 8 * 3600_000,
+      }),
+    );
     const first = wo.stages[0];
-    if (first && ids.worker1) assignUser(ctx, planner, first.id, ids.worker1);
+    if (first && ids.worker1) {
+      const worker = ids.worker1;
+      ctx.store.commandNow((tx) => assignUser(ctx, tx, planner, first.id, worker));
+    }
   }
   lines.push('machines press-01 and cnc-02, and 3 work orders with the default stages, created');
   return lines;

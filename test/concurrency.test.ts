@@ -68,7 +68,13 @@ describe('many terminals at once (real sockets)', () => {
     const a = await post(`/stages/${id}/start`, { at: '2026-01-05T08:00:00Z' }, { 'idempotency-key': 'start-1' });
     const b = await post(`/stages/${id}/start`, { at: '2026-01-05T08:00:00Z' }, { 'idempotency-key': 'start-1' });
     expect([a.status, b.status]).toEqual([200, 200]);
-    expect(await b.text()).toBe(await a.text());
+    // The same answer, marked as a replay, under this request's own id (issue 8, item 11).
+    const first = (await a.json()) as { data: unknown; meta: { request_id: string } };
+    const again = (await b.json()) as { data: unknown; meta: { request_id: string } };
+    expect(again.data).toEqual(first.data);
+    expect(b.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.meta.request_id).toBe(b.headers.get('x-request-id'));
+    expect(again.meta.request_id).not.toBe(first.meta.request_id);
     const c = await post(`/stages/${id}/start`, { at: '2026-01-05T08:05:00Z' }, { 'idempotency-key': 'start-1' });
     expect(c.status).toBe(422);
     const d = await post(`/stages/${id}/start`, {}, { 'idempotency-key': 'start-2' });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Tx } from '../src/db/command.ts';
 import { openStore, type Store } from '../src/db/store.ts';
 import { AppError } from '../src/errors.ts';
 
@@ -10,7 +11,7 @@ let dir: string;
 let store: Store;
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'gw-gc-'));
-  store = openStore(path.join(dir, 'g.db'), 1);
+  store = openStore(path.join(dir, 'g.db'), 1, { writeWaitMs: 50 });
   store.sqlite.exec('CREATE TABLE t (v INTEGER NOT NULL UNIQUE)');
 });
 afterEach(() => {
@@ -19,7 +20,7 @@ afterEach(() => {
 });
 
 const values = () => (store.sqlite.prepare('SELECT v FROM t ORDER BY v').all() as Array<{ v: number }>).map((r) => r.v);
-const insert = (v: number) => () => store.write(() => store.sqlite.prepare('INSERT INTO t (v) VALUES (?)').run(v).changes);
+const insert = (v: number) => () => store.sqlite.prepare('INSERT INTO t (v) VALUES (?)').run(v).changes;
 
 describe('group commit', () => {
   it('commits the commands of one turn together, rolling back only the one that fails', async () => {
@@ -30,9 +31,9 @@ describe('group commit', () => {
 
   it('runs after-commit hooks only for commands that committed, and only after the commit', async () => {
     const seen: string[] = [];
-    const withHook = (v: number, label: string) => () => {
+    const withHook = (v: number, label: string) => (tx: Tx) => {
       insert(v)();
-      store.afterCommit(() => {
+      tx.afterCommit(() => {
         // The row is visible to another connection: the hook runs after COMMIT.
         const other = new Sqlite(path.join(dir, 'g.db'), { readonly: true });
         const n = (other.prepare('SELECT count(*) AS n FROM t WHERE v = ?').get(v) as { n: number }).n;
@@ -47,7 +48,6 @@ describe('group commit', () => {
   });
 
   it('rejects every command of the batch with UNAVAILABLE when the commit cannot happen', async () => {
-    store.sqlite.pragma('busy_timeout = 50');
     const other = new Sqlite(path.join(dir, 'g.db'));
     other.prepare('BEGIN IMMEDIATE').run();
     try {

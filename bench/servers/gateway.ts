@@ -35,10 +35,10 @@ const t0 = Date.UTC(2026, 0, 1, 6);
 const stageIds: number[] = [];
 let woId = 0;
 // One outer transaction (savepoints inside): seeding 10,000 orders should not take 10,000 fsyncs.
-ctx.store.sqlite.transaction(() => {
+ctx.store.commandNow((tx) => {
   for (let i = 0; i < count; i++) {
     const start = t0 + (i % 365) * day + (i % 17) * 3600_000;
-    const wo = createWorkOrder(ctx, actor, {
+    const wo = createWorkOrder(ctx, tx, actor, {
       product_code: `P-${i % 50}`,
       lot_no: `LOT-${i}`,
       qty: 10 + (i % 90),
@@ -48,8 +48,8 @@ ctx.store.sqlite.transaction(() => {
     if (i === Math.floor(count / 2)) woId = wo.id;
     for (const s of wo.stages) stageIds.push(s.id);
   }
-})();
-const machine = createMachine(ctx, undefined, { name: 'bench-machine', machine_type: 'press' });
+});
+const machine = ctx.store.commandNow((tx) => createMachine(ctx, tx, undefined, { name: 'bench-machine', machine_type: 'press' }));
 const res = await fetch(`http://127.0.0.1:${gw.port}/auth/login`, {
   method: 'POST',
   headers: { 'content-type': 'application/json' },

@@ -10,22 +10,17 @@ export type Db = BetterSQLite3Database<typeof schema>;
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/sqlite', import.meta.url));
 
-export interface OpenOptions {
-  /** PRAGMA synchronous; FULL by default so an acknowledged commit survives a power cut. */
-  synchronous?: 'FULL' | 'NORMAL';
-  busyTimeoutMs?: number;
-  readonly?: boolean;
-  /** Where failures of after-commit hooks are reported. */
-  onHookError?: (err: unknown) => void;
-}
-
-/** Opens the SQLite file with the pragmas every connection of the gateway uses. */
-export function openSqlite(file: string, opts: OpenOptions = {}): Database {
+/**
+ * Opens the SQLite file with the gateway's pragmas: WAL, synchronous=FULL so an acknowledged
+ * commit survives a power cut, and busy_timeout=0 because better-sqlite3 would wait for a lock by
+ * blocking the event loop; the command path waits asynchronously instead (command.ts).
+ */
+export function openSqlite(file: string): Database {
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-  const sqlite = new Sqlite(file, { readonly: opts.readonly ?? false });
+  const sqlite = new Sqlite(file);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
-  sqlite.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 0');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('temp_store = MEMORY');
   sqlite.pragma('cache_size = -16000');

@@ -1,28 +1,43 @@
 import type { Database } from 'better-sqlite3';
-import { storageError } from '../errors.ts';
-import { type Db, type OpenOptions, openSqlite, runMigrations, wrapDrizzle } from './connection.ts';
-import { createGroupCommit } from './group-commit.ts';
+import type { ShopEvent } from '../events/bus.ts';
+import { type CommandRunner, createCommandRunner, type Tx } from './command.ts';
+import { type Db, openSqlite, runMigrations, wrapDrizzle } from './connection.ts';
+import { createEventRows } from './event-rows.ts';
+import { type FaultReporter, silentFaults } from './faults.ts';
 import { createIdAllocator, type IdAllocator } from './ids.ts';
+import { createIdempotencyStore, type IdempotencyStore } from './idempotency.ts';
 
 /** The gateway's handle on its SQLite database. */
 export interface Store {
   sqlite: Database;
   db: Db;
   ids: IdAllocator;
-  /** Runs fn in one IMMEDIATE transaction; storage faults surface as AppError UNAVAILABLE. */
-  write<T>(fn: () => T): T;
+  idempotency: IdempotencyStore;
+  faults: FaultReporter;
   /** Runs a read; storage faults surface as AppError UNAVAILABLE. */
   read<T>(fn: () => T): T;
-  /** Runs a synchronous command with group commit; resolves once it is durable. */
-  command<T>(fn: () => T): Promise<T>;
-  /** Defers f until the enclosing command has committed (events go out only after commit). */
-  afterCommit(f: () => void): void;
+  /** Runs a command with group commit; resolves once it is durable (see command.ts). */
+  command<T>(fn: (tx: Tx) => T): Promise<T>;
+  /** Runs a command at once in its own transaction (start-up, tools, timers). */
+  commandNow<T>(fn: (tx: Tx) => T): T;
   close(): void;
 }
 
+export interface StoreOptions {
+  /** Where committed events go (the event bus); nowhere by default. */
+  publish?: (e: ShopEvent) => void;
+  /** Where failures of after-commit hooks are reported. */
+  onHookError?: (err: unknown) => void;
+  faults?: FaultReporter;
+  /** Longest total wait of a write for a lock held by another connection. */
+  writeWaitMs?: number;
+  /** The clock event rows are stamped with (the context's clock). */
+  now?: () => number;
+}
+
 /** Opens the database, applies migrations and pins the site id the file was created for. */
-export function openStore(file: string, siteId: number, opts: OpenOptions = {}): Store {
-  const sqlite = openSqlite(file, opts);
+export function openStore(file: string, siteId: number, opts: StoreOptions = {}): Store {
+  const sqlite = openSqlite(file);
   const db = wrapDrizzle(sqlite);
   try {
     runMigrations(db);
@@ -32,22 +47,30 @@ export function openStore(file: string, siteId: number, opts: OpenOptions = {}):
     throw err;
   }
   const ids = createIdAllocator(sqlite, siteId);
-  const guard = <T>(fn: () => T): T => {
-    try {
-      return fn();
-    } catch (err) {
-      throw storageError(err) ?? err;
-    }
-  };
-  const group = createGroupCommit(sqlite, opts.onHookError ?? (() => {}));
+  const faults = opts.faults ?? silentFaults;
+  const runner: CommandRunner = createCommandRunner({
+    sqlite,
+    appendEvent: createEventRows(sqlite, ids, opts.now ?? Date.now),
+    publish: opts.publish ?? (() => {}),
+    faults,
+    onHookError: opts.onHookError ?? (() => {}),
+    writeWaitMs: opts.writeWaitMs ?? 5000,
+  });
   return {
     sqlite,
     db,
     ids,
-    write: (fn) => guard(() => sqlite.transaction(fn).immediate()),
-    read: guard,
-    command: group.command,
-    afterCommit: group.afterCommit,
+    idempotency: createIdempotencyStore(sqlite),
+    faults,
+    read: (fn) => {
+      try {
+        return fn();
+      } catch (err) {
+        throw faults.report(err, 'read') ?? err;
+      }
+    },
+    command: runner.run,
+    commandNow: runner.runNow,
     close: () => {
       if (sqlite.open) sqlite.close();
     },

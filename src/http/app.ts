@@ -4,8 +4,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { AppContext } from '../context.ts';
-import { AppError, type ErrorCode, storageError } from '../errors.ts';
-import { fail } from './envelope.ts';
+import { AppError, type ErrorCode } from '../errors.ts';
+import { fail } from './errors.ts';
 import { idempotency } from './middleware/idempotency.ts';
 import { clientClosed, requestContext } from './middleware/request-context.ts';
 import type { Access, Router } from './route.ts';
@@ -61,11 +61,9 @@ export function createHttpApp(ctx: AppContext, guard: (access: Access) => Middle
       const code = HTTP_EXCEPTION_CODES[err.status];
       if (code) return fail(c, new AppError(code, HTTP_EXCEPTION_MESSAGES[code] ?? err.message));
     }
-    const storage = storageError(err);
-    if (storage) {
-      log.warn({ request_id: c.get('requestId'), err }, 'storage unavailable');
-      return fail(c, storage);
-    }
+    // Logged with its cause (rate-limited) and counted by the fault reporter.
+    const storage = ctx.store.faults.report(err, 'request');
+    if (storage) return fail(c, storage);
     log.error({ request_id: c.get('requestId'), err }, 'unexpected error');
     return fail(c, new AppError('INTERNAL_ERROR', 'an unexpected error occurred; quote the request id when reporting it'));
   });

@@ -28,8 +28,3 @@ export function errorBody(err: AppError, requestId: string) {
   if (err.details !== undefined) error.details = err.details;
   return { error, meta: { request_id: requestId, timestamp: new Date().toISOString() } };
 }
-
-export function fail(c: Context<HttpEnv>, err: AppError) {
-  for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v);
-  return c.json(errorBody(err, c.get('requestId') ?? 'unknown'), err.status as ContentfulStatusCode);
-}

@@ -26,6 +26,8 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends AnyObject 
   body?: B;
   /** When false, an empty body is read as `{}` (actions whose fields are all optional). */
   bodyRequired?: boolean;
+  /** The body carries a password: the route never takes part in idempotency (nothing of it is stored). */
+  credentials?: boolean;
   /** Extra media types accepted for the body (login takes a form too). */
   formBody?: boolean;
   query?: Q;
@@ -58,6 +60,13 @@ const okSchema = (data: z.ZodType, list: boolean) =>
     meta: z.object({ request_id: z.string(), timestamp: z.string(), ...(list ? { next_cursor: z.string().nullable() } : {}) }),
   });
 
+/**
+ * Idempotency-Key applies to POSTs of authenticated users only: anonymous callers would share one
+ * key space, and a stored login or password answer would keep a credential at rest.
+ */
+const idempotent = (spec: { method: Method; access: Access; credentials?: boolean }) =>
+  spec.method === 'post' && spec.access !== 'public' && spec.access !== 'optional' && spec.credentials !== true;
+
 /** Registers one route: OpenAPI description, access guard and validation in one place. */
 export function defineRoute<
   B extends z.ZodType | undefined = undefined,
@@ -84,7 +93,7 @@ export function defineRoute<
           : spec.access === 'any'
             ? 'Any authenticated user.'
             : `Roles: ${spec.access.join(', ')}.`,
-    middleware: (spec.method === 'post' ? [router.guard(spec.access), router.idempotency] : [router.guard(spec.access)]) as [MiddlewareHandler<HttpEnv>],
+    middleware: (idempotent(spec) ? [router.guard(spec.access), router.idempotency] : [router.guard(spec.access)]) as [MiddlewareHandler<HttpEnv>],
     request: {
       ...(spec.body ? { body: { content, required: spec.bodyRequired !== false && !spec.formBody } } : {}),
       ...(spec.query ? { query: spec.query } : {}),

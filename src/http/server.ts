@@ -7,6 +7,7 @@ import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { errorBody } from './envelope.ts';
+import { statusOf } from './errors.ts';
 import { serializePipeline } from './pipeline.ts';
 
 type FetchHandler = (req: Request, env: unknown) => Response | Promise<Response>;
@@ -56,7 +57,7 @@ function answerAndClose(socket: Socket, err: AppError, reason: string): void {
   const linger = setTimeout(() => socket.destroy(), LINGER_MS).unref();
   socket.once('close', () => clearTimeout(linger));
   socket.end(
-    `HTTP/1.1 ${err.status} ${reason}\r\n` +
+    `HTTP/1.1 ${statusOf(err)} ${reason}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
     () => socket.destroy(),

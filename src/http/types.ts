@@ -10,11 +10,19 @@ export interface AuthUser {
   sessionId: string;
 }
 
+/** A new Idempotency-Key of this request; the route's command stores the answer under it. */
+export interface IdempotencyClaim {
+  userId: number;
+  key: string;
+  hash: string;
+}
+
 /** Typed per-request context of the Hono app. */
 export interface HttpEnv {
   Variables: {
     requestId: string;
     clientIp: string;
     user: AuthUser;
+    idempotency: IdempotencyClaim | undefined;
   };
 }

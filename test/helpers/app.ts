@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildContext } from '../../src/bootstrap.ts';
@@ -46,9 +46,13 @@ export function testConfig(dir: string, extra: Record<string, string> = {}): Con
   );
 }
 
-/** A gateway on its own fresh database file in a temp dir, with a manual clock. */
-export function makeGateway(extra: Record<string, string> = {}, logger: Logger = silentLogger()): TestGateway {
+/** A gateway on its own fresh database file in a temp dir, with a manual clock; `settings` is its gateway.yaml. */
+export function makeGateway(extra: Record<string, string> = {}, logger: Logger = silentLogger(), settings?: string): TestGateway {
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-test-'));
+  if (settings !== undefined) {
+    mkdirSync(path.join(dir, 'config'), { recursive: true });
+    writeFileSync(path.join(dir, 'config', 'gateway.yaml'), settings);
+  }
   const clock = manualClock(T0);
   const ctx = buildContext(testConfig(dir, extra), logger, {
     clock,

@@ -1,62 +1,49 @@
 import { createHash } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppContext } from '../../context.ts';
-import { createIdempotencyStore } from '../../db/idempotency.ts';
+import type { IdempotencyRecord } from '../../db/idempotency.ts';
 import { AppError } from '../../errors.ts';
-import type { HttpEnv } from '../types.ts';
+import type { HttpEnv, IdempotencyClaim } from '../types.ts';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
-/** status 0 marks a request still running (or interrupted by a crash after it committed). */
-const IN_FLIGHT = 0;
 
 /**
- * Idempotency-Key on POST: the key is claimed before the handler runs, and the 2xx response is
- * stored after. A retry with the same key and body replays the stored response; another body is
- * 422; a retry while the first is still running (or was cut off by a crash) is 409, never a second
- * application. Keys are scoped per user and kept `idempotency_ttl_h` hours (at least 24).
+ * Idempotency-Key on POST (authenticated routes that carry no credentials). A key seen before
+ * with the same method, path and body replays the stored answer; with another body it is 422.
+ * A new key is handed to the route, whose command stores the answer in the same transaction as
+ * the change (src/http/command.ts): after a crash a key is either done or free, never stuck.
+ * Keys are scoped per user and kept `idempotency_ttl_h` hours (at least 24).
  */
 export function idempotency(ctx: AppContext): MiddlewareHandler<HttpEnv> {
-  const keys = createIdempotencyStore(ctx.store.sqlite);
-
   return async (c, next) => {
     const key = c.req.header('idempotency-key');
-    if (key === undefined) return next();
+    const user = c.get('user');
+    // Anonymous requests never take part: they would share one key space.
+    if (key === undefined || !user) return next();
     if (!KEY.test(key))
       throw new AppError('VALIDATION_ERROR', 'request validation failed', [{ path: 'Idempotency-Key', message: 'must be 1–255 visible ASCII characters' }]);
-    const userId = c.get('user')?.id ?? 0;
     const hash = createHash('sha256')
       .update(`${c.req.method} ${c.req.path}\n`)
       .update(await c.req.text())
       .digest('hex');
-    const outcome = await ctx.store.command(() => {
-      const existing = keys.find(userId, key);
-      if (!existing) {
-        keys.claim(userId, key, hash, ctx.clock.now());
-        return undefined;
-      }
-      return existing;
-    });
-    if (outcome) {
-      if (outcome.request_hash !== hash) {
-        throw new AppError('VALIDATION_ERROR', 'this Idempotency-Key was used with a different request', [
-          { path: 'Idempotency-Key', message: 'reused with a different body or path' },
-        ]);
-      }
-      if (outcome.status === IN_FLIGHT)
-        throw new AppError('CONFLICT', 'a request with this Idempotency-Key is in progress or was interrupted; check the resource before retrying');
-      c.header('Idempotent-Replayed', 'true');
-      return outcome.body ? c.body(outcome.body, outcome.status as 200, { 'Content-Type': 'application/json' }) : c.body(null, outcome.status as 204);
-    }
-    try {
-      await next();
-    } finally {
-      const status = c.res.status;
-      if (status >= 200 && status < 300) {
-        const body = status === 204 ? '' : await c.res.clone().text();
-        await ctx.store.command(() => keys.complete(userId, key, status, body));
-      } else {
-        await ctx.store.command(() => keys.release(userId, key));
-      }
-    }
+    const claim: IdempotencyClaim = { userId: user.id, key, hash };
+    const done = ctx.store.read(() => ctx.store.idempotency.find(user.id, key));
+    if (done) return replay(c, claim, done);
+    c.set('idempotency', claim);
+    return next();
   };
+}
+
+/** Answers with a stored response: fresh meta (this request's id), `Idempotent-Replayed: true`. */
+export function replay(c: Context<HttpEnv>, claim: IdempotencyClaim, done: IdempotencyRecord): Response {
+  if (done.request_hash !== claim.hash) {
+    throw new AppError('VALIDATION_ERROR', 'this Idempotency-Key was used with a different request', [
+      { path: 'Idempotency-Key', message: 'reused with a different body or path' },
+    ]);
+  }
+  c.header('Idempotent-Replayed', 'true');
+  if (!done.body) return c.body(null, done.status as 204);
+  const stored = JSON.parse(done.body) as { data: unknown };
+  return c.json({ data: stored.data, meta: { request_id: c.get('requestId'), timestamp: new Date().toISOString() } }, done.status as ContentfulStatusCode);
 }

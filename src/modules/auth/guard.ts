@@ -15,12 +15,12 @@ const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,4096})$/i;
 export function createGuard(ctx: AppContext): (access: Access) => MiddlewareHandler<HttpEnv> {
   const authenticate = async (header: string | undefined) => {
     const match = header ? BEARER.exec(header) : null;
-    if (!match?.[1]) throw new AppError('UNAUTHORIZED', 'a bearer token is required', undefined, { 'WWW-Authenticate': 'Bearer' });
+    if (!match?.[1]) throw new AppError('UNAUTHORIZED', 'a bearer token is required');
     const now = ctx.clock.now();
     const claims = await ctx.tokens.verify(match[1], now);
     const user = claims ? resolveSession(ctx, claims.sessionId, claims.userId, now) : undefined;
     if (!claims || !user) {
-      throw new AppError('UNAUTHORIZED', 'the token is invalid, expired or revoked', undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+      throw new AppError('UNAUTHORIZED', 'the token is invalid, expired or revoked');
     }
     return { ...user, sessionId: claims.sessionId };
   };

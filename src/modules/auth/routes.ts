@@ -3,6 +3,7 @@ import { AppError } from '../../errors.ts';
 import { iso, ok, okList } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import { actorOf, optionalActorOf, requestMeta } from '../../http/actor.ts';
+import { commandResponse } from '../../http/command.ts';
 import { changeOwnPassword, login, logout, register, type UserView } from './service.ts';
 import { changeRole, listUsers, resetPassword, setActive } from './users.ts';
 import * as s from './schemas.ts';
@@ -76,7 +77,7 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       body: s.roleBody,
       response: s.user,
     },
-    async (c, { params, body }) => ok(c, userJson(await ctx.store.command(() => changeRole(ctx, actorOf(c), params.user_id, body.role)))),
+    (c, { params, body }) => commandResponse(c, ctx, 200, () => changeRole(ctx, actorOf(c), params.user_id, body.role), userJson),
   );
 
   defineRoute(
@@ -91,12 +92,21 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       body: s.activeBody,
       response: s.user,
     },
-    async (c, { params, body }) => ok(c, userJson(await ctx.store.command(() => setActive(ctx, actorOf(c), params.user_id, body.active)))),
+    (c, { params, body }) => commandResponse(c, ctx, 200, () => setActive(ctx, actorOf(c), params.user_id, body.active), userJson),
   );
 
   defineRoute(
     router,
-    { method: 'post', path: '/auth/password', tag: 'auth', summary: 'Change your own password', access: 'any', body: s.changePasswordBody, status: 204 },
+    {
+      method: 'post',
+      path: '/auth/password',
+      tag: 'auth',
+      summary: 'Change your own password',
+      access: 'any',
+      body: s.changePasswordBody,
+      status: 204,
+      credentials: true,
+    },
     async (c, { body }) => {
       await changeOwnPassword(ctx, actorOf(c), body);
       return c.body(null, 204);
@@ -114,6 +124,7 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       params: s.userParams,
       body: s.resetPasswordBody,
       status: 204,
+      credentials: true,
     },
     async (c, { params, body }) => {
       await resetPassword(ctx, actorOf(c), params.user_id, body.new_password);
@@ -121,8 +132,13 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
     },
   );
 
-  defineRoute(router, { method: 'post', path: '/auth/logout', tag: 'auth', summary: 'Revoke the presented token', access: 'any', status: 204 }, async (c) => {
-    await ctx.store.command(() => logout(ctx, actorOf(c)));
-    return c.body(null, 204);
-  });
+  defineRoute(router, { method: 'post', path: '/auth/logout', tag: 'auth', summary: 'Revoke the presented token', access: 'any', status: 204 }, (c) =>
+    commandResponse(
+      c,
+      ctx,
+      204,
+      () => logout(ctx, actorOf(c)),
+      () => undefined,
+    ),
+  );
 }

@@ -43,7 +43,7 @@ export async function createUser(
 ): Promise<UserView> {
   if (findUserByName(ctx, input.username)) throw conflict('username is taken');
   const passwordHash = await ctx.passwords.hash(input.password);
-  return ctx.store.write(() => {
+  return ctx.store.command(() => {
     if (findUserByName(ctx, input.username)) throw conflict('username is taken');
     const now = ctx.clock.now();
     const row = ctx.store.db
@@ -107,7 +107,7 @@ export async function login(
   const user = findUserByName(ctx, input.username);
   const valid = user ? await ctx.passwords.verify(input.password, user.passwordHash) : await ctx.passwords.verifyDummy(input.password);
   if (!user || !valid || !user.active) {
-    ctx.store.write(() =>
+    await ctx.store.command(() =>
       recordAudit(ctx, {
         action: 'login.failure',
         targetUserId: user?.id ?? null,
@@ -121,7 +121,7 @@ export async function login(
   }
   attempt.succeeded();
   const issued = await ctx.tokens.issue(user.id, now);
-  ctx.store.write(() => {
+  await ctx.store.command(() => {
     ctx.store.db.insert(sessions).values({ id: issued.sessionId, userId: user.id, createdAt: now, expiresAt: issued.expiresAt }).run();
     recordAudit(ctx, {
       action: 'login.success',
@@ -135,17 +135,15 @@ export async function login(
   return { access_token: issued.token, token_type: 'bearer', expires_in: ctx.tokens.ttlS, user: toUserView(user) };
 }
 
-/** POST /auth/logout: the presented token stops working. */
+/** POST /auth/logout: the presented token stops working. Runs inside a command. */
 export function logout(ctx: AppContext, actor: Actor & { sessionId: string }): void {
-  ctx.store.write(() => {
-    ctx.store.db.update(sessions).set({ revokedAt: ctx.clock.now() }).where(eq(sessions.id, actor.sessionId)).run();
-    recordAudit(ctx, {
-      action: 'logout',
-      actorUserId: actor.userId,
-      targetUserId: actor.userId,
-      clientIp: actor.clientIp ?? null,
-      requestId: actor.requestId ?? null,
-    });
+  ctx.store.db.update(sessions).set({ revokedAt: ctx.clock.now() }).where(eq(sessions.id, actor.sessionId)).run();
+  recordAudit(ctx, {
+    action: 'logout',
+    actorUserId: actor.userId,
+    targetUserId: actor.userId,
+    clientIp: actor.clientIp ?? null,
+    requestId: actor.requestId ?? null,
   });
 }
 
@@ -170,7 +168,7 @@ export async function changeOwnPassword(
     throw new AppError('UNAUTHORIZED', 'current password is wrong');
   }
   const passwordHash = await ctx.passwords.hash(input.new_password);
-  ctx.store.write(() => {
+  await ctx.store.command(() => {
     ctx.store.db.update(users).set({ passwordHash, updatedAt: ctx.clock.now() }).where(eq(users.id, user.id)).run();
     revokeSessions(ctx, user.id, actor.sessionId);
     recordAudit(ctx, {

@@ -80,7 +80,7 @@ export function createAuthThrottles(s: ThrottleSettings): AuthThrottles {
   };
 }
 
-const rateLimited = (message: string, waitS: number) => new AppError('RATE_LIMITED', message, undefined, { 'Retry-After': String(waitS) });
+const rateLimited = (message: string, waitS: number) => new AppError('RATE_LIMITED', message, undefined, waitS);
 
 /**
  * Admits a login attempt (429 otherwise), counted per username and per address before the

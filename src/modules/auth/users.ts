@@ -28,57 +28,53 @@ function otherActiveAdmins(ctx: AppContext, userId: number): number {
   return row?.n ?? 0;
 }
 
-/** PATCH /auth/users/{id}/role; the last active admin cannot be demoted. */
+/** PATCH /auth/users/{id}/role, inside a command; the last active admin cannot be demoted. */
 export function changeRole(ctx: AppContext, actor: Actor, userId: number, role: Role): UserView {
-  return ctx.store.write(() => {
-    const user = getUserRow(ctx, userId);
-    if (!user) throw notFound('user');
-    if (user.role === role) return toUserView(user);
-    if (user.role === 'admin' && user.active && otherActiveAdmins(ctx, userId) === 0) {
-      throw conflict('the last admin cannot be demoted');
-    }
-    const row = ctx.store.db.update(users).set({ role, updatedAt: ctx.clock.now() }).where(eq(users.id, userId)).returning().get();
-    recordAudit(ctx, {
-      action: 'user.role_change',
-      actorUserId: actor.userId,
-      targetUserId: userId,
-      targetUsername: user.username,
-      clientIp: actor.clientIp ?? null,
-      requestId: actor.requestId ?? null,
-      details: { from: user.role, to: role },
-    });
-    return toUserView(row);
+  const user = getUserRow(ctx, userId);
+  if (!user) throw notFound('user');
+  if (user.role === role) return toUserView(user);
+  if (user.role === 'admin' && user.active && otherActiveAdmins(ctx, userId) === 0) {
+    throw conflict('the last admin cannot be demoted');
+  }
+  const row = ctx.store.db.update(users).set({ role, updatedAt: ctx.clock.now() }).where(eq(users.id, userId)).returning().get();
+  recordAudit(ctx, {
+    action: 'user.role_change',
+    actorUserId: actor.userId,
+    targetUserId: userId,
+    targetUsername: user.username,
+    clientIp: actor.clientIp ?? null,
+    requestId: actor.requestId ?? null,
+    details: { from: user.role, to: role },
   });
+  return toUserView(row);
 }
 
-/** PATCH /auth/users/{id}: activate or deactivate; deactivation ends every session at once. */
+/** PATCH /auth/users/{id}, inside a command: activate or deactivate; deactivation ends every session at once. */
 export function setActive(ctx: AppContext, actor: Actor, userId: number, active: boolean): UserView {
-  return ctx.store.write(() => {
-    const user = getUserRow(ctx, userId);
-    if (!user) throw notFound('user');
-    if (user.active === active) return toUserView(user);
-    if (!active && user.role === 'admin' && otherActiveAdmins(ctx, userId) === 0) {
-      throw conflict('the last active admin cannot be deactivated');
-    }
-    const row = ctx.store.db.update(users).set({ active, updatedAt: ctx.clock.now() }).where(eq(users.id, userId)).returning().get();
-    if (!active) revokeSessions(ctx, userId);
-    recordAudit(ctx, {
-      action: active ? 'user.activate' : 'user.deactivate',
-      actorUserId: actor.userId,
-      targetUserId: userId,
-      targetUsername: user.username,
-      clientIp: actor.clientIp ?? null,
-      requestId: actor.requestId ?? null,
-    });
-    return toUserView(row);
+  const user = getUserRow(ctx, userId);
+  if (!user) throw notFound('user');
+  if (user.active === active) return toUserView(user);
+  if (!active && user.role === 'admin' && otherActiveAdmins(ctx, userId) === 0) {
+    throw conflict('the last active admin cannot be deactivated');
+  }
+  const row = ctx.store.db.update(users).set({ active, updatedAt: ctx.clock.now() }).where(eq(users.id, userId)).returning().get();
+  if (!active) revokeSessions(ctx, userId);
+  recordAudit(ctx, {
+    action: active ? 'user.activate' : 'user.deactivate',
+    actorUserId: actor.userId,
+    targetUserId: userId,
+    targetUsername: user.username,
+    clientIp: actor.clientIp ?? null,
+    requestId: actor.requestId ?? null,
   });
+  return toUserView(row);
 }
 
 /** POST /auth/users/{id}/password: an admin sets a new password; the user's tokens stop working. */
 export async function resetPassword(ctx: AppContext, actor: Actor, userId: number, newPassword: string): Promise<void> {
   if (!getUserRow(ctx, userId)) throw notFound('user');
   const passwordHash = await ctx.passwords.hash(newPassword);
-  ctx.store.write(() => {
+  await ctx.store.command(() => {
     const user = getUserRow(ctx, userId);
     if (!user) throw notFound('user');
     ctx.store.db.update(users).set({ passwordHash, updatedAt: ctx.clock.now() }).where(eq(users.id, userId)).run();

@@ -2,6 +2,7 @@ import type { AppContext } from '../../context.ts';
 import { iso, ok, okList } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import { actorOf } from '../../http/actor.ts';
+import { commandResponse } from '../../http/command.ts';
 import { stageParams } from '../stages/schemas.ts';
 import * as s from './schemas.ts';
 import { getIssue, type IssueView, listIssues, reportIssue, updateIssue } from './service.ts';
@@ -30,7 +31,7 @@ export function registerIssueRoutes(router: Router, ctx: AppContext): void {
       response: s.issue,
       status: 201,
     },
-    async (c, { params, body }) => ok(c, issueJson(await ctx.store.command(() => reportIssue(ctx, actorOf(c), params.wos_id, body))), 201),
+    (c, { params, body }) => commandResponse(c, ctx, 201, (tx) => reportIssue(ctx, tx, actorOf(c), params.wos_id, body), issueJson),
   );
   defineRoute(
     router,
@@ -44,7 +45,7 @@ export function registerIssueRoutes(router: Router, ctx: AppContext): void {
       body: s.updateBody,
       response: s.issue,
     },
-    async (c, { params, body }) => ok(c, issueJson(await ctx.store.command(() => updateIssue(ctx, actorOf(c), params.wos_id, params.issue_id, body)))),
+    (c, { params, body }) => commandResponse(c, ctx, 200, (tx) => updateIssue(ctx, tx, actorOf(c), params.wos_id, params.issue_id, body), issueJson),
   );
   defineRoute(
     router,

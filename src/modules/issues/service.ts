@@ -3,8 +3,7 @@ import type { Actor, AppContext } from '../../context.ts';
 import { keysetPage, type Page } from '../../db/keyset.ts';
 import { events, type IssueStatus, issues, workOrderStages } from '../../db/schema.ts';
 import { forbidden, invalidTransition, notFound } from '../../errors.ts';
-import type { ShopEvent } from '../../events/bus.ts';
-import { appendEvent, publishAll } from '../../events/store.ts';
+import type { Tx } from '../../db/command.ts';
 import { checkStageAccess, getStageRow } from '../stages/queries.ts';
 
 type IssueRow = typeof issues.$inferSelect;
@@ -86,86 +85,73 @@ function toViews(ctx: Pick<AppContext, 'store'>, rows: IssueRow[]): IssueView[] 
 }
 
 /** POST /stages/{id}/issue: a worker may report only on a stage assigned to them. */
-export function reportIssue(ctx: AppContext, actor: Actor, stageId: number, input: { type: IssueType; description: string }): IssueView {
-  const committed: ShopEvent[] = [];
-  const view = ctx.store.write(() => {
-    const stage = getStageRow(ctx, stageId);
-    checkStageAccess(ctx, stageId, actor);
-    const now = ctx.clock.now();
-    const row = ctx.store.db
-      .insert(issues)
-      .values({
-        id: ctx.store.ids.next('issues'),
-        workOrderStageId: stageId,
-        type: input.type,
-        description: input.description,
-        status: 'open',
-        createdBy: actor.userId,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning()
-      .get();
-    committed.push(
-      appendEvent(ctx, {
-        kind: 'issue.opened',
-        entityType: 'issue',
-        entityId: row.id,
-        workOrderId: stage.workOrderId,
-        toStatus: 'open',
-        occurredAt: now,
-        actorUserId: actor.userId,
-        requestId: actor.requestId ?? null,
-        data: { stage_id: stageId, type: row.type, description: row.description },
-      }),
-    );
-    return toViews(ctx, [row])[0] as IssueView;
+export function reportIssue(ctx: AppContext, tx: Tx, actor: Actor, stageId: number, input: { type: IssueType; description: string }): IssueView {
+  const stage = getStageRow(ctx, stageId);
+  checkStageAccess(ctx, stageId, actor);
+  const now = ctx.clock.now();
+  const row = ctx.store.db
+    .insert(issues)
+    .values({
+      id: ctx.store.ids.next('issues'),
+      workOrderStageId: stageId,
+      type: input.type,
+      description: input.description,
+      status: 'open',
+      createdBy: actor.userId,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning()
+    .get();
+  tx.emit({
+    kind: 'issue.opened',
+    entityType: 'issue',
+    entityId: row.id,
+    workOrderId: stage.workOrderId,
+    toStatus: 'open',
+    occurredAt: now,
+    actorUserId: actor.userId,
+    requestId: actor.requestId ?? null,
+    data: { stage_id: stageId, type: row.type, description: row.description },
   });
-  publishAll(ctx, committed);
-  return view;
+  return toViews(ctx, [row])[0] as IssueView;
 }
 
 /** PATCH /stages/{id}/issues/{issue_id}: an issue of another stage is 404. */
 export function updateIssue(
   ctx: AppContext,
+  tx: Tx,
   actor: Actor,
   stageId: number,
   issueId: number,
   input: { status: IssueStatus; note?: string | undefined },
 ): IssueView {
-  const committed: ShopEvent[] = [];
-  const view = ctx.store.write(() => {
-    const stage = getStageRow(ctx, stageId);
-    const row = ctx.store.db
-      .select()
-      .from(issues)
-      .where(and(eq(issues.id, issueId), eq(issues.workOrderStageId, stageId)))
-      .get();
-    if (!row) throw notFound('issue');
-    if (!NEXT[row.status].includes(input.status)) throw invalidTransition('issue', row.status, input.status);
-    const now = ctx.clock.now();
-    const patch: Partial<IssueRow> = { status: input.status, updatedAt: now };
-    if (input.status === 'ack') Object.assign(patch, { acknowledgedAt: now, acknowledgedBy: actor.userId });
-    if (input.status === 'resolved') Object.assign(patch, { resolvedAt: now, resolvedBy: actor.userId });
-    const updated = ctx.store.db.update(issues).set(patch).where(eq(issues.id, issueId)).returning().get();
-    committed.push(
-      appendEvent(ctx, {
-        kind: input.status === 'ack' ? 'issue.acknowledged' : 'issue.resolved',
-        entityType: 'issue',
-        entityId: issueId,
-        workOrderId: stage.workOrderId,
-        fromStatus: row.status,
-        toStatus: input.status,
-        occurredAt: now,
-        actorUserId: actor.userId,
-        requestId: actor.requestId ?? null,
-        data: { stage_id: stageId, note: input.note ?? null },
-      }),
-    );
-    return toViews(ctx, [updated])[0] as IssueView;
+  const stage = getStageRow(ctx, stageId);
+  const row = ctx.store.db
+    .select()
+    .from(issues)
+    .where(and(eq(issues.id, issueId), eq(issues.workOrderStageId, stageId)))
+    .get();
+  if (!row) throw notFound('issue');
+  if (!NEXT[row.status].includes(input.status)) throw invalidTransition('issue', row.status, input.status);
+  const now = ctx.clock.now();
+  const patch: Partial<IssueRow> = { status: input.status, updatedAt: now };
+  if (input.status === 'ack') Object.assign(patch, { acknowledgedAt: now, acknowledgedBy: actor.userId });
+  if (input.status === 'resolved') Object.assign(patch, { resolvedAt: now, resolvedBy: actor.userId });
+  const updated = ctx.store.db.update(issues).set(patch).where(eq(issues.id, issueId)).returning().get();
+  tx.emit({
+    kind: input.status === 'ack' ? 'issue.acknowledged' : 'issue.resolved',
+    entityType: 'issue',
+    entityId: issueId,
+    workOrderId: stage.workOrderId,
+    fromStatus: row.status,
+    toStatus: input.status,
+    occurredAt: now,
+    actorUserId: actor.userId,
+    requestId: actor.requestId ?? null,
+    data: { stage_id: stageId, note: input.note ?? null },
   });
-  publishAll(ctx, committed);
-  return view;
+  return toViews(ctx, [updated])[0] as IssueView;
 }
 
 /** GET /issues/{id}: managers, planners, admins, and the user who reported it. */

@@ -2,8 +2,9 @@ import type { AppContext } from '../../context.ts';
 import { iso, ok, okList } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import { actorOf } from '../../http/actor.ts';
+import { commandResponse } from '../../http/command.ts';
 import * as s from './schemas.ts';
-import { createMachine, getMachine, listMachines, listReadings, type MachineView, postReadings, updateMachine } from './service.ts';
+import { createMachine, getMachine, listMachines, listReadings, type MachineView, patchMachine, postReadings } from './service.ts';
 
 const machineJson = (m: MachineView) => ({
   ...m,
@@ -25,7 +26,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       response: s.machine,
       status: 201,
     },
-    async (c, { body }) => ok(c, machineJson(await ctx.store.command(() => createMachine(ctx, actorOf(c), body))), 201),
+    (c, { body }) => commandResponse(c, ctx, 201, (tx) => createMachine(ctx, tx, actorOf(c), body), machineJson),
   );
   defineRoute(
     router,
@@ -61,7 +62,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       body: s.patchBody,
       response: s.machine,
     },
-    async (c, { params, body }) => ok(c, machineJson(await ctx.store.command(() => updateMachine(ctx, actorOf(c), params.machine_id, body)))),
+    (c, { params, body }) => commandResponse(c, ctx, 200, (tx) => patchMachine(ctx, tx, actorOf(c), params.machine_id, body), machineJson),
   );
   defineRoute(
     router,
@@ -75,7 +76,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       body: s.readingBody(tz),
       status: 201,
     },
-    async (c, { params, body }) => {
+    (c, { params, body }) => {
       const list = Array.isArray(body) ? body : [body];
       const readings = list.map((r) => ({
         readingType: r.reading_type,
@@ -84,7 +85,13 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
         quality: r.quality ?? 'good',
         sourceTs: r.timestamp,
       }));
-      return ok(c, { accepted: await postReadings(ctx, params.machine_id, readings, Array.isArray(body)) }, 201);
+      return commandResponse(
+        c,
+        ctx,
+        201,
+        (tx) => postReadings(ctx, tx, params.machine_id, readings, Array.isArray(body)),
+        (accepted) => ({ accepted }),
+      );
     },
   );
   defineRoute(

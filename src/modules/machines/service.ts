@@ -4,8 +4,7 @@ import { keysetPage, type Page, type PageQuery } from '../../db/keyset.ts';
 import { machineLatest, machineReadings, machines } from '../../db/schema.ts';
 import { conflict, notFound, validation } from '../../errors.ts';
 import { MAX_FUTURE_MS } from '../../lib/time.ts';
-import type { ShopEvent } from '../../events/bus.ts';
-import { appendEvent, publishAll } from '../../events/store.ts';
+import type { Tx } from '../../db/command.ts';
 import type { Quality, ReadingInput } from '../readings/writer.ts';
 
 type MachineRow = typeof machines.$inferSelect;
@@ -65,48 +64,41 @@ export interface CreateMachineInput {
 }
 
 /** POST /machines (source http), and registration of configured devices (their protocol). */
-export function createMachine(ctx: AppContext, actor: Actor | undefined, input: CreateMachineInput, source: MachineSource = 'http'): MachineView {
-  const committed: ShopEvent[] = [];
-  const view = ctx.store.write(() => {
-    if (ctx.store.db.select({ id: machines.id }).from(machines).where(eq(machines.name, input.name)).get()) {
-      throw conflict('a machine with this name exists');
-    }
-    const now = ctx.clock.now();
-    const row = ctx.store.db
-      .insert(machines)
-      .values({
-        id: ctx.store.ids.next('machines'),
-        name: input.name,
-        machineType: input.machine_type,
-        location: input.location ?? null,
-        status: input.status ?? 'offline',
-        source,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning()
-      .get();
-    committed.push(
-      appendEvent(ctx, {
-        kind: 'machine.created',
-        entityType: 'machine',
-        entityId: row.id,
-        toStatus: row.status,
-        actorUserId: actor?.userId ?? null,
-        requestId: actor?.requestId ?? null,
-        data: { name: row.name, source },
-      }),
-    );
-    return { ...toView(row), latest: {} };
+export function createMachine(ctx: AppContext, tx: Tx, actor: Actor | undefined, input: CreateMachineInput, source: MachineSource = 'http'): MachineView {
+  if (ctx.store.db.select({ id: machines.id }).from(machines).where(eq(machines.name, input.name)).get()) {
+    throw conflict('a machine with this name exists');
+  }
+  const now = ctx.clock.now();
+  const row = ctx.store.db
+    .insert(machines)
+    .values({
+      id: ctx.store.ids.next('machines'),
+      name: input.name,
+      machineType: input.machine_type,
+      location: input.location ?? null,
+      status: input.status ?? 'offline',
+      source,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning()
+    .get();
+  tx.emit({
+    kind: 'machine.created',
+    entityType: 'machine',
+    entityId: row.id,
+    toStatus: row.status,
+    actorUserId: actor?.userId ?? null,
+    requestId: actor?.requestId ?? null,
+    data: { name: row.name, source },
   });
-  publishAll(ctx, committed);
-  return view;
+  return { ...toView(row), latest: {} };
 }
 
 /** Finds a configured device's machine by name, creating it on first start. */
 export function ensureMachine(ctx: AppContext, input: CreateMachineInput, source: MachineSource): number {
   const existing = ctx.store.db.select({ id: machines.id }).from(machines).where(eq(machines.name, input.name)).get();
-  return existing ? existing.id : createMachine(ctx, undefined, input, source).id;
+  return existing ? existing.id : ctx.store.commandNow((tx) => createMachine(ctx, tx, undefined, input, source)).id;
 }
 
 export function listMachines(ctx: AppContext, q: PageQuery): Page<MachineView> {
@@ -129,47 +121,52 @@ export function getMachine(ctx: AppContext, id: number): MachineView {
   return ctx.store.read(() => ({ ...toView(getRow(ctx, id)), latest: latestOf(ctx, [id]).get(id) ?? {} }));
 }
 
-/** PATCH /machines/{id}: status and location; a status change is an event. */
+/** A driver's status change, as its own command at once (drivers call this from their callbacks). */
 export function updateMachine(
   ctx: AppContext,
   actor: Actor | undefined,
   id: number,
   patch: { status?: MachineStatus | undefined; location?: string | null | undefined },
 ): MachineView {
-  const committed: ShopEvent[] = [];
-  const view = ctx.store.write(() => {
-    const row = getRow(ctx, id);
-    const set: Partial<MachineRow> = { updatedAt: ctx.clock.now() };
-    if (patch.status !== undefined) set.status = patch.status;
-    if (patch.location !== undefined) set.location = patch.location;
-    const updated = ctx.store.db.update(machines).set(set).where(eq(machines.id, id)).returning().get();
-    if (patch.status !== undefined && patch.status !== row.status) {
-      committed.push(
-        appendEvent(ctx, {
-          kind: 'machine.status_changed',
-          entityType: 'machine',
-          entityId: id,
-          fromStatus: row.status,
-          toStatus: patch.status,
-          actorUserId: actor?.userId ?? null,
-          requestId: actor?.requestId ?? null,
-        }),
-      );
-    }
-    return { ...toView(updated), latest: latestOf(ctx, [id]).get(id) ?? {} };
-  });
-  publishAll(ctx, committed);
-  return view;
+  return ctx.store.commandNow((tx) => patchMachine(ctx, tx, actor, id, patch));
+}
+
+/** PATCH /machines/{id}: status and location; a status change is an event. */
+export function patchMachine(
+  ctx: AppContext,
+  tx: Tx,
+  actor: Actor | undefined,
+  id: number,
+  patch: { status?: MachineStatus | undefined; location?: string | null | undefined },
+): MachineView {
+  const row = getRow(ctx, id);
+  const set: Partial<MachineRow> = { updatedAt: ctx.clock.now() };
+  if (patch.status !== undefined) set.status = patch.status;
+  if (patch.location !== undefined) set.location = patch.location;
+  const updated = ctx.store.db.update(machines).set(set).where(eq(machines.id, id)).returning().get();
+  if (patch.status !== undefined && patch.status !== row.status) {
+    tx.emit({
+      kind: 'machine.status_changed',
+      entityType: 'machine',
+      entityId: id,
+      fromStatus: row.status,
+      toStatus: patch.status,
+      actorUserId: actor?.userId ?? null,
+      requestId: actor?.requestId ?? null,
+    });
+  }
+  return { ...toView(updated), latest: latestOf(ctx, [id]).get(id) ?? {} };
 }
 
 export type PostedReading = Omit<ReadingInput, 'machineId' | 'sourceTs' | 'reason'> & { sourceTs?: number | undefined };
 
 /**
- * POST /machines/{id}/readings: resolves once every reading is committed. A reading without a
- * timestamp is taken now; one more than 5 minutes ahead is refused (the whole batch, nothing stored).
+ * POST /machines/{id}/readings, in the caller's command (so the client's answer follows the
+ * commit). A reading without a timestamp is taken now; one more than 5 minutes ahead is refused
+ * (the whole batch, nothing stored).
  */
-export async function postReadings(ctx: AppContext, machineId: number, readings: PostedReading[], batch: boolean): Promise<number> {
-  ctx.store.read(() => getRow(ctx, machineId));
+export function postReadings(ctx: AppContext, tx: Tx, machineId: number, readings: PostedReading[], batch: boolean): number {
+  getRow(ctx, machineId);
   const now = ctx.clock.now();
   const rows = readings.map((r, i) => {
     if (r.sourceTs !== undefined && r.sourceTs > now + MAX_FUTURE_MS) {
@@ -177,7 +174,7 @@ export async function postReadings(ctx: AppContext, machineId: number, readings:
     }
     return { ...r, machineId, reason: null, sourceTs: r.sourceTs ?? now };
   });
-  return ctx.readings.append(rows, 'http');
+  return ctx.readings.write(tx, rows, 'http');
 }
 
 export interface ReadingFilter {

@@ -8,7 +8,7 @@ function pruneInBatches(ctx: AppContext, sql: string, cutoff: number, batch = 50
   const stmt = ctx.store.sqlite.prepare(sql);
   let total = 0;
   for (let round = 0; round < maxRounds; round++) {
-    const changes = ctx.store.write(() => stmt.run(cutoff, batch).changes);
+    const changes = ctx.store.commandNow(() => stmt.run(cutoff, batch).changes);
     total += changes;
     if (changes < batch) break;
   }

@@ -1,7 +1,8 @@
-import type { Logger } from '../../logger.ts';
+import type { Tx } from '../../db/command.ts';
 import type { Store } from '../../db/store.ts';
+import { AppError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
-import { AppError, storageError } from '../../errors.ts';
 
 import type { Quality } from '../../../drivers/engine/types.ts';
 
@@ -20,23 +21,17 @@ export interface ReadingInput {
 }
 
 /**
- * The sink every reading goes through. Rows are written in batches: one IMMEDIATE transaction
- * per flush (every flushIntervalMs or flushMaxRows, whichever first), never one per value.
+ * The sink every reading goes through. Driver readings are written in batches: one command per
+ * flush (every flushIntervalMs or flushMaxRows, whichever first), never one per value.
  */
 export interface ReadingsSink {
   /** Fire-and-forget for drivers; kept in memory until the next flush. */
   push(readings: ReadingInput[], source: string): void;
-  /** Resolves once the readings are committed (group commit with other callers); for the HTTP API. */
-  append(readings: ReadingInput[], source: string): Promise<number>;
+  /** Writes readings inside the caller's command (the HTTP API: group commit with other requests). */
+  write(tx: Tx, readings: ReadingInput[], source: string): number;
   flush(): void;
-  pending(): number;
   start(): void;
   stop(): void;
-}
-
-interface Waiter {
-  resolve: () => void;
-  reject: (err: unknown) => void;
 }
 
 export interface WriterOptions {
@@ -50,10 +45,8 @@ export function createReadingsWriter(deps: { store: Store; logger: Logger; metri
   const { store } = deps;
   const log = deps.logger.child({ module: 'readings' });
   const maxBuffered = opts.maxBuffered ?? 200_000;
-  let buffer: Array<{ r: ReadingInput; source: string; awaited: boolean }> = [];
-  let waiters: Waiter[] = [];
+  let buffer: Array<{ r: ReadingInput; source: string }> = [];
   let timer: NodeJS.Timeout | undefined;
-  let immediate: NodeJS.Immediate | undefined;
 
   const insert = store.sqlite.prepare(
     'INSERT INTO machine_readings (id, machine_id, reading_type, value, unit, quality, reason, source_ts, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -65,43 +58,35 @@ export function createReadingsWriter(deps: { store: Store; logger: Logger; metri
   );
   const seen = store.sqlite.prepare('UPDATE machines SET last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE id = ?');
 
-  const writeBatch = (batch: Array<{ r: ReadingInput }>) => {
+  /** Inserts rows and keeps machine_latest and last_seen_at; runs inside a command. */
+  const writeRows = (tx: Tx, batch: Array<{ r: ReadingInput; source: string }>) => {
     const recordedAt = deps.now();
-    store.sqlite
-      .transaction(() => {
-        let id = store.ids.block('machine_readings', batch.length);
-        const newest = new Map<number, number>();
-        for (const { r } of batch) {
-          insert.run(id++, r.machineId, r.readingType, r.value, r.unit, r.quality, r.reason, r.sourceTs, recordedAt);
-          latest.run(r.machineId, r.readingType, r.value, r.unit, r.quality, r.sourceTs);
-          newest.set(r.machineId, Math.max(newest.get(r.machineId) ?? 0, r.sourceTs));
-        }
-        for (const [machineId, ts] of newest) seen.run(ts, machineId);
-      })
-      .immediate();
+    let id = store.ids.block('machine_readings', batch.length);
+    const newest = new Map<number, number>();
+    const bySource = new Map<string, number>();
+    for (const { r, source } of batch) {
+      insert.run(id++, r.machineId, r.readingType, r.value, r.unit, r.quality, r.reason, r.sourceTs, recordedAt);
+      latest.run(r.machineId, r.readingType, r.value, r.unit, r.quality, r.sourceTs);
+      newest.set(r.machineId, Math.max(newest.get(r.machineId) ?? 0, r.sourceTs));
+      bySource.set(source, (bySource.get(source) ?? 0) + 1);
+    }
+    for (const [machineId, ts] of newest) seen.run(ts, machineId);
+    tx.afterCommit(() => {
+      for (const [source, n] of bySource) deps.metrics.readingsStored.inc({ source }, n);
+    });
   };
 
   const flush = () => {
-    if (immediate) clearImmediate(immediate);
-    immediate = undefined;
     if (buffer.length === 0) return;
     const batch = buffer;
-    const done = waiters;
     buffer = [];
-    waiters = [];
     try {
-      writeBatch(batch);
-      const bySource = new Map<string, number>();
-      for (const b of batch) bySource.set(b.source, (bySource.get(b.source) ?? 0) + 1);
-      for (const [source, n] of bySource) deps.metrics.readingsStored.inc({ source }, n);
-      for (const w of done) w.resolve();
+      store.commandNow((tx) => writeRows(tx, batch));
     } catch (err) {
-      const mapped = storageError(err) ?? err;
-      log.error({ err, rows: batch.length }, 'readings flush failed');
-      for (const w of done) w.reject(mapped instanceof AppError ? mapped : err);
-      // Driver readings (no waiter) stay buffered for the next flush; HTTP callers got their error.
-      const kept = batch.filter((b) => !b.awaited);
-      buffer = kept.concat(buffer);
+      // Storage faults are logged (rate-limited) and counted by the store; anything else here.
+      if (!(err instanceof AppError && err.code === 'UNAVAILABLE')) log.error({ err, rows: batch.length }, 'readings flush failed');
+      // Driver readings stay buffered for the next flush (a lock or a full disk may pass).
+      buffer = batch.concat(buffer);
       if (buffer.length > maxBuffered) {
         const dropped = buffer.length - maxBuffered;
         buffer = buffer.slice(dropped);
@@ -111,22 +96,19 @@ export function createReadingsWriter(deps: { store: Store; logger: Logger; metri
     }
   };
 
-  const enqueue = (readings: ReadingInput[], source: string, awaited: boolean) => {
-    for (const r of readings) buffer.push({ r, source, awaited });
-    if (buffer.length >= opts.flushMaxRows) flush();
-  };
-
   return {
-    push: (readings, source) => enqueue(readings, source, false),
-    append: (readings, source) =>
-      new Promise<number>((resolve, reject) => {
-        waiters.push({ resolve: () => resolve(readings.length), reject });
-        enqueue(readings, source, true);
-        // A waiting client should not sit out the timer: flush once this turn's requests are in.
-        if (waiters.length > 0) immediate ??= setImmediate(flush);
-      }),
+    push: (readings, source) => {
+      for (const r of readings) buffer.push({ r, source });
+      if (buffer.length >= opts.flushMaxRows) flush();
+    },
+    write: (tx, readings, source) => {
+      writeRows(
+        tx,
+        readings.map((r) => ({ r, source })),
+      );
+      return readings.length;
+    },
     flush,
-    pending: () => buffer.length,
     start: () => {
       timer ??= setInterval(flush, opts.flushIntervalMs);
       timer.unref();

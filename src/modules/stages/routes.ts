@@ -3,6 +3,7 @@ import type { AppContext } from '../../context.ts';
 import { iso, ok, okList } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import { actorOf } from '../../http/actor.ts';
+import { commandResponse } from '../../http/command.ts';
 import { getStageMetrics } from './metrics.ts';
 import { listStages, type StageView } from './queries.ts';
 import * as s from './schemas.ts';
@@ -54,7 +55,7 @@ export function registerStageRoutes(router: Router, ctx: AppContext): void {
         bodyRequired: required,
         response: s.stage,
       },
-      async (c, { params, body: input }) => ok(c, stageJson(await ctx.store.command(() => transitionStage(ctx, actorOf(c), params.wos_id, name, input)))),
+      (c, { params, body: input }) => commandResponse(c, ctx, 200, (tx) => transitionStage(ctx, tx, actorOf(c), params.wos_id, name, input), stageJson),
     );
   action('start', s.startBody(tz), false);
   action('pause', s.pauseBody(tz), true);
@@ -96,7 +97,7 @@ export function registerStageRoutes(router: Router, ctx: AppContext): void {
       response: s.assignment,
       status: 201,
     },
-    async (c, { params, body }) => ok(c, assignmentJson(await ctx.store.command(() => assignUser(ctx, actorOf(c), params.wos_id, body.user_id))), 201),
+    (c, { params, body }) => commandResponse(c, ctx, 201, (tx) => assignUser(ctx, tx, actorOf(c), params.wos_id, body.user_id), assignmentJson),
   );
   defineRoute(
     router,
@@ -109,10 +110,14 @@ export function registerStageRoutes(router: Router, ctx: AppContext): void {
       params: s.assignmentParams,
       status: 204,
     },
-    async (c, { params }) => {
-      await ctx.store.command(() => unassignUser(ctx, actorOf(c), params.wos_id, params.user_id));
-      return c.body(null, 204);
-    },
+    (c, { params }) =>
+      commandResponse(
+        c,
+        ctx,
+        204,
+        (tx) => unassignUser(ctx, tx, actorOf(c), params.wos_id, params.user_id),
+        () => undefined,
+      ),
   );
   defineRoute(
     router,

@@ -2,8 +2,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
 import { type StageStatus, stageAssignments, users, type WorkOrderStatus, workOrderStages, workOrders } from '../../db/schema.ts';
 import { conflict, invalidTransition, notFound, validation } from '../../errors.ts';
-import type { ShopEvent } from '../../events/bus.ts';
-import { appendEvent, publishAll } from '../../events/store.ts';
+import type { Tx } from '../../db/command.ts';
 import { prepared } from '../../db/prepared.ts';
 import { MAX_FUTURE_MS } from '../../lib/time.ts';
 import { checkStageAccess, getStageRow, type StageRow, type StageView, toStageViews } from './queries.ts';
@@ -109,14 +108,14 @@ export function deriveStatus(stageStatuses: string[]): WorkOrderStatus {
 }
 
 /** Recomputes the work order's derived status; records an event when it moves. */
-function refreshWorkOrder(ctx: AppContext, workOrderId: number, at: number, actor: Actor): ShopEvent | undefined {
+function refreshWorkOrder(ctx: AppContext, tx: Tx, workOrderId: number, at: number, actor: Actor): void {
   const wo = workOrderStatusOf(ctx).get({ id: workOrderId });
   if (!wo) throw notFound('work order');
   const statuses = stageStatusesOf(ctx).all({ wo: workOrderId });
   const next = deriveStatus(statuses.map((r) => r.s));
-  if (next === wo.status) return undefined;
+  if (next === wo.status) return;
   setWorkOrderStatus(ctx).run({ status: next, updatedAt: ctx.clock.now(), id: workOrderId });
-  return appendEvent(ctx, {
+  tx.emit({
     kind: 'work_order.status_changed',
     entityType: 'work_order',
     entityId: workOrderId,
@@ -133,40 +132,32 @@ function refreshWorkOrder(ctx: AppContext, workOrderId: number, at: number, acto
  * POST /stages/{id}/{action}. One IMMEDIATE transaction: two terminals pressing Start at once
  * serialise here, so exactly one sees `planned` and the other gets INVALID_TRANSITION.
  */
-export function transitionStage(ctx: AppContext, actor: Actor, stageId: number, action: StageAction, input: ActionInput): StageView {
+export function transitionStage(ctx: AppContext, tx: Tx, actor: Actor, stageId: number, action: StageAction, input: ActionInput): StageView {
   const { from, to } = TRANSITIONS[action];
-  const committed: ShopEvent[] = [];
-  const view = ctx.store.write(() => {
-    const row = getStageRow(ctx, stageId);
-    checkStageAccess(ctx, stageId, actor);
-    if (row.status !== from) throw invalidTransition('stage', row.status, to);
-    const at = input.at ?? ctx.clock.now();
-    checkAt(ctx, row, at);
-    const next = { ...row, ...changes(row, action, at, input), status: to, statusChangedAt: at, updatedAt: ctx.clock.now() };
-    const updated = updateStage(ctx).get({ ...next, id: stageId }) as StageRow;
-    const data: Record<string, unknown> = { stage_name: row.stageName, seq: row.seq };
-    if (input.reason !== undefined) data.reason = input.reason;
-    if (action === 'done') Object.assign(data, { qty_good: updated.qtyGood, qty_scrap: updated.qtyScrap });
-    committed.push(
-      appendEvent(ctx, {
-        kind: EVENT_KIND[action],
-        entityType: 'stage',
-        entityId: stageId,
-        workOrderId: row.workOrderId,
-        fromStatus: from,
-        toStatus: to,
-        occurredAt: at,
-        actorUserId: actor.userId,
-        requestId: actor.requestId ?? null,
-        data,
-      }),
-    );
-    const woEvent = refreshWorkOrder(ctx, row.workOrderId, at, actor);
-    if (woEvent) committed.push(woEvent);
-    return toStageViews(ctx, [updated])[0] as StageView;
+  const row = getStageRow(ctx, stageId);
+  checkStageAccess(ctx, stageId, actor);
+  if (row.status !== from) throw invalidTransition('stage', row.status, to);
+  const at = input.at ?? ctx.clock.now();
+  checkAt(ctx, row, at);
+  const next = { ...row, ...changes(row, action, at, input), status: to, statusChangedAt: at, updatedAt: ctx.clock.now() };
+  const updated = updateStage(ctx).get({ ...next, id: stageId }) as StageRow;
+  const data: Record<string, unknown> = { stage_name: row.stageName, seq: row.seq };
+  if (input.reason !== undefined) data.reason = input.reason;
+  if (action === 'done') Object.assign(data, { qty_good: updated.qtyGood, qty_scrap: updated.qtyScrap });
+  tx.emit({
+    kind: EVENT_KIND[action],
+    entityType: 'stage',
+    entityId: stageId,
+    workOrderId: row.workOrderId,
+    fromStatus: from,
+    toStatus: to,
+    occurredAt: at,
+    actorUserId: actor.userId,
+    requestId: actor.requestId ?? null,
+    data,
   });
-  publishAll(ctx, committed);
-  return view;
+  refreshWorkOrder(ctx, tx, row.workOrderId, at, actor);
+  return toStageViews(ctx, [updated])[0] as StageView;
 }
 
 export interface AssignmentView {
@@ -197,59 +188,46 @@ export function listAssignments(ctx: AppContext, stageId: number): AssignmentVie
 }
 
 /** POST /stages/{id}/assignments: unknown or non-human user → 422, duplicate → 409. */
-export function assignUser(ctx: AppContext, actor: Actor, stageId: number, userId: number): AssignmentView {
-  const committed: ShopEvent[] = [];
-  const view = ctx.store.write(() => {
-    const stage = getStageRow(ctx, stageId);
-    const user = ctx.store.db.select().from(users).where(eq(users.id, userId)).get();
-    if (!user) throw validation('user_id', 'no such user');
-    if (user.role === 'machine') throw validation('user_id', 'device accounts cannot be assigned to stages');
-    const existing = ctx.store.db
-      .select()
-      .from(stageAssignments)
-      .where(and(eq(stageAssignments.stageId, stageId), eq(stageAssignments.userId, userId)))
-      .get();
-    if (existing) throw conflict('the user is already assigned to this stage');
-    const now = ctx.clock.now();
-    ctx.store.db.insert(stageAssignments).values({ stageId, userId, assignedBy: actor.userId, assignedAt: now }).run();
-    committed.push(
-      appendEvent(ctx, {
-        kind: 'stage.assigned',
-        entityType: 'stage',
-        entityId: stageId,
-        workOrderId: stage.workOrderId,
-        actorUserId: actor.userId,
-        requestId: actor.requestId ?? null,
-        data: { user_id: userId },
-      }),
-    );
-    return { stage_id: stageId, user_id: userId, username: user.username, assigned_at: now, assigned_by: actor.userId };
+export function assignUser(ctx: AppContext, tx: Tx, actor: Actor, stageId: number, userId: number): AssignmentView {
+  const stage = getStageRow(ctx, stageId);
+  const user = ctx.store.db.select().from(users).where(eq(users.id, userId)).get();
+  if (!user) throw validation('user_id', 'no such user');
+  if (user.role === 'machine') throw validation('user_id', 'device accounts cannot be assigned to stages');
+  const existing = ctx.store.db
+    .select()
+    .from(stageAssignments)
+    .where(and(eq(stageAssignments.stageId, stageId), eq(stageAssignments.userId, userId)))
+    .get();
+  if (existing) throw conflict('the user is already assigned to this stage');
+  const now = ctx.clock.now();
+  ctx.store.db.insert(stageAssignments).values({ stageId, userId, assignedBy: actor.userId, assignedAt: now }).run();
+  tx.emit({
+    kind: 'stage.assigned',
+    entityType: 'stage',
+    entityId: stageId,
+    workOrderId: stage.workOrderId,
+    actorUserId: actor.userId,
+    requestId: actor.requestId ?? null,
+    data: { user_id: userId },
   });
-  publishAll(ctx, committed);
-  return view;
+  return { stage_id: stageId, user_id: userId, username: user.username, assigned_at: now, assigned_by: actor.userId };
 }
 
 /** DELETE /stages/{id}/assignments/{user_id}. */
-export function unassignUser(ctx: AppContext, actor: Actor, stageId: number, userId: number): void {
-  const committed: ShopEvent[] = [];
-  ctx.store.write(() => {
-    const stage = getStageRow(ctx, stageId);
-    const removed = ctx.store.db
-      .delete(stageAssignments)
-      .where(and(eq(stageAssignments.stageId, stageId), eq(stageAssignments.userId, userId)))
-      .run();
-    if (removed.changes === 0) throw notFound('assignment');
-    committed.push(
-      appendEvent(ctx, {
-        kind: 'stage.unassigned',
-        entityType: 'stage',
-        entityId: stageId,
-        workOrderId: stage.workOrderId,
-        actorUserId: actor.userId,
-        requestId: actor.requestId ?? null,
-        data: { user_id: userId },
-      }),
-    );
+export function unassignUser(ctx: AppContext, tx: Tx, actor: Actor, stageId: number, userId: number): void {
+  const stage = getStageRow(ctx, stageId);
+  const removed = ctx.store.db
+    .delete(stageAssignments)
+    .where(and(eq(stageAssignments.stageId, stageId), eq(stageAssignments.userId, userId)))
+    .run();
+  if (removed.changes === 0) throw notFound('assignment');
+  tx.emit({
+    kind: 'stage.unassigned',
+    entityType: 'stage',
+    entityId: stageId,
+    workOrderId: stage.workOrderId,
+    actorUserId: actor.userId,
+    requestId: actor.requestId ?? null,
+    data: { user_id: userId },
   });
-  publishAll(ctx, committed);
 }

@@ -3,6 +3,7 @@ import type { AppContext } from '../../context.ts';
 import { iso, ok, okList } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import { actorOf } from '../../http/actor.ts';
+import { commandResponse } from '../../http/command.ts';
 import { stageJson } from '../stages/routes.ts';
 import { getWorkOrderMetrics } from './metrics.ts';
 import * as s from './schemas.ts';
@@ -48,10 +49,14 @@ export function registerWorkOrderRoutes(router: Router, ctx: AppContext): void {
       response: s.workOrderWithStages,
       status: 201,
     },
-    async (c, { body }) => {
-      const wo = await ctx.store.command(() => createWorkOrder(ctx, actorOf(c), body));
-      return ok(c, { ...workOrderJson(wo), stages: wo.stages.map(stageJson) }, 201);
-    },
+    (c, { body }) =>
+      commandResponse(
+        c,
+        ctx,
+        201,
+        (tx) => createWorkOrder(ctx, tx, actorOf(c), body),
+        (wo) => ({ ...workOrderJson(wo), stages: wo.stages.map(stageJson) }),
+      ),
   );
   defineRoute(
     router,

@@ -4,8 +4,7 @@ import { keysetPage, type Page } from '../../db/keyset.ts';
 import { prepared } from '../../db/prepared.ts';
 import { type WorkOrderStatus, workOrderStages, workOrders } from '../../db/schema.ts';
 import { notFound } from '../../errors.ts';
-import { appendEvent, publishAll } from '../../events/store.ts';
-import type { ShopEvent } from '../../events/bus.ts';
+import type { Tx } from '../../db/command.ts';
 import { type StageView, stagesOfWorkOrder } from '../stages/queries.ts';
 
 export type WorkOrderRow = typeof workOrders.$inferSelect;
@@ -56,60 +55,53 @@ export function splitWindow(names: string[], start: number, end: number) {
 }
 
 /** POST /workorders: the order and its stages (explicit, or the configured template) in one transaction. */
-export function createWorkOrder(ctx: AppContext, actor: Actor, input: CreateWorkOrderInput): WorkOrderView & { stages: StageView[] } {
+export function createWorkOrder(ctx: AppContext, tx: Tx, actor: Actor, input: CreateWorkOrderInput): WorkOrderView & { stages: StageView[] } {
   const plan = input.stages ?? splitWindow(ctx.config.settings.stage_template, input.planned_start, input.planned_end);
-  const committed: ShopEvent[] = [];
-  const result = ctx.store.write(() => {
-    const now = ctx.clock.now();
-    const row = ctx.store.db
-      .insert(workOrders)
-      .values({
-        id: ctx.store.ids.next('work_orders'),
-        productCode: input.product_code,
-        lotNo: input.lot_no,
-        qty: input.qty,
-        plannedStart: input.planned_start,
-        plannedEnd: input.planned_end,
-        status: 'planned',
-        createdBy: actor.userId,
+  const now = ctx.clock.now();
+  const row = ctx.store.db
+    .insert(workOrders)
+    .values({
+      id: ctx.store.ids.next('work_orders'),
+      productCode: input.product_code,
+      lotNo: input.lot_no,
+      qty: input.qty,
+      plannedStart: input.planned_start,
+      plannedEnd: input.planned_end,
+      status: 'planned',
+      createdBy: actor.userId,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning()
+    .get();
+  const firstStageId = ctx.store.ids.block('work_order_stages', plan.length);
+  ctx.store.db
+    .insert(workOrderStages)
+    .values(
+      plan.map((s, i) => ({
+        id: firstStageId + i,
+        workOrderId: row.id,
+        seq: i + 1,
+        stageName: s.stage_name,
+        plannedStart: s.planned_start ?? null,
+        plannedEnd: s.planned_end ?? null,
+        status: 'planned' as const,
         createdAt: now,
         updatedAt: now,
-      })
-      .returning()
-      .get();
-    const firstStageId = ctx.store.ids.block('work_order_stages', plan.length);
-    ctx.store.db
-      .insert(workOrderStages)
-      .values(
-        plan.map((s, i) => ({
-          id: firstStageId + i,
-          workOrderId: row.id,
-          seq: i + 1,
-          stageName: s.stage_name,
-          plannedStart: s.planned_start ?? null,
-          plannedEnd: s.planned_end ?? null,
-          status: 'planned' as const,
-          createdAt: now,
-          updatedAt: now,
-        })),
-      )
-      .run();
-    committed.push(
-      appendEvent(ctx, {
-        kind: 'work_order.created',
-        entityType: 'work_order',
-        entityId: row.id,
-        workOrderId: row.id,
-        toStatus: 'planned',
-        actorUserId: actor.userId,
-        requestId: actor.requestId ?? null,
-        data: { product_code: row.productCode, lot_no: row.lotNo, qty: row.qty, stages: plan.length },
-      }),
-    );
-    return { ...toWorkOrderView(row), stages: stagesOfWorkOrder(ctx, row.id) };
+      })),
+    )
+    .run();
+  tx.emit({
+    kind: 'work_order.created',
+    entityType: 'work_order',
+    entityId: row.id,
+    workOrderId: row.id,
+    toStatus: 'planned',
+    actorUserId: actor.userId,
+    requestId: actor.requestId ?? null,
+    data: { product_code: row.productCode, lot_no: row.lotNo, qty: row.qty, stages: plan.length },
   });
-  publishAll(ctx, committed);
-  return result;
+  return { ...toWorkOrderView(row), stages: stagesOfWorkOrder(ctx, row.id) };
 }
 
 export function getWorkOrderRow(ctx: Pick<AppContext, 'store'>, id: number): WorkOrderRow {
