@@ -10,6 +10,7 @@ import { createEventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createPasswordHasher, type PasswordHasher } from './modules/auth/password.ts';
+import { createSessionCache } from './modules/auth/session-cache.ts';
 import { createAuthThrottles } from './modules/auth/throttle.ts';
 import { createTokenService } from './modules/auth/tokens.ts';
 import { createDriverRegistry } from './modules/ops/driver-status.ts';
@@ -60,6 +61,7 @@ export function buildContext(config: Config, logger: Logger, overrides: ContextO
     metrics,
     passwords: overrides.passwords ?? createPasswordHasher(undefined, auth.max_concurrent_hashes),
     tokens: createTokenService(resolveJwtSecret(config, logger), config.jwt.ttlS),
+    sessions: createSessionCache(store.sqlite, clock),
     throttle: createAuthThrottles(auth),
     readings: createReadingsWriter(
       { store, logger, metrics, now: () => clock.now() },

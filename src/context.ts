@@ -4,6 +4,7 @@ import type { Store } from './db/store.ts';
 import type { EventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
 import type { PasswordHasher } from './modules/auth/password.ts';
+import type { SessionCache } from './modules/auth/session-cache.ts';
 import type { AuthThrottles } from './modules/auth/throttle.ts';
 import type { TokenService } from './modules/auth/tokens.ts';
 import type { DriverStatusSource } from './modules/ops/driver-status.ts';
@@ -19,6 +20,8 @@ export interface AppContext {
   bus: EventBus;
   passwords: PasswordHasher;
   tokens: TokenService;
+  /** Session and user behind a token, cached without weakening revocation. */
+  sessions: SessionCache;
   throttle: AuthThrottles;
   readings: ReadingsSink;
   drivers: DriverStatusSource;

@@ -201,11 +201,11 @@ describe('revocation is never cached away', () => {
     expect((await gw.req('GET', '/issues', { token: worker.token })).status).toBe(403);
     const other = new Sqlite(gw.ctx.config.databasePath);
     other.prepare("UPDATE users SET role = 'manager' WHERE id = ?").run(worker.id);
-    await new Promise((r) => setTimeout(r, DATA_VERSION_CHECK_MS + 20));
+    gw.clock.advance(DATA_VERSION_CHECK_MS);
     expect((await gw.req('GET', '/issues', { token: worker.token })).status).toBe(200);
     other.prepare('UPDATE sessions SET revoked_at = 1 WHERE user_id = ?').run(worker.id);
     other.close();
-    await new Promise((r) => setTimeout(r, DATA_VERSION_CHECK_MS + 20));
+    gw.clock.advance(DATA_VERSION_CHECK_MS);
     expect((await gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(401);
   });
 });

@@ -14,6 +14,11 @@ export interface Store {
   ids: IdAllocator;
   idempotency: IdempotencyStore;
   faults: FaultReporter;
+  /**
+   * A drizzle query prepared once for this store and reused: hot paths skip drizzle's per-call SQL
+   * generation. `build` gets the drizzle handle and returns the `.prepare()`d query.
+   */
+  prepared<T>(key: string, build: (db: Db) => T): T;
   /** Runs a read; storage faults surface as AppError UNAVAILABLE. */
   read<T>(fn: () => T): T;
   /** Runs a command with group commit; resolves once it is durable (see command.ts). */
@@ -56,10 +61,17 @@ export function openStore(file: string, siteId: number, opts: StoreOptions = {})
     onHookError: opts.onHookError ?? (() => {}),
     writeWaitMs: opts.writeWaitMs ?? 5000,
   });
+  const statements = new Map<string, unknown>();
   return {
     sqlite,
     db,
     ids,
+    prepared: <T>(key: string, build: (db: Db) => T): T => {
+      if (statements.has(key)) return statements.get(key) as T;
+      const built = build(db);
+      statements.set(key, built);
+      return built;
+    },
     idempotency: createIdempotencyStore(sqlite),
     faults,
     read: (fn) => {

@@ -3,7 +3,6 @@ import type { Actor, AppContext } from '../../context.ts';
 import { type Role, sessions, users } from '../../db/schema.ts';
 import { AppError, conflict } from '../../errors.ts';
 import { recordAudit } from '../audit/service.ts';
-import { sessionCacheOf } from './session-cache.ts';
 import { admitLogin, admitRegistration } from './throttle.ts';
 
 /** A user as the API shows it (never the hash). */
@@ -183,8 +182,8 @@ export async function changeOwnPassword(
 }
 
 /** Resolves the session behind a verified token: undefined when revoked, expired or the user is inactive. */
-export function resolveSession(ctx: Pick<AppContext, 'store'>, sessionId: string, userId: number, nowMs: number): UserView | undefined {
-  const row = ctx.store.read(() => sessionCacheOf(ctx.store.sqlite).get(sessionId));
+export function resolveSession(ctx: Pick<AppContext, 'store' | 'sessions'>, sessionId: string, userId: number, nowMs: number): UserView | undefined {
+  const row = ctx.store.read(() => ctx.sessions.get(sessionId));
   if (!row || row.id !== userId || !row.active || row.revoked_at !== null || row.expires_at <= nowMs) return undefined;
   return { id: row.id, username: row.username, role: row.role, active: true, created_at: row.created_at };
 }

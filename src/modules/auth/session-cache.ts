@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import type { Clock } from '../../clock.ts';
 import type { Role } from '../../db/schema.ts';
 
 /** The session and user behind a token, as read from the database. */
@@ -14,7 +15,11 @@ export interface SessionRow {
 
 const MAX = 10_000;
 export const DATA_VERSION_CHECK_MS = 100;
-const caches = new WeakMap<Database, { get(sessionId: string): SessionRow | undefined }>();
+
+/** Session lookups behind every authenticated request. */
+export interface SessionCache {
+  get(sessionId: string): SessionRow | undefined;
+}
 
 /**
  * Caches session lookups (every authenticated request makes one) without weakening revocation:
@@ -22,11 +27,11 @@ const caches = new WeakMap<Database, { get(sessionId: string): SessionRow | unde
  * sessions, so logout, deactivation, role and password changes made through the gateway act on
  * the very next request. A commit by another connection (an operator's sqlite3 session) is
  * noticed through `PRAGMA data_version`, checked at most every DATA_VERSION_CHECK_MS because the
- * pragma costs as much as the lookup it saves.
+ * pragma costs as much as the lookup it saves (by the injected clock; a clock that steps back
+ * checks at once). Built once at start-up: it installs a SQL function and TEMP triggers on the
+ * connection.
  */
-export function sessionCacheOf(sqlite: Database) {
-  let cache = caches.get(sqlite);
-  if (cache) return cache;
+export function createSessionCache(sqlite: Database, clock: Clock): SessionCache {
   const rows = new Map<string, SessionRow>();
   sqlite.function('gw_auth_changed', { deterministic: false }, () => {
     rows.clear();
@@ -43,11 +48,11 @@ export function sessionCacheOf(sqlite: Database) {
   const versionStmt = sqlite.prepare<[], { data_version: number }>('PRAGMA data_version');
   const dataVersion = () => versionStmt.get()?.data_version;
   let version = dataVersion();
-  let checkedAt = performance.now();
-  cache = {
+  let checkedAt = clock.now();
+  return {
     get(sessionId) {
-      const t = performance.now();
-      if (t - checkedAt >= DATA_VERSION_CHECK_MS) {
+      const t = clock.now();
+      if (t - checkedAt >= DATA_VERSION_CHECK_MS || t < checkedAt) {
         checkedAt = t;
         const now = dataVersion();
         if (now !== version) {
@@ -65,6 +70,4 @@ export function sessionCacheOf(sqlite: Database) {
       return row;
     },
   };
-  caches.set(sqlite, cache);
-  return cache;
 }

@@ -1,7 +1,6 @@
 import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
 import { keysetPage, type Page } from '../../db/keyset.ts';
-import { prepared } from '../../db/prepared.ts';
 import { type StageStatus, stageAssignments, workOrderStages } from '../../db/schema.ts';
 import { forbidden, notFound } from '../../errors.ts';
 
@@ -28,14 +27,16 @@ export function assignedUsers(ctx: Pick<AppContext, 'store'>, stageIds: number[]
   if (stageIds.length === 0) return map;
   const rows =
     stageIds.length === 1
-      ? prepared(ctx.store, 'assignmentsOfStage', (s) =>
-          s.db
-            .select({ stageId: stageAssignments.stageId, userId: stageAssignments.userId })
-            .from(stageAssignments)
-            .where(eq(stageAssignments.stageId, sql.placeholder('stage')))
-            .orderBy(asc(stageAssignments.userId))
-            .prepare(),
-        ).all({ stage: stageIds[0] })
+      ? ctx.store
+          .prepared('assignmentsOfStage', (db) =>
+            db
+              .select({ stageId: stageAssignments.stageId, userId: stageAssignments.userId })
+              .from(stageAssignments)
+              .where(eq(stageAssignments.stageId, sql.placeholder('stage')))
+              .orderBy(asc(stageAssignments.userId))
+              .prepare(),
+          )
+          .all({ stage: stageIds[0] })
       : ctx.store.db
           .select({ stageId: stageAssignments.stageId, userId: stageAssignments.userId })
           .from(stageAssignments)
@@ -72,8 +73,8 @@ export function toStageViews(ctx: Pick<AppContext, 'store'>, rows: StageRow[]): 
 }
 
 export function getStageRow(ctx: Pick<AppContext, 'store'>, id: number): StageRow {
-  const byId = prepared(ctx.store, 'stageById', (s) =>
-    s.db
+  const byId = ctx.store.prepared('stageById', (db) =>
+    db
       .select()
       .from(workOrderStages)
       .where(eq(workOrderStages.id, sql.placeholder('id')))
@@ -113,14 +114,16 @@ export function stagesOfWorkOrder(ctx: Pick<AppContext, 'store'>, workOrderId: n
           .where(and(eq(workOrderStages.workOrderId, workOrderId), onlyAssignedTo(actor.userId)))
           .orderBy(asc(workOrderStages.seq))
           .all()
-      : prepared(ctx.store, 'stagesOfWorkOrder', (s) =>
-          s.db
-            .select()
-            .from(workOrderStages)
-            .where(eq(workOrderStages.workOrderId, sql.placeholder('wo')))
-            .orderBy(asc(workOrderStages.seq))
-            .prepare(),
-        ).all({ wo: workOrderId });
+      : ctx.store
+          .prepared('stagesOfWorkOrder', (db) =>
+            db
+              .select()
+              .from(workOrderStages)
+              .where(eq(workOrderStages.workOrderId, sql.placeholder('wo')))
+              .orderBy(asc(workOrderStages.seq))
+              .prepare(),
+          )
+          .all({ wo: workOrderId });
   return toStageViews(ctx, rows);
 }
 

@@ -3,7 +3,6 @@ import type { Actor, AppContext } from '../../context.ts';
 import { type StageStatus, stageAssignments, users, type WorkOrderStatus, workOrderStages, workOrders } from '../../db/schema.ts';
 import { conflict, invalidTransition, notFound, validation } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
-import { prepared } from '../../db/prepared.ts';
 import { MAX_FUTURE_MS } from '../../lib/time.ts';
 import { checkStageAccess, getStageRow, type StageRow, type StageView, toStageViews } from './queries.ts';
 
@@ -54,8 +53,8 @@ function changes(row: StageRow, action: StageAction, at: number, input: ActionIn
 
 /** Every mutable column of a stage in one prepared statement (the hot path of the floor). */
 const updateStage = (ctx: AppContext) =>
-  prepared(ctx.store, 'updateStage', (s) =>
-    s.db
+  ctx.store.prepared('updateStage', (db) =>
+    db
       .update(workOrderStages)
       .set({
         status: sql`${sql.placeholder('status')}`,
@@ -74,8 +73,8 @@ const updateStage = (ctx: AppContext) =>
   );
 
 const stageStatusesOf = (ctx: AppContext) =>
-  prepared(ctx.store, 'stageStatusesOf', (s) =>
-    s.db
+  ctx.store.prepared('stageStatusesOf', (db) =>
+    db
       .select({ s: workOrderStages.status })
       .from(workOrderStages)
       .where(eq(workOrderStages.workOrderId, sql.placeholder('wo')))
@@ -83,8 +82,8 @@ const stageStatusesOf = (ctx: AppContext) =>
   );
 
 const workOrderStatusOf = (ctx: AppContext) =>
-  prepared(ctx.store, 'workOrderStatusOf', (s) =>
-    s.db
+  ctx.store.prepared('workOrderStatusOf', (db) =>
+    db
       .select({ status: workOrders.status })
       .from(workOrders)
       .where(eq(workOrders.id, sql.placeholder('id')))
@@ -92,8 +91,8 @@ const workOrderStatusOf = (ctx: AppContext) =>
   );
 
 const setWorkOrderStatus = (ctx: AppContext) =>
-  prepared(ctx.store, 'setWorkOrderStatus', (s) =>
-    s.db
+  ctx.store.prepared('setWorkOrderStatus', (db) =>
+    db
       .update(workOrders)
       .set({ status: sql`${sql.placeholder('status')}`, updatedAt: sql`${sql.placeholder('updatedAt')}` })
       .where(eq(workOrders.id, sql.placeholder('id')))

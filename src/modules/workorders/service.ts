@@ -1,7 +1,6 @@
 import { and, asc, eq, gte, lte, type SQL, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
 import { keysetPage, type Page } from '../../db/keyset.ts';
-import { prepared } from '../../db/prepared.ts';
 import { type WorkOrderStatus, workOrderStages, workOrders } from '../../db/schema.ts';
 import { notFound } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
@@ -105,8 +104,8 @@ export function createWorkOrder(ctx: AppContext, tx: Tx, actor: Actor, input: Cr
 }
 
 export function getWorkOrderRow(ctx: Pick<AppContext, 'store'>, id: number): WorkOrderRow {
-  const byId = prepared(ctx.store, 'workOrderById', (s) =>
-    s.db
+  const byId = ctx.store.prepared('workOrderById', (db) =>
+    db
       .select()
       .from(workOrders)
       .where(eq(workOrders.id, sql.placeholder('id')))
