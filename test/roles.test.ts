@@ -89,7 +89,8 @@ describe('role matrix over every route', () => {
       const anon = await gw.req(method, url, { body: method === 'GET' || method === 'DELETE' ? undefined : {} });
       if (anon.status !== 401 || (await body(anon)).error.code !== 'UNAUTHORIZED') failures.push(`${method} ${route.path} without token: ${anon.status}`);
       for (const role of ROLES) {
-        const allowed = route.access === 'any' || route.access.includes(role);
+        // "any" is the four human roles; a device account only where the route admits devices.
+        const allowed = route.access === 'any' ? role !== 'machine' || route.devices === true : route.access.includes(role);
         const res = await gw.req(method, url, { token: tokens[role], body: method === 'GET' || method === 'DELETE' ? undefined : {} });
         if (allowed && (res.status === 401 || res.status === 403)) failures.push(`${method} ${route.path} as ${role}: ${res.status}, expected access`);
         if (!allowed && res.status !== 403) failures.push(`${method} ${route.path} as ${role}: ${res.status}, expected 403`);

@@ -31,7 +31,7 @@ const HTTP_EXCEPTION_MESSAGES: Partial<Record<ErrorCode, string>> = {
  * returned router is what modules register their routes on (src/app.ts wires them), so this
  * folder never imports a module. `guard` authenticates and checks a route's access.
  */
-export function createHttpApp(ctx: AppContext, guard: (access: Access) => MiddlewareHandler<HttpEnv>): Router {
+export function createHttpApp(ctx: AppContext, guard: (access: Access, devices?: boolean) => MiddlewareHandler<HttpEnv>): Router {
   const app = new OpenAPIHono<HttpEnv>({ strict: false, defaultHook: validationHook });
   const log = ctx.logger.child({ module: 'http' });
 

@@ -20,16 +20,22 @@ const PAGE = `<!doctype html>
 <script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui', persistAuthorization: true });</script>
 </body></html>`;
 
-/** GET /openapi.json (generated from the zod schemas) and the interactive UI at /docs. */
+/**
+ * GET /openapi.json (generated from the zod schemas) and the interactive UI at /docs. Call after
+ * every route is registered: the document is built and serialised once here, never per request.
+ */
 export function registerDocs(app: OpenAPIHono<HttpEnv>): void {
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: 'Edge gateway API',
-      version: '1.0.0',
-      description: 'Work orders, stages, issues, metrics, machines and readings. Every response is an envelope (see API.md).',
-    },
-  });
+  const document = JSON.stringify(
+    app.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: {
+        title: 'Edge gateway API',
+        version: '1.0.0',
+        description: 'Work orders, stages, issues, metrics, machines and readings. Every response is an envelope (see docs/api.md).',
+      },
+    }),
+  );
+  app.get('/openapi.json', (c) => c.body(document, 200, { 'Content-Type': 'application/json; charset=utf-8' }));
   const cache = new Map<string, Buffer>();
   app.get('/docs', (c) => c.html(PAGE));
   app.get('/docs/:asset', (c) => {

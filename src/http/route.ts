@@ -7,7 +7,7 @@ import type { HttpEnv } from './types.ts';
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 type AnyObject = z.ZodObject;
 
-/** Who may call a route: `public`, any authenticated user, or a list of roles. */
+/** Who may call a route: `public`, `optional` (public, a token unlocks more), any human role (`any`), or a list of roles. */
 export type Access = 'public' | 'optional' | 'any' | readonly Role[];
 
 /** What the route registry remembers for tests and docs (the role matrix runs over it). */
@@ -15,14 +15,24 @@ export interface RouteInfo {
   method: Method;
   path: string;
   access: Access;
+  /** With `any`: device accounts (role `machine`) may call it too. */
+  devices?: boolean;
+  operationId: string;
+  /** The success status and the schema of its JSON body (none for 204 and non-JSON answers). */
+  status: number;
+  schema?: z.ZodType;
 }
 
 export interface RouteSpec<B extends z.ZodType | undefined, Q extends AnyObject | undefined, P extends AnyObject | undefined> {
   method: Method;
   path: string;
+  /** Defaults to the method and path in camel case (`getWorkordersByWoIdStages`). */
+  operationId?: string;
   tag: string;
   summary: string;
   access: Access;
+  /** With `any`: device accounts may call it too (API.md, Roles); otherwise they get 403. */
+  devices?: boolean;
   body?: B;
   /** When false, an empty body is read as `{}` (actions whose fields are all optional). */
   bodyRequired?: boolean;
@@ -49,7 +59,7 @@ export interface Router {
   app: OpenAPIHono<HttpEnv>;
   routes: RouteInfo[];
   /** Middleware that authenticates and checks access, built once by the app. */
-  guard: (access: Access) => MiddlewareHandler<HttpEnv>;
+  guard: (access: Access, devices?: boolean) => MiddlewareHandler<HttpEnv>;
   /** Idempotency-Key handling, applied to every POST after the guard. */
   idempotency: MiddlewareHandler<HttpEnv>;
 }
@@ -67,6 +77,46 @@ const okSchema = (data: z.ZodType, list: boolean) =>
 const idempotent = (spec: { method: Method; access: Access; credentials?: boolean }) =>
   spec.method === 'post' && spec.access !== 'public' && spec.access !== 'optional' && spec.credentials !== true;
 
+/** The error envelope of every 4xx/5xx answer (API.md, errors). */
+export const errorEnvelope = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.union([z.array(z.object({ path: z.string().optional(), message: z.string() }).passthrough()), z.record(z.string(), z.unknown())]).optional(),
+    }),
+    meta: z.object({ request_id: z.string(), timestamp: z.string() }),
+  })
+  .openapi('Error');
+
+const ERRORS: Record<number, string> = {
+  400: 'MALFORMED_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT or INVALID_TRANSITION',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'VALIDATION_ERROR',
+  429: 'RATE_LIMITED',
+  500: 'INTERNAL_ERROR',
+  503: 'UNAVAILABLE',
+};
+const errorResponses = Object.fromEntries(
+  Object.entries(ERRORS).map(([status, code]) => [status, { description: code, content: { 'application/json': { schema: errorEnvelope } } }]),
+);
+
+const camel = (word: string) => word.replace(/(^|[_-])([a-z0-9])/g, (_m, _sep, ch: string) => ch.toUpperCase());
+
+/** `GET /workorders/{wo_id}/stages` → `getWorkordersByWoIdStages`. */
+export function operationIdOf(method: Method, path: string): string {
+  const parts = path
+    .split('/')
+    .filter(Boolean)
+    .map((seg) => (seg.startsWith('{') ? `By${camel(seg.slice(1, -1))}` : camel(seg)));
+  return method + parts.join('');
+}
+
 /** Registers one route: OpenAPI description, access guard and validation in one place. */
 export function defineRoute<
   B extends z.ZodType | undefined = undefined,
@@ -79,7 +129,10 @@ export function defineRoute<
     content['application/json'] = { schema: spec.body };
     if (spec.formBody) content['application/x-www-form-urlencoded'] = { schema: spec.body };
   }
+  const operationId = spec.operationId ?? operationIdOf(spec.method, spec.path);
+  const schema = spec.response && status !== 204 ? okSchema(spec.response, spec.list ?? false) : undefined;
   const route = createRoute({
+    operationId,
     method: spec.method,
     path: spec.path,
     tags: [spec.tag],
@@ -91,9 +144,13 @@ export function defineRoute<
         : spec.access === 'optional'
           ? 'Public; an admin token unlocks more.'
           : spec.access === 'any'
-            ? 'Any authenticated user.'
+            ? spec.devices
+              ? 'Any authenticated user, device accounts included.'
+              : 'Any human role (not device accounts).'
             : `Roles: ${spec.access.join(', ')}.`,
-    middleware: (idempotent(spec) ? [router.guard(spec.access), router.idempotency] : [router.guard(spec.access)]) as [MiddlewareHandler<HttpEnv>],
+    middleware: (idempotent(spec) ? [router.guard(spec.access, spec.devices), router.idempotency] : [router.guard(spec.access, spec.devices)]) as [
+      MiddlewareHandler<HttpEnv>,
+    ],
     request: {
       ...(spec.body ? { body: { content, required: spec.bodyRequired !== false && !spec.formBody } } : {}),
       ...(spec.query ? { query: spec.query } : {}),
@@ -102,9 +159,9 @@ export function defineRoute<
     responses: {
       [status]: {
         description: status === 204 ? 'No content' : 'Success',
-        ...(spec.response && status !== 204 ? { content: { 'application/json': { schema: okSchema(spec.response, spec.list ?? false) } } } : {}),
+        ...(schema ? { content: { 'application/json': { schema } } } : {}),
       },
-      default: { description: 'Error envelope (see API.md)' },
+      ...errorResponses,
     },
   });
   const wrapped = (c: Context<HttpEnv>) => {
@@ -117,7 +174,15 @@ export function defineRoute<
     });
   };
   router.app.openapi(route, wrapped as never);
-  router.routes.push({ method: spec.method, path: spec.path, access: spec.access });
+  router.routes.push({
+    method: spec.method,
+    path: spec.path,
+    access: spec.access,
+    operationId,
+    status,
+    ...(schema ? { schema } : {}),
+    ...(spec.devices ? { devices: true } : {}),
+  });
 }
 
 function pickBody(c: Context<HttpEnv>, valid: (target: string) => unknown, schema: z.ZodType, form: boolean): unknown {

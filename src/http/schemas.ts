@@ -3,6 +3,21 @@ import { parseTimestamp } from '../lib/time.ts';
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
+// A UTF-16 surrogate without its pair: JSON can carry it, UTF-8 cannot (PostgreSQL refuses it).
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Every string the API takes: well-formed Unicode (no lone surrogates) and no NUL (it truncates
+ * in C tools and logs); min/max in characters.
+ */
+export const str = (min: number, max: number) =>
+  z
+    .string()
+    .min(min, { message: `must be at least ${min} characters` })
+    .max(max, { message: `must be at most ${max} characters` })
+    .refine((s) => !LONE_SURROGATE.test(s), { message: 'must be well-formed Unicode (a lone surrogate was sent)' })
+    .refine((s) => !s.includes('\u0000'), { message: 'must not contain NUL characters' });
+
 /** A path id: digits only, a safe integer. */
 export const idString = z
   .string()
@@ -26,7 +41,7 @@ export const pageQuery = {
     .optional()
     .transform((v) => v ?? 50)
     .openapi({ type: 'integer', default: 50, minimum: 1, maximum: 500 }),
-  cursor: z.string().max(512).optional().openapi({ description: 'opaque, from meta.next_cursor' }),
+  cursor: str(1, 512).optional().openapi({ description: 'opaque, from meta.next_cursor' }),
 };
 
 /** ISO 8601 input: with an offset as written, without one in the plant time zone; output epoch ms. */
@@ -44,18 +59,9 @@ export const timestamp = (plantTz: string) =>
     })
     .openapi({ type: 'string', format: 'date-time' });
 
-/** Free text that may not carry NUL bytes (they truncate in C tools and logs). */
-export const text = (min: number, max: number) =>
-  z
-    .string()
-    .min(min, { message: `must be at least ${min} characters` })
-    .max(max, { message: `must be at most ${max} characters` })
-    .refine((s) => !s.includes('\u0000'), { message: 'must not contain NUL characters' });
+/** Free text. */
+export const text = str;
 
 export const username = z.string().regex(/^[A-Za-z0-9._-]{3,64}$/, { message: 'must be 3–64 characters of A-Z a-z 0-9 . _ -' });
 
-export const password = z
-  .string()
-  .min(8, { message: 'must be at least 8 characters' })
-  .max(256, { message: 'must be at most 256 characters' })
-  .refine((s) => !s.includes('\u0000'), { message: 'must not contain NUL characters' });
+export const password = str(8, 256);

@@ -7,6 +7,7 @@ import { type Config, loadConfig } from '../../src/config.ts';
 import type { AppContext } from '../../src/context.ts';
 import type { Role } from '../../src/db/schema.ts';
 import { newApp } from '../../src/app.ts';
+import { checkContract } from './contract.ts';
 import { startGateway } from '../../src/main.ts';
 import { type Logger, silentLogger } from '../../src/logger.ts';
 import { createPasswordHasher } from '../../src/modules/auth/password.ts';
@@ -68,7 +69,7 @@ export function makeGateway(extra: Record<string, string> = {}, logger: Logger =
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
       headers['content-type'] ??= 'application/json';
     }
-    return Promise.resolve(app.request(url, { method, headers, body }));
+    return Promise.resolve(app.request(url, { method, headers, body })).then((res) => checkContract(routes, method, url, res));
   };
   const login: TestGateway['login'] = async (role, username) => {
     const name = username ?? `${role}${++counter}`;

@@ -12,7 +12,7 @@ const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,4096})$/i;
  * the user from the database on every request, so a revoked token, a deactivation or a role
  * change takes effect on the next request.
  */
-export function createGuard(ctx: AppContext): (access: Access) => MiddlewareHandler<HttpEnv> {
+export function createGuard(ctx: AppContext): (access: Access, devices?: boolean) => MiddlewareHandler<HttpEnv> {
   const authenticate = async (header: string | undefined) => {
     const match = header ? BEARER.exec(header) : null;
     if (!match?.[1]) throw new AppError('UNAUTHORIZED', 'a bearer token is required');
@@ -25,16 +25,16 @@ export function createGuard(ctx: AppContext): (access: Access) => MiddlewareHand
     return { ...user, sessionId: claims.sessionId };
   };
 
-  return (access) => {
+  return (access, devices = false) => {
     if (access === 'public') return async (_c, next) => next();
     return async (c, next) => {
       const header = c.req.header('authorization');
       if (access === 'optional' && header === undefined) return next();
       const user = await authenticate(header);
       c.set('user', user);
-      if (access !== 'any' && access !== 'optional' && !access.includes(user.role)) {
-        throw new AppError('FORBIDDEN', `this action is not allowed for role ${user.role}`);
-      }
+      // A device account reaches only what API.md's Roles section lists for it.
+      const allowed = access === 'optional' || (access === 'any' ? user.role !== 'machine' || devices : access.includes(user.role));
+      if (!allowed) throw new AppError('FORBIDDEN', `this action is not allowed for role ${user.role}`);
       return next();
     };
   };

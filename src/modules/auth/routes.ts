@@ -51,7 +51,7 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
   );
 
   // The guard has just read this user from the database; no second query.
-  defineRoute(router, { method: 'get', path: '/auth/me', tag: 'auth', summary: 'The current user', access: 'any', response: s.user }, (c) => {
+  defineRoute(router, { method: 'get', path: '/auth/me', tag: 'auth', summary: 'The current user', access: 'any', devices: true, response: s.user }, (c) => {
     const { sessionId: _session, ...user } = c.get('user');
     return ok(c, userJson(user));
   });
@@ -103,6 +103,7 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       tag: 'auth',
       summary: 'Change your own password',
       access: 'any',
+      devices: true,
       body: s.changePasswordBody,
       status: 204,
       credentials: true,
@@ -132,13 +133,16 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
     },
   );
 
-  defineRoute(router, { method: 'post', path: '/auth/logout', tag: 'auth', summary: 'Revoke the presented token', access: 'any', status: 204 }, (c) =>
-    commandResponse(
-      c,
-      ctx,
-      204,
-      () => logout(ctx, actorOf(c)),
-      () => undefined,
-    ),
+  defineRoute(
+    router,
+    { method: 'post', path: '/auth/logout', tag: 'auth', summary: 'Revoke the presented token', access: 'any', devices: true, status: 204 },
+    (c) =>
+      commandResponse(
+        c,
+        ctx,
+        204,
+        () => logout(ctx, actorOf(c)),
+        () => undefined,
+      ),
   );
 }

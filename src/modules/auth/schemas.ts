@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ROLES } from '../../db/schema.ts';
-import { idParams, pageQuery, password, username } from '../../http/schemas.ts';
+import { idParams, pageQuery, password, str, username } from '../../http/schemas.ts';
 
 export const role = z.enum(ROLES);
 
@@ -10,7 +10,7 @@ export const registerBody = z
   .object({ username, password, role: role.optional().openapi({ description: 'honoured only for an admin caller' }) })
   .openapi('RegisterRequest');
 
-export const loginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) }).openapi('LoginRequest');
+export const loginBody = z.object({ username: str(1, 64), password: str(1, 256) }).openapi('LoginRequest');
 
 export const loginResult = z.object({ access_token: z.string(), token_type: z.literal('bearer'), expires_in: z.number().int(), user }).openapi('LoginResult');
 
@@ -20,5 +20,5 @@ export const userParams = idParams('user_id');
 // PATCH bodies are strict: a field a route does not own (a `role` sent to /users/{id}) is refused.
 export const roleBody = z.object({ role }).strict();
 export const activeBody = z.object({ active: z.boolean() }).strict();
-export const changePasswordBody = z.object({ current_password: z.string().min(1).max(256), new_password: password }).strict();
+export const changePasswordBody = z.object({ current_password: str(1, 256), new_password: password }).strict();
 export const resetPasswordBody = z.object({ new_password: password }).strict();

@@ -36,6 +36,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       tag: 'machines',
       summary: 'Machines with their latest values',
       access: 'any',
+      devices: true,
       query: s.listQuery,
       response: s.machine,
       list: true,
@@ -47,7 +48,16 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
   );
   defineRoute(
     router,
-    { method: 'get', path: '/machines/{machine_id}', tag: 'machines', summary: 'One machine', access: 'any', params: s.machineParams, response: s.machine },
+    {
+      method: 'get',
+      path: '/machines/{machine_id}',
+      tag: 'machines',
+      summary: 'One machine',
+      access: 'any',
+      devices: true,
+      params: s.machineParams,
+      response: s.machine,
+    },
     (c, { params }) => ok(c, machineJson(getMachine(ctx, params.machine_id))),
   );
   defineRoute(
@@ -74,6 +84,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       access: ['admin', 'planner', 'manager', 'machine'],
       params: s.machineParams,
       body: s.readingBody(tz),
+      response: s.accepted,
       status: 201,
     },
     (c, { params, body }) => {
@@ -102,6 +113,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       tag: 'machines',
       summary: 'Readings, newest first',
       access: 'any',
+      devices: true,
       params: s.machineParams,
       query: s.readingsQuery(tz),
       response: s.reading,
@@ -117,6 +129,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
           value: r.value,
           unit: r.unit,
           quality: r.quality,
+          reason: r.quality === 'good' ? null : r.reason,
           timestamp: iso(r.sourceTs),
           recorded_at: iso(r.recordedAt),
         })),

@@ -2,7 +2,13 @@ import { z } from '@hono/zod-openapi';
 import { MACHINE_SOURCES, MACHINE_STATUSES, QUALITIES } from '../../db/schema.ts';
 import { idParams, pageQuery, text, timestamp } from '../../http/schemas.ts';
 
-const latest = z.object({ value: z.number().nullable(), unit: z.string().nullable(), quality: z.enum(QUALITIES), timestamp: z.string() });
+const latest = z.object({
+  value: z.number().nullable().openapi({ description: 'null when the quality is bad and no value could be read' }),
+  unit: z.string().nullable(),
+  quality: z.enum(QUALITIES),
+  reason: z.string().nullable().openapi({ description: 'why the value is not good; null when it is' }),
+  timestamp: z.string(),
+});
 
 export const machine = z
   .object({
@@ -46,13 +52,16 @@ export const reading = z
   .object({
     id: z.number().int(),
     reading_type: z.string(),
-    value: z.number(),
+    value: z.number().nullable().openapi({ description: 'null when the quality is bad and no value could be read' }),
     unit: z.string().nullable(),
     quality: z.enum(QUALITIES),
+    reason: z.string().nullable().openapi({ description: 'why the value is not good; null when it is' }),
     timestamp: z.string(),
     recorded_at: z.string(),
   })
   .openapi('StoredReading');
+
+export const accepted = z.object({ accepted: z.number().int() }).openapi('ReadingsAccepted');
 
 export const readingsQuery = (tz: string) =>
   z.object({ ...pageQuery, reading_type: readingType.optional(), from: timestamp(tz).optional(), to: timestamp(tz).optional() });

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, lte, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lte, type SQL, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
 import { keysetPage, type Page, type PageQuery } from '../../db/keyset.ts';
 import { machineLatest, machineReadings, machines } from '../../db/schema.ts';
@@ -15,6 +15,8 @@ export interface LatestValue {
   value: number | null;
   unit: string | null;
   quality: Quality;
+  /** Why a value is not good (null when it is). */
+  reason: string | null;
   timestamp: number;
 }
 
@@ -45,12 +47,31 @@ function getRow(ctx: Pick<AppContext, 'store'>, id: number): MachineRow {
   return row;
 }
 
+// machine_latest keeps no reason; a non-good latest value takes it from the reading it came from.
+const reasonOf = sql<string | null>`CASE WHEN ${machineLatest.quality} = 'good' THEN NULL ELSE (
+  SELECT r.reason FROM machine_readings r WHERE r.machine_id = ${machineLatest.machineId}
+    AND r.reading_type = ${machineLatest.readingType} AND r.source_ts = ${machineLatest.sourceTs}
+  ORDER BY r.id DESC LIMIT 1) END`;
+
 function latestOf(ctx: Pick<AppContext, 'store'>, ids: number[]): Map<number, Record<string, LatestValue>> {
   const map = new Map<number, Record<string, LatestValue>>();
   if (ids.length === 0) return map;
-  for (const r of ctx.store.db.select().from(machineLatest).where(inArray(machineLatest.machineId, ids)).all()) {
+  const rows = ctx.store.db
+    .select({
+      machineId: machineLatest.machineId,
+      readingType: machineLatest.readingType,
+      value: machineLatest.value,
+      unit: machineLatest.unit,
+      quality: machineLatest.quality,
+      sourceTs: machineLatest.sourceTs,
+      reason: reasonOf,
+    })
+    .from(machineLatest)
+    .where(inArray(machineLatest.machineId, ids))
+    .all();
+  for (const r of rows) {
     const entry = map.get(r.machineId) ?? {};
-    entry[r.readingType] = { value: r.value, unit: r.unit, quality: r.quality, timestamp: r.sourceTs };
+    entry[r.readingType] = { value: r.value, unit: r.unit, quality: r.quality, reason: r.reason, timestamp: r.sourceTs };
     map.set(r.machineId, entry);
   }
   return map;

@@ -23,13 +23,26 @@ const deviceStatus = z
   })
   .openapi('DeviceStatus');
 
+const health = z.object({ status: z.literal('ok'), uptime_s: z.number().int() }).openapi('Health');
+const ready = z.object({ status: z.literal('ready'), database: z.literal('ok'), migrations: z.number().int() }).openapi('Ready');
+const syncStatus = z
+  .object({
+    enabled: z.boolean(),
+    online: z.boolean(),
+    outbox_backlog: z.number().int().nullable(),
+    last_push_at: z.string().nullable(),
+    last_pull_at: z.string().nullable(),
+    last_error: z.string().nullable(),
+  })
+  .openapi('SyncStatus');
+
 /** /health, /ready, /metrics, /drivers/status, /sync/status. */
 export function registerOpsRoutes(router: Router, ctx: AppContext): void {
-  defineRoute(router, { method: 'get', path: '/health', tag: 'operations', summary: 'Process alive', access: 'public' }, (c) =>
+  defineRoute(router, { method: 'get', path: '/health', tag: 'operations', summary: 'Process alive', access: 'public', response: health }, (c) =>
     ok(c, { status: 'ok', uptime_s: Math.round(process.uptime()) }),
   );
 
-  defineRoute(router, { method: 'get', path: '/ready', tag: 'operations', summary: 'Database open and migrated', access: 'public' }, (c) => {
+  defineRoute(router, { method: 'get', path: '/ready', tag: 'operations', summary: 'Database open and migrated', access: 'public', response: ready }, (c) => {
     const open = ctx.store.sqlite.open;
     if (!open || !isMigrated(ctx.store.sqlite, MIGRATION_COUNT)) {
       throw new AppError('UNAVAILABLE', open ? 'database migrations are not applied' : 'database is not open');
@@ -65,8 +78,11 @@ export function registerOpsRoutes(router: Router, ctx: AppContext): void {
       ),
   );
 
-  defineRoute(router, { method: 'get', path: '/sync/status', tag: 'operations', summary: 'HQ sync status', access: ['admin', 'manager'] }, (c) =>
-    // Sync to HQ is not part of this build yet; say so plainly instead of inventing figures.
-    ok(c, { enabled: false, online: false, outbox_backlog: null, last_push_at: null, last_pull_at: null, last_error: null }),
+  defineRoute(
+    router,
+    { method: 'get', path: '/sync/status', tag: 'operations', summary: 'HQ sync status', access: ['admin', 'manager'], response: syncStatus },
+    (c) =>
+      // Sync to HQ is not part of this build yet; say so plainly instead of inventing figures.
+      ok(c, { enabled: false, online: false, outbox_backlog: null, last_push_at: null, last_pull_at: null, last_error: null }),
   );
 }

@@ -6,6 +6,7 @@ import { actorOf } from '../../http/actor.ts';
 import { commandResponse } from '../../http/command.ts';
 import { stageJson } from '../stages/routes.ts';
 import { getWorkOrderMetrics } from './metrics.ts';
+import { stage } from '../stages/schemas.ts';
 import * as s from './schemas.ts';
 import { createWorkOrder, getWorkOrder, listStagesOf, listWorkOrders, type WorkOrderView } from './service.ts';
 
@@ -89,6 +90,8 @@ export function registerWorkOrderRoutes(router: Router, ctx: AppContext): void {
       summary: 'Stages by seq (a worker sees only its own)',
       access: 'any',
       params: s.woParams,
+      response: stage,
+      list: true,
     },
     (c, { params }) => okList(c, listStagesOf(ctx, actorOf(c), params.wo_id).map(stageJson), null),
   );

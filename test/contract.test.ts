@@ -1,0 +1,107 @@
+import { z } from '@hono/zod-openapi';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { body, makeGateway, rowCount, type TestGateway } from './helpers/app.ts';
+import { checkContract } from './helpers/contract.ts';
+
+let gw: TestGateway;
+beforeEach(() => {
+  gw = makeGateway();
+});
+afterEach(() => gw.close());
+
+describe('the published contract', () => {
+  it('gives every operation an operationId, its success schema and the shared error responses', async () => {
+    const doc = (await (await gw.req('GET', '/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { operationId?: string; responses: Record<string, { content?: unknown }> }>>;
+    };
+    const ids: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(op.operationId, `${method} ${path}`).toBeTruthy();
+        ids.push(op.operationId ?? '');
+        for (const status of ['401', '404', '422', '500', '503']) expect(op.responses[status]?.content, `${method} ${path} ${status}`).toBeTruthy();
+      }
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toContain('getWorkordersByWoId');
+    // Built once at start-up: the same bytes every time.
+    expect(await (await gw.req('GET', '/openapi.json')).text()).toBe(JSON.stringify(doc));
+  });
+
+  it('fails a test whose response drifts from its schema', async () => {
+    const route = {
+      method: 'get' as const,
+      path: '/x/{id}',
+      access: 'any' as const,
+      operationId: 'getX',
+      status: 200,
+      schema: z.object({ data: z.object({ value: z.number() }) }),
+    };
+    const drifted = new Response(JSON.stringify({ data: { value: null } }), { headers: { 'content-type': 'application/json' } });
+    await expect(checkContract([route], 'GET', '/x/1', drifted)).rejects.toThrow(/does not match its schema/);
+    const fine = new Response(JSON.stringify({ data: { value: 1 } }), { headers: { 'content-type': 'application/json' } });
+    await expect(checkContract([route], 'GET', '/x/1', fine)).resolves.toBe(fine);
+  });
+});
+
+describe('device accounts (API.md, Roles)', () => {
+  it('may post readings and read machines and themselves, and get 403 everywhere else', async () => {
+    const admin = await gw.login('admin');
+    const device = await gw.login('machine');
+    const created = await gw.req('POST', '/machines', { token: admin.token, body: { name: 'press', machine_type: 'press' } });
+    const id = (await body<{ id: number }>(created)).data.id;
+    expect((await gw.req('POST', `/machines/${id}/readings`, { token: device.token, body: { reading_type: 't', value: 1 } })).status).toBe(201);
+    for (const url of ['/machines', `/machines/${id}`, `/machines/${id}/readings`, '/auth/me']) {
+      expect((await gw.req('GET', url, { token: device.token })).status, url).toBe(200);
+    }
+    for (const url of ['/workorders', '/stages', '/issues', '/auth/users', '/drivers/status']) {
+      expect((await gw.req('GET', url, { token: device.token })).status, url).toBe(403);
+    }
+  });
+});
+
+describe('readings that are not good', () => {
+  it('return their reason, and a null value where none could be read', async () => {
+    const admin = await gw.login('admin');
+    const created = await gw.req('POST', '/machines', { token: admin.token, body: { name: 'press', machine_type: 'press' } });
+    const id = (await body<{ id: number }>(created)).data.id;
+    gw.ctx.readings.push(
+      [
+        { machineId: id, readingType: 'temp', value: 21.5, unit: 'C', quality: 'good', reason: null, sourceTs: gw.clock.now() - 1000 },
+        { machineId: id, readingType: 'temp', value: null, unit: 'C', quality: 'bad', reason: 'connection refused', sourceTs: gw.clock.now() },
+      ],
+      'modbus',
+    );
+    gw.ctx.readings.flush();
+    const machine = await body<{ latest: Record<string, unknown> }>(await gw.req('GET', `/machines/${id}`, { token: admin.token }));
+    expect(machine.data.latest.temp).toMatchObject({ value: null, quality: 'bad', reason: 'connection refused' });
+    const list = await body<Array<Record<string, unknown>>>(await gw.req('GET', `/machines/${id}/readings`, { token: admin.token }));
+    expect(list.data.map((r) => [r.value, r.quality, r.reason])).toEqual([
+      [null, 'bad', 'connection refused'],
+      [21.5, 'good', null],
+    ]);
+  });
+});
+
+describe('ill-formed strings', () => {
+  it('are refused with 422 in every string field, and nothing is stored', async () => {
+    const planner = await gw.login('planner');
+    const lone = 'bad \ud800 end';
+    const wo = { product_code: 'P', lot_no: 'L', qty: 1, planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T09:00:00Z' };
+    const cases: Array<[string, string, unknown]> = [
+      ['POST', '/workorders', { ...wo, product_code: lone }],
+      ['POST', '/workorders', { ...wo, lot_no: '\udc00' }],
+      ['POST', '/machines', { name: 'm', machine_type: 'press', location: lone }],
+      ['POST', '/auth/register', { username: 'someone', password: `long-enough${lone}` }],
+    ];
+    for (const [method, url, payload] of cases) {
+      const res = await gw.req(method, url, { token: planner.token, body: payload });
+      expect(res.status, `${url} ${JSON.stringify(payload)}`).toBe(422);
+      expect(JSON.stringify((await body(res)).error.details)).toContain('well-formed');
+    }
+    expect(rowCount(gw.ctx, 'work_orders')).toBe(0);
+    expect(rowCount(gw.ctx, 'machines')).toBe(0);
+    // A surrogate pair (an emoji) is well-formed and accepted.
+    expect((await gw.req('POST', '/workorders', { token: planner.token, body: { ...wo, lot_no: 'L-😀' } })).status).toBe(201);
+  });
+});
