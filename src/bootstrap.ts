@@ -27,7 +27,7 @@ export interface ContextOverrides {
  * Without JWT_SECRET (development only; production refuses in config.ts) a random secret is
  * generated once and kept beside the database, so tokens survive a restart and none is shipped.
  */
-export function resolveJwtSecret(config: Config, logger: Logger): string {
+function resolveJwtSecret(config: Config, logger: Logger): string {
   if (config.jwt.secret) return config.jwt.secret;
   if (config.databasePath === ':memory:') return randomBytes(48).toString('base64url');
   const file = path.join(path.dirname(config.databasePath), 'jwt-secret');

@@ -1,5 +1,5 @@
 /** Error codes of the API envelope (API.md); src/http/errors.ts maps each to its HTTP status. */
-export const ERROR_CODES = [
+const ERROR_CODES = [
   'MALFORMED_REQUEST',
   'UNAUTHORIZED',
   'FORBIDDEN',
@@ -57,9 +57,3 @@ export function storageFaultCode(err: unknown): string | undefined {
 
 /** A storage fault as the client sees it: 503 UNAVAILABLE, retry shortly. */
 export const unavailable = (message = 'storage is temporarily unavailable; retry shortly') => new AppError('UNAVAILABLE', message, undefined, 1);
-
-/** Storage faults become UNAVAILABLE; anything else is not a storage fault (undefined). */
-export function storageError(err: unknown): AppError | undefined {
-  if (err instanceof AppError) return err.code === 'UNAVAILABLE' ? err : undefined;
-  return storageFaultCode(err) ? unavailable() : undefined;
-}

@@ -3,7 +3,7 @@ import type { Database } from 'better-sqlite3';
 /** Ids are site_id × 2^40 + a per-table local sequence: unique across sites, below 2^53. */
 export const SITE_SHIFT = 2 ** 40;
 
-export function siteBase(siteId: number): number {
+function siteBase(siteId: number): number {
   return siteId * SITE_SHIFT;
 }
 

@@ -5,7 +5,7 @@ import { errorBody } from './envelope.ts';
 import type { HttpEnv } from './types.ts';
 
 /** The one map from a domain error code to its HTTP status (API.md, error codes). */
-export const HTTP_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+const HTTP_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   MALFORMED_REQUEST: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
@@ -24,7 +24,7 @@ export const HTTP_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
 export const statusOf = (err: AppError): ContentfulStatusCode => HTTP_STATUS[err.code];
 
 /** Headers an error's response carries: Retry-After when a retry may succeed, the bearer challenge on 401. */
-export function errorHeaders(err: AppError): Record<string, string> {
+function errorHeaders(err: AppError): Record<string, string> {
   const headers: Record<string, string> = {};
   if (err.retryAfterS !== undefined) headers['Retry-After'] = String(err.retryAfterS);
   if (err.code === 'UNAUTHORIZED') headers['WWW-Authenticate'] = 'Bearer';

@@ -109,7 +109,7 @@ const errorResponses = Object.fromEntries(
 const camel = (word: string) => word.replace(/(^|[_-])([a-z0-9])/g, (_m, _sep, ch: string) => ch.toUpperCase());
 
 /** `GET /workorders/{wo_id}/stages` → `getWorkordersByWoIdStages`. */
-export function operationIdOf(method: Method, path: string): string {
+function operationIdOf(method: Method, path: string): string {
   const parts = path
     .split('/')
     .filter(Boolean)

@@ -8,7 +8,7 @@ import { changeOwnPassword, login, logout, register, type UserView } from './ser
 import { changeRole, listUsers, resetPassword, setActive } from './users.ts';
 import * as s from './schemas.ts';
 
-export const userJson = (u: UserView) => ({ ...u, created_at: iso(u.created_at) });
+const userJson = (u: UserView) => ({ ...u, created_at: iso(u.created_at) });
 
 export function registerAuthRoutes(router: Router, ctx: AppContext): void {
   defineRoute(

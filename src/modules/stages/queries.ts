@@ -22,7 +22,7 @@ export interface StageView {
   assigned_user_ids: number[];
 }
 
-export function assignedUsers(ctx: Pick<AppContext, 'store'>, stageIds: number[]): Map<number, number[]> {
+function assignedUsers(ctx: Pick<AppContext, 'store'>, stageIds: number[]): Map<number, number[]> {
   const map = new Map<number, number[]>();
   if (stageIds.length === 0) return map;
   const rows =
@@ -85,7 +85,7 @@ export function getStageRow(ctx: Pick<AppContext, 'store'>, id: number): StageRo
   return row;
 }
 
-export function isAssigned(ctx: Pick<AppContext, 'store'>, stageId: number, userId: number): boolean {
+function isAssigned(ctx: Pick<AppContext, 'store'>, stageId: number, userId: number): boolean {
   return (
     ctx.store.db
       .select({ one: sql<number>`1` })

@@ -10,7 +10,7 @@ import { stage } from '../stages/schemas.ts';
 import * as s from './schemas.ts';
 import { createWorkOrder, getWorkOrder, listStagesOf, listWorkOrders, type WorkOrderView } from './service.ts';
 
-export const workOrderJson = (w: WorkOrderView) => ({
+const workOrderJson = (w: WorkOrderView) => ({
   ...w,
   planned_start: iso(w.planned_start),
   planned_end: iso(w.planned_end),

@@ -20,7 +20,7 @@ export interface WorkOrderView {
   updated_at: number;
 }
 
-export function toWorkOrderView(r: WorkOrderRow): WorkOrderView {
+function toWorkOrderView(r: WorkOrderRow): WorkOrderView {
   return {
     id: r.id,
     product_code: r.productCode,
