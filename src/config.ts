@@ -61,6 +61,7 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: int(0, 65535).default(8080),
+  LEGACY_API_PORT: int(0, 65535).optional(),
   DATABASE_PATH: z.string().min(1).default('./data/gateway.db'),
   SITE_ID: int(1, 1023).optional(),
   PLANT_TZ: timeZone.default('UTC'),
@@ -158,6 +159,8 @@ export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
   port: number;
+  /** Second listener speaking the old FastAPI backend's shapes (src/http/legacy); off when undefined. */
+  legacyApiPort: number | undefined;
   databasePath: string;
   siteId: number;
   plantTz: string;
@@ -231,10 +234,14 @@ export function loadConfig(vars: Record<string, string | undefined>, cwd = proce
   } else if (e.JWT_SECRET !== undefined && Buffer.byteLength(e.JWT_SECRET) < 32) {
     throw new ConfigError('JWT_SECRET: must be at least 32 bytes');
   }
+  if (e.LEGACY_API_PORT !== undefined && e.LEGACY_API_PORT !== 0 && e.LEGACY_API_PORT === e.PORT) {
+    throw new ConfigError('LEGACY_API_PORT: must differ from PORT');
+  }
   return {
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
+    legacyApiPort: e.LEGACY_API_PORT,
     databasePath: e.DATABASE_PATH === ':memory:' ? ':memory:' : path.resolve(cwd, e.DATABASE_PATH),
     siteId: e.SITE_ID ?? 1,
     plantTz: e.PLANT_TZ,

@@ -2,6 +2,7 @@ import { buildContext, type ContextOverrides } from './bootstrap.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import { newApp } from './app.ts';
+import { newLegacyApp } from './http/legacy/app.ts';
 import { startHttpServer } from './http/server.ts';
 import type { Logger } from './logger.ts';
 import { generatePassword } from './modules/auth/password.ts';
@@ -19,6 +20,8 @@ export interface Service {
 export interface RunningGateway {
   ctx: AppContext;
   port: number;
+  /** Port of the legacy (old FastAPI shapes) listener, when LEGACY_API_PORT is set. */
+  legacyPort?: number;
   stop(): Promise<void>;
 }
 
@@ -64,7 +67,12 @@ export async function startGateway(config: Config, logger: Logger, opts: Context
     const { port, stop } = await startHttpServer(ctx, app.fetch);
     started.push({ name: 'http', stop });
     logger.info({ host: config.host, port, env: config.env }, 'gateway listening');
-    return { ctx, port, stop: stopAll };
+    if (config.legacyApiPort === undefined) return { ctx, port, stop: stopAll };
+    // The old mobile app's port: a translation in front of the same v1 app, on the same server code.
+    const legacy = await startHttpServer(ctx, newLegacyApp(ctx, app.fetch).fetch, config.legacyApiPort);
+    started.push({ name: 'http-legacy', stop: legacy.stop });
+    logger.info({ host: config.host, port: legacy.port }, 'legacy API listening');
+    return { ctx, port, legacyPort: legacy.port, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

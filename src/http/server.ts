@@ -80,8 +80,8 @@ function rateLimitedWarn(log: Logger, intervalMs: number) {
   };
 }
 
-/** Starts the HTTP server for `fetch` on the configured host and port. */
-export function startHttpServer(ctx: AppContext, fetch: FetchHandler): Promise<HttpServer> {
+/** Starts the HTTP server for `fetch` on the configured host and port (or another port: the legacy listener). */
+export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx.config.port): Promise<HttpServer> {
   const { config, metrics } = ctx;
   const log = ctx.logger.child({ module: 'http' });
   const warn = { limit: rateLimitedWarn(log, 10_000), pipeline: rateLimitedWarn(log, 10_000) };
@@ -138,7 +138,7 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler): Promise<H
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => {
+    server.listen(port, config.host, () => {
       server.off('error', reject);
       const port = (server.address() as AddressInfo).port;
       resolve({
