@@ -16,7 +16,7 @@ import {
   legacyWorkOrder,
   validationError,
 } from './helpers/legacy-shapes.ts';
-import { loginOverHttp } from './helpers/server.ts';
+import { chunkedPost, loginOverHttp } from './helpers/server.ts';
 
 // The old app, unchanged, against LEGACY_API_PORT over a real socket. Planning and assignment
 // happen where they happen now: a planner on the v1 port.
@@ -171,6 +171,24 @@ describe('the old mobile app against the legacy listener', () => {
     const woMetrics = await call(legacy, 'GET', `/workorders/${orders[0]?.id}/metrics`, { token: adminToken });
     expect(woMetrics.body).toMatchObject({ stages_done: 1, open_issues: 1 });
     expect(woMetrics.body).not.toHaveProperty('data');
+  });
+
+  it("keeps v1's limits: the body limit and the login throttle, answered with a detail", async () => {
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    const big = await chunkedPost(
+      gw.legacyPort ?? 0,
+      '/auth/register',
+      { 'content-type': 'application/json' },
+      Array.from({ length: 20 }, () => chunk),
+    );
+    expect(big.status).toBe(413);
+    expectShape(detailError, JSON.parse(big.body));
+    const attempts = [];
+    for (let i = 0; i < 6; i++) attempts.push(await call(legacy, 'POST', '/auth/login', { json: { username: 'ghost', password: `guess-${i}` } }));
+    expect(attempts.map((a) => a.status)).toEqual([401, 401, 401, 401, 401, 429]);
+    const limited = attempts[5];
+    expectShape(detailError, limited?.body);
+    expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
   it('answers unknown routes 404 and wrong methods 405, both with a detail', async () => {
