@@ -94,7 +94,12 @@ describe('the old mobile app against the legacy listener', () => {
     const stages = await call(legacy, 'GET', `/workorders/${wo.id}/stages/`, { token });
     expect(expectShape(z.array(legacyStage), stages.body).map((s) => s.id)).toEqual([firstStage.id]);
 
-    const started = await fetch(`${legacy}/stages/${firstStage.id}/start`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    // Many HTTP clients send Content-Type: application/json with an empty body; FastAPI ignored it.
+    const started = await fetch(`${legacy}/stages/${firstStage.id}/start`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '',
+    });
     expect(started.status).toBe(200);
     expect(expectShape(legacyStage, await started.json())).toMatchObject({ status: 'in_progress', actual_end: null });
     const done = await call(legacy, 'POST', `/stages/${firstStage.id}/done`, { token, json: {} });

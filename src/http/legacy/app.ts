@@ -105,7 +105,11 @@ export function newLegacyApp(ctx: AppContext, v1: V1Fetch, opts: LegacyOptions =
       const headers = new Headers(c.req.raw.headers);
       headers.set('x-request-id', c.get('requestId'));
       if (route.list) return followList(c, route, route.list.keep, headers, origin);
-      return translate(await inner(c, new URL(c.req.url), headers, route.method !== 'GET'), route, origin);
+      // FastAPI ignored the body of an endpoint that took none (start, done), so old clients send
+      // an empty one with any Content-Type; v1 would call that malformed. Empty means absent.
+      const empty = headers.get('content-length') === '0';
+      if (empty) headers.delete('content-type');
+      return translate(await inner(c, new URL(c.req.url), headers, route.method !== 'GET' && !empty), route, origin);
     });
   }
 
