@@ -106,6 +106,25 @@ describe('the legacy translation', () => {
   });
 });
 
+describe('the legacy listener in front of a misbehaving v1', () => {
+  const stub = (answer: () => unknown) => newLegacyApp(gw.ctx, () => Response.json(answer()));
+
+  it('answers 500 with a detail, not an empty 200, when v1 sends no data', async () => {
+    const res = await stub(() => ({ meta: {} })).request('/workorders/1');
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ detail: 'Internal Server Error' });
+  });
+
+  it('stops following a cursor that does not move', async () => {
+    let pages = 0;
+    const res = await stub(() => {
+      pages++;
+      return { data: [{ id: pages }], meta: { next_cursor: 'same' } };
+    }).request('/workorders');
+    expect(await res.json()).toEqual([{ id: 1 }, { id: 2 }]);
+  });
+});
+
 describe('legacy settings and time format', () => {
   it('is off by default and refuses the v1 port', () => {
     expect(loadConfig({ NODE_ENV: 'test' }).legacyApiPort).toBeUndefined();

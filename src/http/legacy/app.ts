@@ -49,7 +49,7 @@ export function newLegacyApp(ctx: AppContext, v1: V1Fetch, opts: LegacyOptions =
     const headers = new Headers(res.headers);
     if (res.status === 204) return new Response(null, { status: 204, headers });
     const parsed = parseJson(await res.text());
-    if (res.ok) return json(project(parsed?.data, route.shape, format), res.status, headers);
+    if (res.ok) return json(project(dataOf(parsed), route.shape, format), res.status, headers);
     // FastAPI's OAuth2PasswordBearer answered every 401 with exactly this challenge.
     if (res.status === 401) headers.set('www-authenticate', 'Bearer');
     return json(toFastApiError(res.status, parsed, origin), res.status, headers);
@@ -69,7 +69,9 @@ export function newLegacyApp(ctx: AppContext, v1: V1Fetch, opts: LegacyOptions =
       const res = await inner(c, url, headers, false);
       if (!res.ok) return translate(res, route, origin);
       const page = parseJson(await res.text());
-      rows.push(...(Array.isArray(page?.data) ? page.data : []));
+      const data = dataOf(page);
+      if (!Array.isArray(data)) throw new Error(`v1 ${route.path} answered a list without an array`);
+      rows.push(...data);
       const next = typeof page?.meta?.next_cursor === 'string' ? page.meta.next_cursor : null;
       if (rows.length > maxRows || (keep === 'first' && rows.length === maxRows && next)) {
         truncated = true;
@@ -129,6 +131,12 @@ interface V1Body {
   data?: unknown;
   meta?: { next_cursor?: unknown };
   error?: unknown;
+}
+
+/** v1's `data`; a 2xx without one is a bug to report as 500, never an empty 200. */
+function dataOf(body: V1Body | undefined): unknown {
+  if (body?.data === undefined) throw new Error('v1 answered 2xx without data');
+  return body.data;
 }
 
 function parseJson(text: string): V1Body | undefined {
