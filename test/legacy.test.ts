@@ -62,6 +62,8 @@ describe('the old mobile app against the legacy listener', () => {
     const ana = expectShape(legacyUser, reg.body);
     expect(ana).toMatchObject({ username: 'ana', role: 'worker' });
     const token = await formLogin('ana', 'ana-password-1');
+    const jsonLogin = await call(legacy, 'POST', '/auth/login/', { json: { username: 'ana', password: 'ana-password-1' } });
+    expect(expectShape(legacyLogin, jsonLogin.body).user.id).toBe(ana.id);
 
     // A planner plans on v1 (naive times are plant time there too) and assigns the first stage.
     const planner = await call(v1, 'POST', '/auth/register', { token: adminToken, json: { username: 'pia', password: 'pia-password-1', role: 'planner' } });
