@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    globalSetup: ['test/helpers/build-dist.ts'],
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts', 'drivers/**/*.ts', 'sync/**/*.ts'],

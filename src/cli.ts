@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { DeviceConfigError } from '../drivers/config.ts';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -6,6 +7,7 @@ import { buildContext } from './bootstrap.ts';
 import { ConfigError, type Config, loadConfig, readEnv } from './config.ts';
 import { openStore } from './db/store.ts';
 import { ROLES } from './db/schema.ts';
+import { PACKAGE_ROOT } from './lib/package-root.ts';
 import { createLogger, silentLogger } from './logger.ts';
 import { startGateway } from './main.ts';
 import { generatePassword } from './modules/auth/password.ts';
@@ -139,7 +141,7 @@ switch (command) {
     await seed();
     break;
   case '--version':
-    process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+    process.stdout.write(`${JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version}\n`);
     break;
   default:
     fail(USAGE);
