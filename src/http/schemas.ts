@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { parseTimestamp } from '../lib/time.ts';
+import { parseTimestampDetailed } from '../lib/time.ts';
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
@@ -50,12 +50,16 @@ export const timestamp = (plantTz: string) =>
     .string()
     .max(40)
     .transform((s, zctx) => {
-      const ms = parseTimestamp(s, plantTz);
-      if (ms === undefined) {
-        zctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 date-time such as 2026-11-26T08:00:00Z' });
+      const parsed = parseTimestampDetailed(s, plantTz);
+      if (!parsed.ok) {
+        const message =
+          parsed.problem === 'nonexistent'
+            ? `does not exist in ${plantTz} (skipped when the clocks go forward); send it with an offset`
+            : 'must be an ISO 8601 date-time such as 2026-11-26T08:00:00Z';
+        zctx.addIssue({ code: 'custom', message });
         return z.NEVER;
       }
-      return ms;
+      return parsed.ms;
     })
     .openapi({ type: 'string', format: 'date-time' });
 
