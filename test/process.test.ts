@@ -6,6 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, startServe } from './helpers/child.ts';
 import { freePort } from './helpers/server.ts';
 
+// Each test starts the gateway as a process, several times over: a loaded CI machine needs far
+// longer than the in-process tests' 30 s (nothing here measures speed).
+const SLOW = { timeout: 120_000 };
+
 let dir: string;
 let env: Record<string, string>;
 beforeEach(() => {
@@ -14,7 +18,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('the gateway command', () => {
+describe('the gateway command', SLOW, () => {
   it('migrates, creates users with generated or piped passwords, and refuses bad arguments', () => {
     expect(runCli(['migrate'], env).stdout).toContain('migrations applied');
     const generated = runCli(['user', 'create', '--username', 'lead', '--role', 'planner'], env);
@@ -71,7 +75,7 @@ describe('the gateway command', () => {
   });
 });
 
-describe('durability', () => {
+describe('durability', SLOW, () => {
   it('keeps every acknowledged registration across a SIGKILL', async () => {
     const port = await freePort();
     // Writes must still be in flight at the kill: lift the per-address registration limit.
@@ -116,7 +120,7 @@ describe('durability', () => {
   });
 });
 
-describe('logging and shutdown', () => {
+describe('logging and shutdown', SLOW, () => {
   it('writes JSON lines to LOG_FILE, redacts secrets, and stops cleanly on SIGTERM', async () => {
     const { readdirSync, readFileSync } = await import('node:fs');
     const port = await freePort();
