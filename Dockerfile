@@ -1,6 +1,6 @@
 # Edge gateway image: the compiled daemon (dist/) on Node 24 LTS, without dev tooling.
 # Pinned to an exact Node release so a rebuild cannot change the runtime; raise it with each
-# Node 24 security release (docs/operations.md, docs/adr/0006-node-24-lts.md).
+# Node 24 security release (docs/operations.md, docs/adr/0007-node-24-lts.md).
 ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # Production dependencies only; native addons (better-sqlite3, serialport) compile here.
