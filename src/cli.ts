@@ -9,6 +9,7 @@ import { ROLES } from './db/schema.ts';
 import { createLogger, silentLogger } from './logger.ts';
 import { startGateway } from './main.ts';
 import { generatePassword } from './modules/auth/password.ts';
+import { backupCommand, restoreCommand } from './modules/backup/commands.ts';
 import { createUser } from './modules/auth/service.ts';
 import { seedDemo } from './seed.ts';
 
@@ -17,7 +18,9 @@ const USAGE = `usage: gateway <command>
   migrate                                 apply database migrations and exit
   user create --username NAME --role ROLE [--password-stdin]
                                           create a user; without --password-stdin a password is generated and printed
-  seed                                    create demo users and data (prints their generated passwords)`;
+  seed                                    create demo users and data (prints their generated passwords)
+  backup FILE                             online copy of the database (safe while the gateway runs)
+  restore FILE                            replace the database with a backup of this site (gateway stopped)`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -137,6 +140,18 @@ switch (command) {
     break;
   case 'seed':
     await seed();
+    break;
+  case 'backup':
+    await backupCommand(
+      config(),
+      [sub, ...rest].filter((a) => a !== undefined),
+    );
+    break;
+  case 'restore':
+    await restoreCommand(
+      config(),
+      [sub, ...rest].filter((a) => a !== undefined),
+    );
     break;
   case '--version':
     process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
