@@ -10,6 +10,7 @@ import { createLogger, silentLogger } from './logger.ts';
 import { startGateway } from './main.ts';
 import { generatePassword } from './modules/auth/password.ts';
 import { backupCommand, restoreCommand } from './modules/backup/commands.ts';
+import { importLegacyCommand } from './modules/import/command.ts';
 import { createUser } from './modules/auth/service.ts';
 import { seedDemo } from './seed.ts';
 
@@ -20,7 +21,8 @@ const USAGE = `usage: gateway <command>
                                           create a user; without --password-stdin a password is generated and printed
   seed                                    create demo users and data (prints their generated passwords)
   backup FILE                             online copy of the database (safe while the gateway runs)
-  restore FILE                            replace the database with a backup of this site (gateway stopped)`;
+  restore FILE                            replace the database with a backup of this site (gateway stopped)
+  import-legacy FILE [--dry-run]          import the FastAPI backend's database.db (users, work orders, stages, issues, machines)`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -149,6 +151,12 @@ switch (command) {
     break;
   case 'restore':
     await restoreCommand(
+      config(),
+      [sub, ...rest].filter((a) => a !== undefined),
+    );
+    break;
+  case 'import-legacy':
+    importLegacyCommand(
       config(),
       [sub, ...rest].filter((a) => a !== undefined),
     );
