@@ -70,7 +70,7 @@ describe('gateway backup', () => {
     const writer = spawn(process.execPath, ['-e', WRITER, db], { cwd: ROOT, stdio: 'ignore' });
     children.push(writer);
     const readings = 'SELECT count(*) AS n FROM machine_readings';
-    await until(() => count(db, readings) > 2000);
+    await until(() => count(db, readings) > 2000, 90_000);
 
     const file = path.join(dir, 'nightly.db');
     const res = runCli(['backup', file], env);
@@ -87,10 +87,10 @@ describe('gateway backup', () => {
     expect(site.value).toBe('3');
     expect(copied).toBeGreaterThan(2000);
     // The writer was never blocked: it kept going past what the copy holds.
-    await until(() => count(db, readings) > copied + 1000);
+    await until(() => count(db, readings) > copied + 1000, 90_000);
     expect(existsSync(file)).toBe(true);
     expect(readdirSync(dir).filter((f) => f.includes('.partial-'))).toEqual([]);
-  });
+  }, 180_000);
 
   it('refuses a missing database or folder, changing nothing', async () => {
     await expect(backupDatabase(path.join(dir, 'g.db'), path.join(dir, 'x.db'))).rejects.toThrow('no database');
@@ -130,7 +130,7 @@ describe('gateway restore', () => {
     const store = openStore(db, 3);
     expect(store.sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
     store.close();
-  }, 120_000);
+  }, 180_000);
 
   it('refuses while an in-process gateway holds the lock, and a second gateway on the same database', async () => {
     const file = path.join(dir, 'b.db');

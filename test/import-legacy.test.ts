@@ -231,5 +231,5 @@ describe('gateway import-legacy', () => {
     const bad = runCli(['import-legacy', path.join(dir, 'nope.db')], env);
     expect(bad.status).toBe(1);
     expect(bad.stderr.trim()).toBe(`import-legacy: no file at ${path.join(dir, 'nope.db')}`);
-  });
+  }, 120_000);
 });
