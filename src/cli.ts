@@ -129,6 +129,7 @@ async function seed(): Promise<void> {
 }
 
 const [command, sub, ...rest] = process.argv.slice(2);
+const args = process.argv.slice(3);
 switch (command) {
   case 'serve':
     await serve();
@@ -144,22 +145,13 @@ switch (command) {
     await seed();
     break;
   case 'backup':
-    await backupCommand(
-      config(),
-      [sub, ...rest].filter((a) => a !== undefined),
-    );
+    await backupCommand(config(), args);
     break;
   case 'restore':
-    await restoreCommand(
-      config(),
-      [sub, ...rest].filter((a) => a !== undefined),
-    );
+    await restoreCommand(config(), args);
     break;
   case 'import-legacy':
-    importLegacyCommand(
-      config(),
-      [sub, ...rest].filter((a) => a !== undefined),
-    );
+    importLegacyCommand(config(), args);
     break;
   case '--version':
     process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
