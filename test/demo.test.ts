@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/child.ts';
 import { freePort, loginOverHttp, until } from './helpers/server.ts';
 
 interface Machine {
   name: string;
+  status: string;
   latest: Record<string, { value: number | null; quality: string }>;
 }
 
@@ -25,11 +26,12 @@ describe('npm run demo', () => {
       out += c;
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    let dataDir = '';
     try {
       await until(() => out.includes('demo ready') || child.exitCode !== null, 100_000, 100);
       expect(out).toContain('demo ready');
       const password = /^\s+planner1\s+planner\s+(\S+)$/m.exec(out)?.[1] ?? '';
-      const dataDir = /data folder \(deleted on exit\): (\S+)/.exec(out)?.[1] ?? '';
+      dataDir = /data folder \(deleted on exit\): (\S+)/.exec(out)?.[1] ?? '';
       expect(existsSync(dataDir)).toBe(true);
       const base = `http://127.0.0.1:${port}`;
       const token = await loginOverHttp(base, 'planner1', password);
@@ -39,7 +41,8 @@ describe('npm run demo', () => {
         async () => {
           const res = await fetch(`${base}/machines`, { headers: { authorization: `Bearer ${token}` } });
           machines = ((await res.json()) as { data: Machine[] }).data;
-          return live('press-01', 'pressure') && live('cnc-02', 'spindle_speed') && live('oven-01', 'temperature');
+          const ovenRunning = machines.find((m) => m.name === 'oven-01')?.status === 'running';
+          return live('press-01', 'pressure') && live('cnc-02', 'spindle_speed') && live('oven-01', 'temperature') && ovenRunning;
         },
         60_000,
         250,
@@ -63,6 +66,8 @@ describe('npm run demo', () => {
       expect(existsSync(dataDir)).toBe(false);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+      // After a failure the demo had no chance to delete its folder.
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     }
   }, 180_000);
 });

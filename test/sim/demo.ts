@@ -34,7 +34,13 @@ const devices = parse(readFileSync(path.join(root, 'config/devices.example.yaml'
 };
 for (const d of devices.devices) {
   if (d.protocol === 'modbus-tcp') d.port = modbus.port;
-  if (d.protocol === 'opcua') d.endpoint = opcua.endpoint;
+  if (d.protocol === 'opcua') {
+    d.endpoint = opcua.endpoint;
+    // The simulator's Health variable (1 = good) drives the oven's status, as a state tag would.
+    const tags = d.tags as Array<Record<string, unknown>>;
+    tags.push({ name: 'health', reading_type: 'health', browse_path: '/Objects/Oven/Health', namespace_uri: opcua.namespaceUri });
+    d.status = { tag: 'health', map: { '1': 'running', '0': 'down' } };
+  }
 }
 devices.machines.push(CNC_MACHINE);
 devices.devices.push({ ...CNC_DEVICE, port: modbus.port });
