@@ -1,5 +1,4 @@
 import { issues } from '../../db/schema.ts';
-import { appendEvent } from '../../events/store.ts';
 import { byLegacyId, type ImportCtx } from './import-users.ts';
 import type { LegacyDb } from './legacy-db.ts';
 import { type ImportReport, skip } from './report.ts';
@@ -28,7 +27,7 @@ export function importAssignments(ctx: ImportCtx, legacy: LegacyDb, report: Impo
       continue;
     }
     const wo = (workOrderOf.get(stageId) as { wo: number } | undefined)?.wo ?? null;
-    appendEvent(ctx, {
+    ctx.tx.emit({
       kind: 'stage.assigned',
       entityType: 'stage',
       entityId: stageId,
@@ -97,7 +96,7 @@ export function importIssues(ctx: ImportCtx, legacy: LegacyDb, report: ImportRep
       .run();
     const wo = (workOrderOf.get(stageId) as { wo: number } | undefined)?.wo ?? null;
     const base = { entityType: 'issue' as const, entityId: id, workOrderId: wo };
-    appendEvent(ctx, {
+    ctx.tx.emit({
       ...base,
       kind: 'issue.opened',
       toStatus: 'open',
@@ -106,10 +105,9 @@ export function importIssues(ctx: ImportCtx, legacy: LegacyDb, report: ImportRep
       data: { stage_id: stageId, type: mapped.type, description: mapped.description, imported_from: 'fastapi', legacy_id: legacyId },
     });
     const note = 'imported from the FastAPI backend; the time of this change is not known';
-    if (status.value === 'ack')
-      appendEvent(ctx, { ...base, kind: 'issue.acknowledged', fromStatus: 'open', toStatus: 'ack', data: { stage_id: stageId, note } });
+    if (status.value === 'ack') ctx.tx.emit({ ...base, kind: 'issue.acknowledged', fromStatus: 'open', toStatus: 'ack', data: { stage_id: stageId, note } });
     if (status.value === 'resolved')
-      appendEvent(ctx, { ...base, kind: 'issue.resolved', fromStatus: 'open', toStatus: 'resolved', data: { stage_id: stageId, note } });
+      ctx.tx.emit({ ...base, kind: 'issue.resolved', fromStatus: 'open', toStatus: 'resolved', data: { stage_id: stageId, note } });
     report.counts.issues.imported++;
     report.mapping.issues.push({ legacyId, id, how: 'imported' });
   }

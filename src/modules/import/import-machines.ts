@@ -1,5 +1,4 @@
 import { machines } from '../../db/schema.ts';
-import { appendEvent } from '../../events/store.ts';
 import { byLegacyId, type ImportCtx } from './import-users.ts';
 import type { LegacyDb } from './legacy-db.ts';
 import { type ImportReport, skip } from './report.ts';
@@ -49,7 +48,7 @@ export function importMachines(ctx: ImportCtx, legacy: LegacyDb, report: ImportR
         legacyId,
       })
       .run();
-    appendEvent(ctx, {
+    ctx.tx.emit({
       kind: 'machine.created',
       entityType: 'machine',
       entityId: id,

@@ -1,7 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { type StageStatus, workOrderStages, workOrders } from '../../db/schema.ts';
-import { appendEvent } from '../../events/store.ts';
-import { deriveStatus } from '../workorders/service.ts';
+import { deriveStatus } from '../stages/service.ts';
 import { byLegacyId, type ImportCtx } from './import-users.ts';
 import type { LegacyDb, LegacyRow } from './legacy-db.ts';
 import { type ImportReport, skip } from './report.ts';
@@ -51,7 +50,7 @@ export function importWorkOrders(ctx: ImportCtx, legacy: LegacyDb, report: Impor
       .insert(workOrders)
       .values({ id, productCode, lotNo, qty, plannedStart: start.value, plannedEnd: end.value, status: 'planned', createdAt: now, updatedAt: now, legacyId })
       .run();
-    appendEvent(ctx, {
+    ctx.tx.emit({
       kind: 'work_order.created',
       entityType: 'work_order',
       entityId: id,
@@ -142,7 +141,7 @@ export function importStages(ctx: ImportCtx, legacy: LegacyDb, report: ImportRep
         })
         .run();
       for (const e of STAGE_EVENTS.filter((x) => x.when(status.value))) {
-        appendEvent(ctx, {
+        ctx.tx.emit({
           kind: e.kind,
           entityType: 'stage',
           entityId: id,
@@ -169,5 +168,5 @@ function refreshStatus(ctx: ImportCtx, workOrderId: number): void {
   const next = deriveStatus(statuses.map((r) => r.s));
   if (!wo || wo.status === next) return;
   ctx.store.db.update(workOrders).set({ status: next, updatedAt: ctx.clock.now() }).where(eq(workOrders.id, workOrderId)).run();
-  appendEvent(ctx, { kind: 'work_order.status_changed', entityType: 'work_order', entityId: workOrderId, workOrderId, fromStatus: wo.status, toStatus: next });
+  ctx.tx.emit({ kind: 'work_order.status_changed', entityType: 'work_order', entityId: workOrderId, workOrderId, fromStatus: wo.status, toStatus: next });
 }

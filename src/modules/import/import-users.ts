@@ -1,4 +1,5 @@
 import type { AppContext } from '../../context.ts';
+import type { Tx } from '../../db/command.ts';
 import { users } from '../../db/schema.ts';
 import { recordAudit } from '../audit/service.ts';
 import type { LegacyDb } from './legacy-db.ts';
@@ -6,7 +7,8 @@ import type { ImportReport } from './report.ts';
 import { skip } from './report.ts';
 import { int, role, text } from './values.ts';
 
-export type ImportCtx = Pick<AppContext, 'store' | 'clock'> & { plantTz: string };
+/** What an import step needs: the store, the clock, the plant zone and the open command (for event rows). */
+export type ImportCtx = Pick<AppContext, 'store' | 'clock'> & { plantTz: string; tx: Tx };
 
 const PASSLIB_BCRYPT = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
 const SCRYPT = /^scrypt\$/;

@@ -16,11 +16,11 @@ class DryRunRollback extends Error {}
  */
 export function importLegacy(ctx: Pick<AppContext, 'store' | 'clock' | 'config'>, file: string, opts: { dryRun?: boolean } = {}): ImportReport {
   const legacy = openLegacy(file);
-  const ictx = { store: ctx.store, clock: ctx.clock, plantTz: ctx.config.plantTz };
   const report = emptyReport(file, ctx.config.siteId, ctx.config.plantTz, opts.dryRun ?? false);
   report.notes.push(...legacy.notes);
   try {
-    ctx.store.write(() => {
+    ctx.store.commandNow((tx) => {
+      const ictx = { store: ctx.store, clock: ctx.clock, plantTz: ctx.config.plantTz, tx };
       const userIds = importUsers(ictx, legacy, report);
       const machineIds = importMachines(ictx, legacy, report);
       const workOrderIds = importWorkOrders(ictx, legacy, report);
