@@ -11,6 +11,8 @@ import { PACKAGE_ROOT } from './lib/package-root.ts';
 import { createLogger, silentLogger } from './logger.ts';
 import { startGateway } from './main.ts';
 import { generatePassword } from './modules/auth/password.ts';
+import { backupCommand, restoreCommand } from './modules/backup/commands.ts';
+import { importLegacyCommand } from './modules/import/command.ts';
 import { createUser } from './modules/auth/service.ts';
 import { seedDemo } from './seed.ts';
 
@@ -19,7 +21,10 @@ const USAGE = `usage: gateway <command>
   migrate                                 apply database migrations and exit
   user create --username NAME --role ROLE [--password-stdin]
                                           create a user; without --password-stdin a password is generated and printed
-  seed                                    create demo users and data (prints their generated passwords)`;
+  seed                                    create demo users and data (prints their generated passwords)
+  backup FILE                             online copy of the database (safe while the gateway runs)
+  restore FILE                            replace the database with a backup of this site (gateway stopped)
+  import-legacy FILE [--dry-run]          import the FastAPI backend's database.db (users, work orders, stages, issues, machines)`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -126,6 +131,7 @@ async function seed(): Promise<void> {
 }
 
 const [command, sub, ...rest] = process.argv.slice(2);
+const args = process.argv.slice(3);
 switch (command) {
   case 'serve':
     await serve();
@@ -139,6 +145,15 @@ switch (command) {
     break;
   case 'seed':
     await seed();
+    break;
+  case 'backup':
+    await backupCommand(config(), args);
+    break;
+  case 'restore':
+    await restoreCommand(config(), args);
+    break;
+  case 'import-legacy':
+    importLegacyCommand(config(), args);
     break;
   case '--version':
     process.stdout.write(`${JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version}\n`);

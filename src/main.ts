@@ -10,6 +10,7 @@ import { createUser } from './modules/auth/service.ts';
 import { hasNoUsers } from './modules/auth/users.ts';
 import { startHousekeeping } from './modules/ops/housekeeping.ts';
 import { loadDeviceConfig, startDrivers } from './modules/machines/drivers.ts';
+import { acquireRunLock } from './modules/backup/run-lock.ts';
 
 /** A long-lived part of the process, started in order and stopped in reverse. */
 export interface Service {
@@ -44,8 +45,19 @@ export async function ensureInitialAdmin(ctx: AppContext, print: (line: string) 
 export async function startGateway(config: Config, logger: Logger, opts: ContextOverrides & { print?: (line: string) => void } = {}): Promise<RunningGateway> {
   // Every configuration file is checked before the first side effect (database, first admin).
   const devices = loadDeviceConfig(config);
-  const ctx = buildContext(config, logger, opts);
-  const started: Service[] = [{ name: 'storage', stop: () => ctx.store.close() }];
+  // Held for the process's life so `gateway restore` refuses while this gateway runs.
+  const runLock = config.databasePath === ':memory:' ? undefined : acquireRunLock(config.databasePath);
+  let ctx: AppContext;
+  try {
+    ctx = buildContext(config, logger, opts);
+  } catch (err) {
+    runLock?.release();
+    throw err;
+  }
+  const started: Service[] = [
+    { name: 'run-lock', stop: () => runLock?.release() },
+    { name: 'storage', stop: () => ctx.store.close() },
+  ];
   const stopAll = async () => {
     for (const part of started.reverse()) {
       try {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { type AnySQLiteColumn, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { MACHINE_STATUSES, QUALITIES } from '../../drivers/engine/types.ts';
 import { MACHINE_SOURCES } from '../../drivers/registry.ts';
 
@@ -21,6 +21,11 @@ export type IssueStatus = (typeof ISSUE_STATUSES)[number];
 
 // Machine statuses and qualities are the drivers' vocabulary; sources come from the driver registry.
 export { MACHINE_SOURCES, MACHINE_STATUSES, QUALITIES };
+
+/** Id of the row in the old FastAPI database it was imported from (`gateway import-legacy`); null otherwise. */
+const legacyIdColumn = () => integer('legacy_id');
+/** Partial, so rows created here (legacy_id null) cost nothing; unique, so an import never runs twice. */
+const legacyIndex = (table: string, column: AnySQLiteColumn) => uniqueIndex(`${table}_legacy_id`).on(column).where(sql`${column} IS NOT NULL`);
 
 /** Key/value facts about this database (site id it was created for, ...). */
 export const gatewayMeta = sqliteTable('gateway_meta', {
@@ -44,8 +49,9 @@ export const users = sqliteTable(
     active: integer('active', { mode: 'boolean' }).notNull().default(true),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
+    legacyId: legacyIdColumn(),
   },
-  (t) => [uniqueIndex('users_username_lower').on(sql`lower(${t.username})`)],
+  (t) => [uniqueIndex('users_username_lower').on(sql`lower(${t.username})`), legacyIndex('users', t.legacyId)],
 );
 
 /** One row per issued token (its jti); revocation is a timestamp, checked on every request. */
@@ -125,8 +131,10 @@ export const workOrders = sqliteTable(
     createdBy: integer('created_by'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
+    legacyId: legacyIdColumn(),
   },
   (t) => [
+    legacyIndex('work_orders', t.legacyId),
     index('work_orders_planned').on(t.plannedStart, t.id),
     index('work_orders_status').on(t.status, t.plannedStart, t.id),
     index('work_orders_product').on(t.productCode),
@@ -156,8 +164,9 @@ export const workOrderStages = sqliteTable(
     statusChangedAt: integer('status_changed_at'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
+    legacyId: legacyIdColumn(),
   },
-  (t) => [uniqueIndex('stages_wo_seq').on(t.workOrderId, t.seq), index('stages_status').on(t.status)],
+  (t) => [uniqueIndex('stages_wo_seq').on(t.workOrderId, t.seq), index('stages_status').on(t.status), legacyIndex('work_order_stages', t.legacyId)],
 );
 
 export const stageAssignments = sqliteTable(
@@ -192,21 +201,27 @@ export const issues = sqliteTable(
     resolvedAt: integer('resolved_at'),
     resolvedBy: integer('resolved_by'),
     updatedAt: integer('updated_at').notNull(),
+    legacyId: legacyIdColumn(),
   },
-  (t) => [index('issues_stage').on(t.workOrderStageId), index('issues_status').on(t.status, t.id)],
+  (t) => [index('issues_stage').on(t.workOrderStageId), index('issues_status').on(t.status, t.id), legacyIndex('issues', t.legacyId)],
 );
 
-export const machines = sqliteTable('machines', {
-  id: integer('id').primaryKey(),
-  name: text('name').notNull().unique(),
-  machineType: text('machine_type').notNull(),
-  location: text('location'),
-  status: text('status', { enum: MACHINE_STATUSES }).notNull(),
-  source: text('source', { enum: MACHINE_SOURCES }).notNull(),
-  lastSeenAt: integer('last_seen_at'),
-  createdAt: integer('created_at').notNull(),
-  updatedAt: integer('updated_at').notNull(),
-});
+export const machines = sqliteTable(
+  'machines',
+  {
+    id: integer('id').primaryKey(),
+    name: text('name').notNull().unique(),
+    machineType: text('machine_type').notNull(),
+    location: text('location'),
+    status: text('status', { enum: MACHINE_STATUSES }).notNull(),
+    source: text('source', { enum: MACHINE_SOURCES }).notNull(),
+    lastSeenAt: integer('last_seen_at'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    legacyId: legacyIdColumn(),
+  },
+  (t) => [legacyIndex('machines', t.legacyId)],
+);
 
 /** Append-only readings; written in batches by the readings writer. */
 export const machineReadings = sqliteTable(
@@ -222,8 +237,9 @@ export const machineReadings = sqliteTable(
     reason: text('reason'),
     sourceTs: integer('source_ts').notNull(),
     recordedAt: integer('recorded_at').notNull(),
+    legacyId: legacyIdColumn(),
   },
-  (t) => [index('readings_machine_ts').on(t.machineId, t.sourceTs), index('readings_recorded').on(t.recordedAt)],
+  (t) => [index('readings_machine_ts').on(t.machineId, t.sourceTs), index('readings_recorded').on(t.recordedAt), legacyIndex('machine_readings', t.legacyId)],
 );
 
 /** Latest value per (machine, reading type), kept by the writer in the same transaction. */

@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import bcrypt from 'bcryptjs';
 
 /** scrypt cost parameters; stored inside each hash so they can be raised later. */
 export interface ScryptParams {
@@ -11,6 +12,7 @@ export interface ScryptParams {
 export const OWASP_SCRYPT: ScryptParams = { N: 2 ** 15, r: 8, p: 3 };
 
 const KEY_LEN = 32;
+const BCRYPT = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
 
 /**
  * Hashes and verifies passwords off the event loop, at most `maxConcurrent` at a time.
@@ -19,6 +21,8 @@ const KEY_LEN = 32;
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
   verify(password: string, stored: string): Promise<boolean>;
+  /** True when a verified hash should be replaced by a fresh one (bcrypt from the old backend, weaker scrypt); optional for test doubles. */
+  needsRehash?(stored: string): boolean;
   /** Burns the same work as a verify, for unknown users (equal timing). */
   verifyDummy(password: string): Promise<false>;
 }
@@ -76,6 +80,8 @@ export function createPasswordHasher(params: ScryptParams = OWASP_SCRYPT, maxCon
     });
   const verify = (password: string, stored: string) =>
     limit('login', async () => {
+      // passlib bcrypt hashes imported from the FastAPI backend (gateway import-legacy).
+      if (BCRYPT.test(stored)) return bcrypt.compare(password, stored);
       const parsed = decode(stored);
       if (!parsed) return false;
       const key = await derive(password, parsed.salt, parsed.params);
@@ -86,7 +92,11 @@ export function createPasswordHasher(params: ScryptParams = OWASP_SCRYPT, maxCon
       await derive(password, dummySalt, params);
       return false as const;
     });
-  return { hash, verify, verifyDummy };
+  const needsRehash = (stored: string) => {
+    const parsed = decode(stored);
+    return !parsed || parsed.params.N < params.N || parsed.params.r < params.r || parsed.params.p < params.p;
+  };
+  return { hash, verify, needsRehash, verifyDummy };
 }
 
 /** A random password for generated accounts: 18 bytes, base64url (24 characters). */

@@ -119,6 +119,7 @@ export async function login(
     throw new AppError('UNAUTHORIZED', BAD_CREDENTIALS);
   }
   attempt.succeeded();
+  if (ctx.passwords.needsRehash?.(user.passwordHash)) await rehash(ctx, user.id, user.passwordHash, input.password);
   const issued = await ctx.tokens.issue(user.id, now);
   await ctx.store.command(() => {
     ctx.store.db.insert(sessions).values({ id: issued.sessionId, userId: user.id, createdAt: now, expiresAt: issued.expiresAt }).run();
@@ -132,6 +133,19 @@ export async function login(
     });
   });
   return { access_token: issued.token, token_type: 'bearer', expires_in: ctx.tokens.ttlS, user: toUserView(user) };
+}
+
+/** After a successful login: a bcrypt hash from the old backend (or a weaker scrypt) becomes today's scrypt. */
+async function rehash(ctx: AppContext, userId: number, old: string, password: string): Promise<void> {
+  const passwordHash = await ctx.passwords.hash(password);
+  await ctx.store.command(() => {
+    // Only if unchanged meanwhile: a password change during the hashing wins.
+    ctx.store.db
+      .update(users)
+      .set({ passwordHash, updatedAt: ctx.clock.now() })
+      .where(and(eq(users.id, userId), eq(users.passwordHash, old)))
+      .run();
+  });
 }
 
 /** POST /auth/logout: the presented token stops working. Runs inside a command. */

@@ -100,7 +100,7 @@ const setWorkOrderStatus = (ctx: AppContext) =>
   );
 
 /** A work order's status follows its stages: planned (none started), in_progress, done (all done). */
-function deriveStatus(stageStatuses: string[]): WorkOrderStatus {
+export function deriveStatus(stageStatuses: string[]): WorkOrderStatus {
   if (stageStatuses.length > 0 && stageStatuses.every((s) => s === 'done')) return 'done';
   if (stageStatuses.some((s) => s !== 'planned')) return 'in_progress';
   return 'planned';
