@@ -30,6 +30,9 @@ export function newApp(ctx: AppContext): GatewayApp {
   registerMachineRoutes(router, ctx);
   registerDocs(router.app);
   // The floor console: pages under /console that call this same app in-process (docs/console.md).
-  router.app.route('/', createConsole(ctx, (req, env) => router.app.request(req, undefined, env as never)));
+  router.app.route(
+    '/',
+    createConsole(ctx, (req, env) => router.app.request(req, undefined, env)),
+  );
   return { app: router.app, routes: router.routes };
 }

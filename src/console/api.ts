@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { HttpEnv } from '../http/types.ts';
 
 /** Calls the v1 app in-process, as a client would over HTTP (the app's `request`). */
-export type ApiFetch = (req: Request, env: unknown) => Response | Promise<Response>;
+export type ApiFetch = (req: Request, env: Context<HttpEnv>['env']) => Response | Promise<Response>;
 
 /** One API answer: the envelope's data on success, or its error. */
 export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; code: string; message: string; retryAfter: string | null };
