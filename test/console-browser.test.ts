@@ -191,12 +191,12 @@ describe.skipIf(!haveChromium && !process.env.CI)('floor console in a real brows
     const temperature = page.locator(`[data-machine="${machineId}"] [data-reading="temperature"] [data-value]`);
     await expect.poll(() => temperature.textContent()).toContain('20.5');
     await page.evaluate(() => {
-      (window as unknown as { marker: number }).marker = 1;
+      (globalThis as unknown as { marker: number }).marker = 1;
     });
     await shoot(page, 'machines');
     await api('POST', `/machines/${machineId}/readings`, users.pete?.token ?? '', { reading_type: 'temperature', value: 73.25, unit: 'C' });
     await page.locator(`[data-machine="${machineId}"] [data-reading="temperature"] [data-value]`, { hasText: '73.25' }).waitFor();
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
     expect(await page.locator('[data-reading="pressure"] .q-bad').count()).toBe(1);
     expect(await page.locator('[data-reading="speed"] .q-stale').count()).toBe(1);
   });

@@ -39,6 +39,7 @@ table { border-collapse:collapse; width:100%; } th, td { text-align:left; paddin
 .late { color:var(--bad); font-weight:700; }
 progress { width:100%; height:1.2rem; }
 .muted { color:var(--muted); }
+.sr-only { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
 @media (max-width: 600px) { body { font-size:18px; } main { padding:.6rem; } .cards { grid-template-columns:1fr; } header .who { margin-left:0; } }
 `;
 

@@ -37,19 +37,19 @@ interface BoardRow {
 
 const minutes = (s: number | null | undefined) => (s === null || s === undefined ? '—' : `${s > 0 ? '+' : ''}${Math.round(s / 60)} min`);
 
-function IssueRow(props: { issue: Issue; csrf: string; canAct: boolean }) {
+function IssueRow(props: { issue: Issue; csrf: string; where: string | undefined }) {
   const { issue } = props;
   const next = issue.status === 'open' ? ['ack', 'resolved'] : ['resolved'];
   return (
     <tr data-issue={issue.id}>
-      <td>#{issue.work_order_stage_id}</td>
+      <td>{props.where ?? `#${issue.work_order_stage_id}`}</td>
       <td>{issue.type.replace('_', ' ')}</td>
       <td>{issue.description}</td>
       <td>
         <StatusBadge status={issue.status} />
       </td>
       <td>
-        {props.canAct && (
+        {
           <div class="actions">
             {next.map((status) => (
               <form method="post" action={`/console/issues/${issue.work_order_stage_id}/${issue.id}`}>
@@ -61,7 +61,7 @@ function IssueRow(props: { issue: Issue; csrf: string; canAct: boolean }) {
               </form>
             ))}
           </div>
-        )}
+        }
       </td>
     </tr>
   );
@@ -124,6 +124,8 @@ export function registerBoard(app: Hono<HttpEnv>, frame: Frame, clockNow: () => 
         const res = await api.call<Issue[]>('GET', `/issues?status=${status}&limit=100`);
         if (res.ok) issues.push(...res.data);
       }
+      const stageNames = new Map<number, string>();
+      for (const r of rows) for (const { stage } of r.stages) stageNames.set(stage.id, `${r.wo.product_code} · ${stage.stage_name}`);
       // Only an admin may list users; a planner assigns by user id.
       const users = user.role === 'admin' ? await api.call<UserRow[]>('GET', '/auth/users?limit=500') : undefined;
       const workers = users?.ok ? users.data.filter((u) => u.active && u.role === 'worker') : undefined;
@@ -137,9 +139,20 @@ export function registerBoard(app: Hono<HttpEnv>, frame: Frame, clockNow: () => 
             ) : (
               <div class="table-wrap">
                 <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">{t.stage}</th>
+                      <th scope="col">{t.issueType}</th>
+                      <th scope="col">{t.issueDescription}</th>
+                      <th scope="col">{t.status}</th>
+                      <th scope="col">
+                        <span class="sr-only">{t.actions}</span>
+                      </th>
+                    </tr>
+                  </thead>
                   <tbody>
                     {issues.map((issue) => (
-                      <IssueRow issue={issue} csrf={csrf} canAct={true} />
+                      <IssueRow issue={issue} csrf={csrf} where={stageNames.get(issue.work_order_stage_id)} />
                     ))}
                   </tbody>
                 </table>

@@ -52,6 +52,7 @@ export const t = {
   delay: 'Delay',
   openIssues: 'Open issues',
   noIssues: 'No open issues.',
+  actions: 'Actions',
   acknowledge: 'Acknowledge',
   resolve: 'Resolve',
   assign: 'Assign',
