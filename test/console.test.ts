@@ -151,7 +151,7 @@ describe('my work', () => {
     await agent.post(`/console/stages/${stageId}/start`, { ...fields, idem: 'another-key' });
     const page = await (await agent.get('/console/work')).text();
     expect(page).toContain('The gateway could not do that:');
-    expect(page).toMatch(/in_progress/);
+    expect(page).toContain('stage cannot go from in_progress to in_progress');
   });
 
   it('finishes with quantities and reports an issue', async () => {

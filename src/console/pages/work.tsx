@@ -52,10 +52,14 @@ function StageCard(props: { stage: Stage; wo: WorkOrder | undefined; csrf: strin
       </h2>
       <p>
         {t.workOrder} {wo ? `${wo.product_code} · lot ${wo.lot_no} · qty ${wo.qty}` : `#${stage.work_order_id}`}
-        <br />
-        <span class="muted">
-          {t.planned}: {shortTime(stage.planned_start, props.now)} – {shortTime(stage.planned_end, props.now)}
-        </span>
+        {(stage.planned_start || stage.planned_end) && (
+          <>
+            <br />
+            <span class="muted">
+              {t.planned}: {shortTime(stage.planned_start, props.now)} – {shortTime(stage.planned_end, props.now)}
+            </span>
+          </>
+        )}
       </p>
       <div class="actions">
         {s === 'planned' && <ActionForm stage={stage} action="start" csrf={csrf} label={t.start} />}
