@@ -63,6 +63,22 @@ describe('console sign-in', () => {
     expect((await agent.get('/console/work')).headers.get('location')).toBe('/console/login');
   });
 
+  it('refuses a sign-in posted from another site', async () => {
+    const worker = await gw.login('worker');
+    const res = await new ConsoleAgent(gw).post('/console/login', { username: worker.username, password: worker.password }, { origin: 'http://evil.example' });
+    expect(res.status).toBe(403);
+    expect(res.headers.getSetCookie().some((c) => c.startsWith('gw_session='))).toBe(false);
+  });
+
+  it('the live event stream tells a page without a valid session to sign in again', async () => {
+    const res = await new ConsoleAgent(gw).get('/console/events');
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = res.body?.getReader();
+    const first = await reader?.read();
+    await reader?.cancel();
+    expect(new TextDecoder().decode(first?.value)).toContain('event: signedout');
+  });
+
   it('applies the API login throttle', async () => {
     const worker = await gw.login('worker');
     const agent = new ConsoleAgent(gw);

@@ -12,7 +12,7 @@ const HUMAN: Role[] = ['admin', 'planner', 'manager', 'worker'];
 export const ANY_HUMAN = HUMAN;
 
 // Compared by host: behind a TLS proxy the scheme the browser used differs from ours.
-function sameHost(origin: string, host: string | undefined): boolean {
+export function sameHost(origin: string, host: string | undefined): boolean {
   try {
     return host !== undefined && new URL(origin).host === host;
   } catch {

@@ -3,7 +3,7 @@ import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
 import { type ApiFetch, apiClient } from './api.ts';
 import { CSS, JS } from './assets.ts';
-import { ANY_HUMAN, createFrame } from './frame.tsx';
+import { ANY_HUMAN, createFrame, sameHost } from './frame.tsx';
 import { registerBoard } from './board.tsx';
 import { registerLiveEvents } from './live.tsx';
 import { Layout } from './layout.tsx';
@@ -42,6 +42,9 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
 
   app.get('/console/login', (c) => c.html(<LoginPage flash={sessions.takeFlash(c)} />));
   app.post('/console/login', async (c) => {
+    // No session yet, so no CSRF token: a sign-in posted from another site is refused by Origin.
+    const origin = c.req.header('origin');
+    if (origin !== undefined && !sameHost(origin, c.req.header('host'))) return frame.errorPage(c, 403, t.formExpired);
     const raw = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     const username = typeof raw.username === 'string' ? raw.username : '';
     const password = typeof raw.password === 'string' ? raw.password : '';

@@ -8,6 +8,8 @@ import type { Sessions } from './session.ts';
 
 /** How often an open machines page re-reads GET /machines (the readings writer publishes no event). */
 export const MACHINE_POLL_MS = 2000;
+// The HTTP server destroys a socket silent for 30 s (server.timeout): a comment keeps the stream up.
+const HEARTBEAT_MS = 15_000;
 
 /**
  * Server-Sent Events for open pages: `refresh` when the event bus reports a shop-floor change
@@ -32,6 +34,7 @@ export function registerLiveEvents(app: Hono<HttpEnv>, ctx: AppContext, fetchApi
       });
       stream.onAbort(unsubscribe);
       let last = '';
+      let lastWrite = Date.now();
       try {
         while (!stream.aborted && !stream.closed) {
           const res = wantMachines ? await api.call<Machine[]>('GET', '/machines?limit=500') : await api.call('GET', '/auth/me');
@@ -42,11 +45,18 @@ export function registerLiveEvents(app: Hono<HttpEnv>, ctx: AppContext, fetchApi
           if (wantMachines && res.ok) {
             const html = String(await (<MachineList machines={res.data as Machine[]} now={ctx.clock.now()} />).toString());
             if (html !== last) {
-              if (last !== '') await stream.writeSSE({ event: 'machines', data: html.replace(/\n/g, ' ') });
+              if (last !== '') {
+                await stream.writeSSE({ event: 'machines', data: html.replace(/\n/g, ' ') });
+                lastWrite = Date.now();
+              }
               last = html;
             }
           }
-          await stream.sleep(wantMachines ? MACHINE_POLL_MS : 15_000);
+          if (Date.now() - lastWrite >= HEARTBEAT_MS) {
+            await stream.write(': ping\n\n');
+            lastWrite = Date.now();
+          }
+          await stream.sleep(wantMachines ? MACHINE_POLL_MS : HEARTBEAT_MS);
         }
       } finally {
         unsubscribe();
