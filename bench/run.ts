@@ -1,10 +1,11 @@
-// npm run bench [-- http writes readings drivers reconnect]: every figure is printed next to the ceiling it
+// npm run bench [-- http console writes readings drivers reconnect]: every figure is printed next to the ceiling it
 // is compared with, both measured in this run on this machine. Nothing here asserts a threshold.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { CONNECTIONS, DURATION_S, load, pct, printTable, procStats, startChild, stopChild } from './lib.ts';
+import { benchConsole } from './console.ts';
 import { benchReconnects } from './drivers-reconnect.ts';
 import { benchReadingsWriter } from './readings-writer.ts';
 
@@ -202,13 +203,14 @@ async function drivers() {
   }
 }
 
-if (want('http') || want('writes') || want('readings')) {
+if (want('http') || want('writes') || want('readings') || want('console')) {
   const gw = await startChild<GatewayReady>('gateway.ts', { BENCH_WORK_ORDERS: process.env.BENCH_WORK_ORDERS ?? '10000' });
   process.stdout.write(
     `gateway database: ${Number(process.env.BENCH_WORK_ORDERS ?? 10000).toLocaleString('en-US')} work orders, ${gw.ready.stageIds.length.toLocaleString('en-US')} stages\n`,
   );
   try {
     if (want('http')) await httpReads(gw.ready);
+    if (want('console')) await benchConsole(gw.ready);
     if (want('writes')) await stageWrites(gw.ready);
     if (want('readings')) {
       const writer = benchReadingsWriter(DURATION_S);

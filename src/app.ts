@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { createConsole } from './console/index.tsx';
 import type { AppContext } from './context.ts';
 import { createHttpApp } from './http/app.ts';
 import { registerDocs } from './http/openapi.ts';
@@ -28,5 +29,10 @@ export function newApp(ctx: AppContext): GatewayApp {
   registerIssueRoutes(router, ctx);
   registerMachineRoutes(router, ctx);
   registerDocs(router.app);
+  // The floor console: pages under /console that call this same app in-process (docs/console.md).
+  router.app.route(
+    '/',
+    createConsole(ctx, (req, env) => router.app.request(req, undefined, env)),
+  );
   return { app: router.app, routes: router.routes };
 }

@@ -1,0 +1,48 @@
+import type { Context } from 'hono';
+import type { HttpEnv } from '../http/types.ts';
+
+/** Calls the v1 app in-process, as a client would over HTTP (the app's `request`). */
+export type ApiFetch = (req: Request, env: Context<HttpEnv>['env']) => Response | Promise<Response>;
+
+/** One API answer: the envelope's data on success, or its error. */
+export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; code: string; message: string; retryAfter: string | null };
+
+/** A client bound to one console request: its token, its peer (for the login throttle) and request id. */
+export interface ApiClient {
+  call<T>(method: string, path: string, opts?: { body?: unknown; idempotencyKey?: string }): Promise<ApiResult<T>>;
+}
+
+// Headers worth passing through: the proxy chain keeps the client's address for the login throttle.
+const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto', 'user-agent'];
+
+export function apiClient(fetchApi: ApiFetch, c: Context<HttpEnv>, token: string | undefined): ApiClient {
+  return {
+    async call<T>(method: string, path: string, opts: { body?: unknown; idempotencyKey?: string } = {}): Promise<ApiResult<T>> {
+      const headers = new Headers();
+      for (const name of FORWARDED) {
+        const value = c.req.header(name);
+        if (value) headers.set(name, value);
+      }
+      headers.set('x-request-id', c.get('requestId'));
+      if (token) headers.set('authorization', `Bearer ${token}`);
+      if (opts.idempotencyKey) headers.set('idempotency-key', opts.idempotencyKey);
+      let body: string | undefined;
+      if (opts.body !== undefined) {
+        headers.set('content-type', 'application/json');
+        body = JSON.stringify(opts.body);
+      }
+      // c.env carries the socket, so the API sees the same peer address as the console did.
+      const res = await fetchApi(new Request(new URL(path, 'http://gateway.internal'), { method, headers, body }), c.env);
+      if (res.status === 204) return { ok: true, status: 204, data: undefined as T };
+      const json = (await res.json().catch(() => ({}))) as { data?: T; error?: { code?: string; message?: string } };
+      if (res.ok) return { ok: true, status: res.status, data: json.data as T };
+      return {
+        ok: false,
+        status: res.status,
+        code: json.error?.code ?? 'INTERNAL_ERROR',
+        message: json.error?.message ?? `HTTP ${res.status}`,
+        retryAfter: res.headers.get('retry-after'),
+      };
+    },
+  };
+}

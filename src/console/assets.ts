@@ -1,0 +1,69 @@
+/** Stylesheet and script of the console, served from the gateway itself (no CDN, no build step). */
+export const CSS = `
+:root { --fg:#111; --bg:#fff; --muted:#444; --line:#888; --accent:#0047b3; --ok:#0a6b2d; --bad:#b00020; --warn:#8a5a00; --stale:#555; }
+* { box-sizing: border-box; }
+body { margin:0; font: 20px/1.45 system-ui, sans-serif; color:var(--fg); background:var(--bg); }
+header { display:flex; flex-wrap:wrap; gap:.5rem 1rem; align-items:center; padding:.5rem 1rem; background:#0b2545; color:#fff; }
+header a, header button { color:#fff; }
+header .who { margin-left:auto; }
+nav a { display:inline-block; padding:.6rem .8rem; font-weight:600; text-decoration:none; border-radius:6px; }
+nav a[aria-current=page] { background:#fff; color:#0b2545; }
+main { padding:1rem; max-width:1200px; margin:0 auto; }
+h1 { font-size:1.6rem; margin:.5rem 0 1rem; } h2 { font-size:1.3rem; margin:1.5rem 0 .5rem; }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-visible { outline:4px solid #ffbf00; outline-offset:2px; }
+button, .button { min-height:56px; min-width:56px; padding:.5rem 1.2rem; font:inherit; font-weight:700; border:2px solid var(--accent); border-radius:8px; background:var(--accent); color:#fff; cursor:pointer; }
+button.secondary { background:#fff; color:var(--accent); }
+button.danger { background:var(--bad); border-color:var(--bad); }
+button[disabled] { opacity:.6; }
+header button { min-height:44px; background:transparent; border-color:#fff; }
+input, select, textarea { font:inherit; min-height:48px; padding:.3rem .5rem; border:2px solid var(--line); border-radius:6px; max-width:100%; }
+label { display:block; font-weight:600; margin:.4rem 0 .2rem; }
+.flash { padding:.8rem 1rem; border-radius:8px; margin-bottom:1rem; font-weight:600; }
+.flash.ok { background:#e3f5e9; border:2px solid var(--ok); } .flash.error { background:#fde7ea; border:2px solid var(--bad); }
+.cards { display:grid; grid-template-columns:repeat(auto-fill, minmax(320px, 1fr)); gap:1rem; }
+.card { border:2px solid var(--line); border-radius:10px; padding:1rem; }
+.card h2, .card h3 { margin-top:0; }
+.actions { display:flex; flex-wrap:wrap; gap:.6rem; align-items:flex-end; margin-top:.6rem; }
+.actions form { margin:0; }
+details { margin-top:.6rem; } summary { min-height:48px; padding:.6rem 0; font-weight:700; cursor:pointer; }
+.status { display:inline-block; padding:.1rem .6rem; border-radius:999px; font-weight:700; border:2px solid currentColor; }
+.status.in_progress, .status.running { color:var(--ok); } .status.paused, .status.idle, .status.ack { color:var(--warn); }
+.status.down, .status.open, .status.offline { color:var(--bad); } .status.done, .status.resolved, .status.planned, .status.maintenance { color:var(--muted); }
+table { border-collapse:collapse; width:100%; } th, td { text-align:left; padding:.4rem .5rem; border-bottom:1px solid var(--line); vertical-align:top; }
+.table-wrap { overflow-x:auto; }
+.q-good { font-weight:700; }
+.q-bad { color:var(--bad); font-weight:700; text-decoration: line-through wavy; }
+.q-uncertain { color:var(--warn); font-style:italic; }
+.q-stale { color:var(--stale); font-style:italic; opacity:.75; }
+.tag { font-size:.8em; font-weight:700; padding:0 .4rem; border-radius:4px; border:1px solid currentColor; margin-left:.3rem; font-style:normal; text-decoration:none; display:inline-block; }
+.late { color:var(--bad); font-weight:700; }
+progress { width:100%; height:1.2rem; }
+.muted { color:var(--muted); }
+.sr-only { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
+@media (max-width: 600px) { body { font-size:18px; } main { padding:.6rem; } .cards { grid-template-columns:1fr; } header .who { margin-left:0; } }
+`;
+
+// Progressive enhancement only: without it, every form still posts and every page still loads.
+export const JS = `
+document.addEventListener('submit', function (e) {
+  var f = e.target; if (f.dataset.sent) { e.preventDefault(); return; }
+  f.dataset.sent = '1';
+  setTimeout(function () { f.querySelectorAll('button').forEach(function (b) { b.disabled = true; }); }, 0);
+});
+(function () {
+  var live = document.querySelector('[data-live]'); if (!live || !window.EventSource) return;
+  var es = new EventSource(live.dataset.live);
+  es.addEventListener('machines', function (e) { var m = document.getElementById('machines'); if (m) m.innerHTML = e.data; });
+  es.addEventListener('refresh', function () {
+    if (document.activeElement && document.activeElement.closest && document.activeElement.closest('form')) return;
+    fetch(location.href, { credentials: 'same-origin' }).then(function (r) {
+      if (r.redirected || !r.ok) { location.reload(); return null; } return r.text();
+    }).then(function (html) {
+      if (!html) return; var doc = new DOMParser().parseFromString(html, 'text/html');
+      var next = doc.querySelector('[data-live-region]'); var cur = document.querySelector('[data-live-region]');
+      if (next && cur) cur.innerHTML = next.innerHTML;
+    });
+  });
+  es.addEventListener('signedout', function () { es.close(); location.reload(); });
+})();
+`;

@@ -1,0 +1,217 @@
+import type { Hono } from 'hono';
+import type { HttpEnv } from '../http/types.ts';
+import type { Frame } from './frame.tsx';
+import { FormGuard, Layout, StatusBadge, shortTime } from './layout.tsx';
+import type { Stage, WorkOrder } from './pages/work.tsx';
+import { t } from './strings.ts';
+
+interface WoMetrics {
+  progress_pct: number | null;
+  end_delay_s: number | null;
+  open_issues: number;
+}
+interface StageMetrics {
+  start_delay_s: number | null;
+  end_delay_s: number | null;
+}
+interface Issue {
+  id: number;
+  work_order_stage_id: number;
+  type: string;
+  description: string;
+  status: string;
+  created_at: string;
+}
+interface UserRow {
+  id: number;
+  username: string;
+  role: string;
+  active: boolean;
+}
+interface BoardRow {
+  wo: WorkOrder;
+  metrics: WoMetrics | undefined;
+  stages: { stage: Stage; metrics: StageMetrics | undefined }[];
+  late: boolean;
+}
+
+const minutes = (s: number | null | undefined) => (s === null || s === undefined ? '—' : `${s > 0 ? '+' : ''}${Math.round(s / 60)} min`);
+
+function IssueRow(props: { issue: Issue; csrf: string; where: string | undefined }) {
+  const { issue } = props;
+  const next = issue.status === 'open' ? ['ack', 'resolved'] : ['resolved'];
+  return (
+    <tr data-issue={issue.id}>
+      <td>{props.where ?? `#${issue.work_order_stage_id}`}</td>
+      <td>{issue.type.replace('_', ' ')}</td>
+      <td>{issue.description}</td>
+      <td>
+        <StatusBadge status={issue.status} />
+      </td>
+      <td>
+        {
+          <div class="actions">
+            {next.map((status) => (
+              <form method="post" action={`/console/issues/${issue.work_order_stage_id}/${issue.id}`}>
+                <FormGuard csrf={props.csrf} />
+                <input type="hidden" name="status" value={status} />
+                <button type="submit" class={status === 'ack' ? 'secondary' : undefined}>
+                  {status === 'ack' ? t.acknowledge : t.resolve}
+                </button>
+              </form>
+            ))}
+          </div>
+        }
+      </td>
+    </tr>
+  );
+}
+
+function AssignForm(props: { stage: Stage; csrf: string; workers: UserRow[] | undefined }) {
+  const id = `assign-${props.stage.id}`;
+  return (
+    <form method="post" action={`/console/assign/${props.stage.id}`} class="actions">
+      <FormGuard csrf={props.csrf} />
+      <div>
+        <label for={id}>{props.workers ? t.assignWorker : t.assignWorkerId}</label>
+        {props.workers ? (
+          <select id={id} name="user_id">
+            {props.workers.map((u) => (
+              <option value={String(u.id)}>{u.username}</option>
+            ))}
+          </select>
+        ) : (
+          <input id={id} name="user_id" inputmode="numeric" required />
+        )}
+      </div>
+      <button type="submit" class="secondary">
+        {t.assign}
+      </button>
+    </form>
+  );
+}
+
+/** Supervisor board: work orders planned today or late, with progress and delays; open issues. */
+export function registerBoard(app: Hono<HttpEnv>, frame: Frame, clockNow: () => number): void {
+  app.get(
+    '/console/board',
+    frame.page(['manager', 'planner', 'admin'], async (c, input) => {
+      const { api, user, csrf } = input;
+      const now = clockNow();
+      const dayStart = new Date(now).toISOString().slice(0, 10);
+      const found = new Map<number, WorkOrder>();
+      for (const q of ['status=in_progress', 'status=planned', `planned_from=${dayStart}T00:00:00Z`]) {
+        const res = await api.call<WorkOrder[]>('GET', `/workorders?${q}&limit=100`);
+        if (res.ok) for (const wo of res.data) found.set(wo.id, wo);
+      }
+      const rows: BoardRow[] = [];
+      for (const wo of found.values()) {
+        const late = wo.status !== 'done' && Date.parse(wo.planned_end) < now;
+        const today = wo.planned_start.slice(0, 10) === dayStart || wo.planned_end.slice(0, 10) === dayStart;
+        if (!late && !today && wo.status !== 'in_progress') continue;
+        const metrics = await api.call<WoMetrics>('GET', `/workorders/${wo.id}/metrics`);
+        const stages = await api.call<Stage[]>('GET', `/workorders/${wo.id}/stages`);
+        const withMetrics = [];
+        for (const stage of stages.ok ? stages.data : []) {
+          const m = await api.call<StageMetrics>('GET', `/stages/${stage.id}/metrics`);
+          withMetrics.push({ stage, metrics: m.ok ? m.data : undefined });
+        }
+        rows.push({ wo, metrics: metrics.ok ? metrics.data : undefined, stages: withMetrics, late });
+      }
+      rows.sort((a, b) => Number(b.late) - Number(a.late) || a.wo.planned_start.localeCompare(b.wo.planned_start));
+      const issues: Issue[] = [];
+      for (const status of ['open', 'ack']) {
+        const res = await api.call<Issue[]>('GET', `/issues?status=${status}&limit=100`);
+        if (res.ok) issues.push(...res.data);
+      }
+      const stageNames = new Map<number, string>();
+      for (const r of rows) for (const { stage } of r.stages) stageNames.set(stage.id, `${r.wo.product_code} · ${stage.stage_name}`);
+      // Only an admin may list users; a planner assigns by user id.
+      const users = user.role === 'admin' ? await api.call<UserRow[]>('GET', '/auth/users?limit=500') : undefined;
+      const workers = users?.ok ? users.data.filter((u) => u.active && u.role === 'worker') : undefined;
+      const canAssign = user.role === 'planner' || user.role === 'admin';
+      return c.html(
+        <Layout title={t.navBoard} {...input} current="/console/board" live="/console/events">
+          <div data-live-region>
+            <h2>{t.openIssues}</h2>
+            {issues.length === 0 ? (
+              <p>{t.noIssues}</p>
+            ) : (
+              <div class="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">{t.stage}</th>
+                      <th scope="col">{t.issueType}</th>
+                      <th scope="col">{t.issueDescription}</th>
+                      <th scope="col">{t.status}</th>
+                      <th scope="col">
+                        <span class="sr-only">{t.actions}</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {issues.map((issue) => (
+                      <IssueRow issue={issue} csrf={csrf} where={stageNames.get(issue.work_order_stage_id)} />
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+            <h2>{t.boardToday}</h2>
+            {rows.length === 0 && <p>{t.noWorkOrders}</p>}
+            <div class="cards">
+              {rows.map((r) => (
+                <section class="card" data-wo={r.wo.id}>
+                  <h3>
+                    {r.wo.product_code} · lot {r.wo.lot_no} <StatusBadge status={r.wo.status} /> {r.late && <span class="late">{t.late}</span>}
+                  </h3>
+                  <p class="muted">
+                    {shortTime(r.wo.planned_start, now)} – {shortTime(r.wo.planned_end, now)} · qty {r.wo.qty}
+                  </p>
+                  <label>
+                    {t.progress}: {r.metrics?.progress_pct ?? 0}%
+                    <progress max={100} value={r.metrics?.progress_pct ?? 0} />
+                  </label>
+                  <ul>
+                    {r.stages.map(({ stage, metrics }) => (
+                      <li>
+                        {stage.stage_name} <StatusBadge status={stage.status} /> {t.delay}: {minutes(metrics?.end_delay_s ?? metrics?.start_delay_s)} ·{' '}
+                        {t.assigned}:{' '}
+                        {stage.assigned_user_ids.length === 0
+                          ? '—'
+                          : stage.assigned_user_ids.map((id) => workers?.find((w) => w.id === id)?.username ?? `#${id}`).join(', ')}
+                        {canAssign && stage.status !== 'done' && <AssignForm stage={stage} csrf={csrf} workers={workers} />}
+                      </li>
+                    ))}
+                  </ul>
+                </section>
+              ))}
+            </div>
+          </div>
+        </Layout>,
+      );
+    }),
+  );
+  app.post(
+    '/console/issues/:stage/:issue',
+    frame.action('/console/board', async (c, api, form) => {
+      const res = await api.call(
+        'PATCH',
+        `/stages/${encodeURIComponent(c.req.param('stage') ?? '')}/issues/${encodeURIComponent(c.req.param('issue') ?? '')}`,
+        {
+          body: { status: form.status },
+        },
+      );
+      return { ...res, okText: t.actionOk[form.status ?? ''] };
+    }),
+  );
+  app.post(
+    '/console/assign/:id',
+    frame.action('/console/board', async (c, api, form) => {
+      const userId = /^\d{1,16}$/.test(form.user_id ?? '') ? Number(form.user_id) : form.user_id;
+      const res = await api.call('POST', `/stages/${encodeURIComponent(c.req.param('id') ?? '')}/assignments`, { body: { user_id: userId } });
+      return { ...res, okText: t.actionOk.assign };
+    }),
+  );
+}

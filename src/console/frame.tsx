@@ -1,0 +1,89 @@
+import type { Context } from 'hono';
+import type { Child } from 'hono/jsx';
+import type { Role } from '../db/schema.ts';
+import type { HttpEnv } from '../http/types.ts';
+import { type ApiClient, type ApiFetch, type ApiResult, apiClient } from './api.ts';
+import { type ConsoleUser, Layout } from './layout.tsx';
+import type { Flash, Sessions } from './session.ts';
+import { t } from './strings.ts';
+
+type C = Context<HttpEnv>;
+const HUMAN: Role[] = ['admin', 'planner', 'manager', 'worker'];
+export const ANY_HUMAN = HUMAN;
+
+// Compared by host: behind a TLS proxy the scheme the browser used differs from ours.
+export function sameHost(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+/** What a page handler gets: an API client acting as the signed-in user. */
+export interface PageInput {
+  api: ApiClient;
+  user: ConsoleUser;
+  csrf: string;
+  flash: Flash | undefined;
+}
+
+/** Builds the page and action wrappers shared by every console route. */
+export function createFrame(fetchApi: ApiFetch, sessions: Sessions) {
+  const toSignIn = (c: C, flash?: Flash) => {
+    sessions.end(c);
+    if (flash) sessions.flash(c, flash);
+    return c.redirect('/console/login', 303);
+  };
+
+  const errorPage = (c: C, status: 403 | 404, text: string, input?: PageInput) =>
+    c.html(
+      <Layout title={text} user={input?.user} csrf={input?.csrf}>
+        <p>
+          <a href="/">{t.appName}</a>
+        </p>
+      </Layout>,
+      status,
+    );
+
+  /** A GET page: signed in (else sign-in), role allowed by the console's matrix (else a 403 page). */
+  const page =
+    (roles: Role[], render: (c: C, input: PageInput) => Promise<Response>) =>
+    async (c: C): Promise<Response> => {
+      const token = sessions.token(c);
+      if (!token) return toSignIn(c);
+      const api = apiClient(fetchApi, c, token);
+      const me = await api.call<ConsoleUser>('GET', '/auth/me');
+      if (!me.ok) return toSignIn(c, { kind: 'error', text: t.sessionEnded });
+      const input: PageInput = { api, user: me.data, csrf: sessions.csrfFor(token), flash: sessions.takeFlash(c) };
+      if (!roles.includes(me.data.role)) return errorPage(c, 403, t.forbidden, input);
+      return render(c, input);
+    };
+
+  /**
+   * A form POST: same-origin, signed in, CSRF token valid; then one API call whose answer becomes
+   * a flash message on the page the form came from (post/redirect/get, so reload never resends).
+   */
+  const action =
+    (back: string | ((c: C) => string), run: (c: C, api: ApiClient, form: Record<string, string>) => Promise<ApiResult<unknown> & { okText?: string }>) =>
+    async (c: C): Promise<Response> => {
+      const token = sessions.token(c);
+      const origin = c.req.header('origin');
+      if (origin !== undefined && !sameHost(origin, c.req.header('host'))) return errorPage(c, 403, t.formExpired);
+      const raw = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+      const form: Record<string, string> = {};
+      for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') form[k] = v;
+      if (!token) return toSignIn(c);
+      if (!sessions.csrfValid(token, form.csrf)) return errorPage(c, 403, t.formExpired);
+      const api = apiClient(fetchApi, c, token);
+      const result = await run(c, api, form);
+      if (!result.ok && result.status === 401) return toSignIn(c, { kind: 'error', text: t.sessionEnded });
+      sessions.flash(c, result.ok ? { kind: 'ok', text: result.okText ?? '' } : { kind: 'error', text: `${t.apiFailed} ${result.message}` });
+      return c.redirect(typeof back === 'string' ? back : back(c), 303);
+    };
+
+  return { page, action, errorPage, toSignIn };
+}
+
+export type Frame = ReturnType<typeof createFrame>;
+export type { Child };

@@ -1,0 +1,112 @@
+import { Hono } from 'hono';
+import type { AppContext } from '../context.ts';
+import type { HttpEnv } from '../http/types.ts';
+import { type ApiFetch, apiClient } from './api.ts';
+import { CSS, JS } from './assets.ts';
+import { ANY_HUMAN, createFrame, sameHost } from './frame.tsx';
+import { registerBoard } from './board.tsx';
+import { registerLiveEvents } from './live.tsx';
+import { Layout } from './layout.tsx';
+import { registerMachines } from './machines.tsx';
+import { LoginPage } from './pages/login.tsx';
+import { type Stage, WorkPage, type WorkOrder } from './pages/work.tsx';
+import { createSessions } from './session.ts';
+import { t } from './strings.ts';
+import { registerSystem } from './system.tsx';
+import { registerUsers } from './users.tsx';
+
+const HOME: Record<string, string> = { worker: '/console/work', manager: '/console/board', planner: '/console/board', admin: '/console/board' };
+const STAGE_ACTIONS = new Set(['start', 'pause', 'resume', 'done', 'issue']);
+
+// An empty quantity is "not given"; anything else goes to the API as typed, so its validation speaks.
+const qty = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : /^\d{1,9}$/.test(v.trim()) ? Number(v) : v);
+
+/**
+ * The floor console: server-rendered pages that do every read and action through the v1 API
+ * in-process, with the signed-in user's token, so roles, state machine, idempotency and audit
+ * are exactly the API's.
+ */
+export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv> {
+  const app = new Hono<HttpEnv>();
+  const sessions = createSessions(ctx.config.trustProxy);
+  const frame = createFrame(fetchApi, sessions);
+  const { page, action } = frame;
+
+  app.get('/console/assets/console.css', (c) => c.body(CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=300' }));
+  app.get('/console/assets/console.js', (c) => c.body(JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=300' }));
+  app.get('/', (c) => c.redirect('/console/', 302));
+  app.get(
+    '/console',
+    page(ANY_HUMAN, async (c, { user }) => c.redirect(HOME[user.role] ?? '/console/machines', 302)),
+  );
+
+  app.get('/console/login', (c) => c.html(<LoginPage flash={sessions.takeFlash(c)} />));
+  app.post('/console/login', async (c) => {
+    // No session yet, so no CSRF token: a sign-in posted from another site is refused by Origin.
+    const origin = c.req.header('origin');
+    if (origin !== undefined && !sameHost(origin, c.req.header('host'))) return frame.errorPage(c, 403, t.formExpired);
+    const raw = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const username = typeof raw.username === 'string' ? raw.username : '';
+    const password = typeof raw.password === 'string' ? raw.password : '';
+    const res = await apiClient(fetchApi, c, undefined).call<{ access_token: string; expires_in: number; user: { role: string } }>('POST', '/auth/login', {
+      body: { username, password },
+    });
+    if (!res.ok) {
+      const text = res.status === 429 ? t.signInThrottled(res.retryAfter ?? '60') : res.status === 401 ? t.signInFailed : `${t.apiFailed} ${res.message}`;
+      return c.html(<LoginPage flash={{ kind: 'error', text }} username={username} />, res.status === 429 ? 429 : 401);
+    }
+    sessions.start(c, res.data.access_token, res.data.expires_in);
+    return c.redirect(HOME[res.data.user.role] ?? '/console/machines', 303);
+  });
+  app.post('/console/logout', async (c) => {
+    const token = sessions.token(c);
+    const raw = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    if (token && sessions.csrfValid(token, raw.csrf)) await apiClient(fetchApi, c, token).call('POST', '/auth/logout');
+    sessions.end(c);
+    return c.redirect('/console/login', 303);
+  });
+
+  app.get(
+    '/console/work',
+    page(['worker', 'planner', 'admin'], async (c, input) => {
+      const res = await input.api.call<Stage[]>('GET', '/stages?assigned_to=me&limit=500');
+      const stages = res.ok ? res.data.filter((s) => s.status !== 'done') : [];
+      const workOrders = new Map<number, WorkOrder>();
+      for (const id of new Set(stages.map((s) => s.work_order_id))) {
+        const wo = await input.api.call<WorkOrder>('GET', `/workorders/${id}`);
+        if (wo.ok) workOrders.set(id, wo.data);
+      }
+      return c.html(
+        <Layout title={t.navWork} {...input} current="/console/work" live="/console/events">
+          <WorkPage stages={stages} workOrders={workOrders} csrf={input.csrf} now={ctx.clock.now()} />
+        </Layout>,
+      );
+    }),
+  );
+  app.post(
+    '/console/stages/:id/:action',
+    action('/console/work', async (c, api, form) => {
+      const verb = c.req.param('action') ?? '';
+      const id = c.req.param('id') ?? '';
+      if (!STAGE_ACTIONS.has(verb) || !/^\d{1,16}$/.test(id)) return { ok: false, status: 404, code: 'NOT_FOUND', message: t.notFound, retryAfter: null };
+      const body =
+        verb === 'pause'
+          ? { reason: form.reason }
+          : verb === 'done'
+            ? { qty_good: qty(form.qty_good), qty_scrap: qty(form.qty_scrap) }
+            : verb === 'issue'
+              ? { type: form.type, description: form.description }
+              : {};
+      const res = await api.call('POST', `/stages/${id}/${verb}`, { body, idempotencyKey: form.idem });
+      return { ...res, okText: t.actionOk[verb] };
+    }),
+  );
+
+  registerBoard(app, frame, () => ctx.clock.now());
+  registerMachines(app, frame, ctx);
+  registerSystem(app, frame, ctx);
+  registerUsers(app, frame);
+  registerLiveEvents(app, ctx, fetchApi, sessions);
+  app.all('/console/*', (c) => frame.errorPage(c, 404, t.notFound));
+  return app;
+}

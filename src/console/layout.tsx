@@ -1,0 +1,97 @@
+import type { Child } from 'hono/jsx';
+import type { Role } from '../db/schema.ts';
+import type { Flash } from './session.ts';
+import { t } from './strings.ts';
+
+/** The signed-in user as the console needs it (from GET /auth/me). */
+export interface ConsoleUser {
+  id: number;
+  username: string;
+  role: Role;
+}
+
+/** What every page needs beside its own content. */
+export interface PageFrame {
+  title: string;
+  user?: ConsoleUser;
+  csrf?: string;
+  flash?: Flash | undefined;
+  current?: string;
+  live?: string;
+}
+
+const NAV: { href: string; label: string; roles: Role[] }[] = [
+  { href: '/console/work', label: t.navWork, roles: ['worker', 'planner', 'admin'] },
+  { href: '/console/board', label: t.navBoard, roles: ['manager', 'planner', 'admin'] },
+  { href: '/console/machines', label: t.navMachines, roles: ['worker', 'manager', 'planner', 'admin'] },
+  { href: '/console/system', label: t.navSystem, roles: ['manager', 'admin'] },
+  { href: '/console/users', label: t.navUsers, roles: ['admin'] },
+];
+
+export function Layout(props: PageFrame & { children?: Child }) {
+  const { user } = props;
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${props.title} · ${t.appName}`}</title>
+        <link rel="stylesheet" href="/console/assets/console.css" />
+        <script src="/console/assets/console.js" defer />
+      </head>
+      <body data-live={props.live}>
+        <header>
+          <strong>{t.appName}</strong>
+          {user && (
+            <nav aria-label="Main">
+              {NAV.filter((n) => n.roles.includes(user.role)).map((n) => (
+                <a href={n.href} aria-current={props.current === n.href ? 'page' : undefined}>
+                  {n.label}
+                </a>
+              ))}
+            </nav>
+          )}
+          {user && (
+            <form method="post" action="/console/logout" class="who">
+              <span>
+                {user.username} ({user.role}){' '}
+              </span>
+              <input type="hidden" name="csrf" value={props.csrf} />
+              <button type="submit">{t.signOut}</button>
+            </form>
+          )}
+        </header>
+        <main>
+          <h1>{props.title}</h1>
+          {props.flash && (
+            <p class={`flash ${props.flash.kind}`} role={props.flash.kind === 'error' ? 'alert' : 'status'}>
+              {props.flash.text}
+            </p>
+          )}
+          {props.children}
+        </main>
+      </body>
+    </html>
+  );
+}
+
+/** Hidden fields every form carries: the session's CSRF token and this form's idempotency key. */
+export function FormGuard(props: { csrf: string | undefined; idem?: string }) {
+  return (
+    <>
+      <input type="hidden" name="csrf" value={props.csrf} />
+      {props.idem && <input type="hidden" name="idem" value={props.idem} />}
+    </>
+  );
+}
+
+export function StatusBadge(props: { status: string }) {
+  return <span class={`status ${props.status}`}>{props.status.replace('_', ' ')}</span>;
+}
+
+/** "2026-11-26T08:00:00.000Z" → "08:00" (UTC, as the API gives it) with the date when not today. */
+export function shortTime(iso: string | null, now: number): string {
+  if (!iso) return '—';
+  const sameDay = iso.slice(0, 10) === new Date(now).toISOString().slice(0, 10);
+  return sameDay ? `${iso.slice(11, 16)} UTC` : `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+}

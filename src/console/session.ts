@@ -1,0 +1,56 @@
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import type { HttpEnv } from '../http/types.ts';
+
+export const SESSION_COOKIE = 'gw_session';
+const FLASH_COOKIE = 'gw_flash';
+
+/** Message shown once on the next page (post/redirect/get). */
+export interface Flash {
+  kind: 'ok' | 'error';
+  text: string;
+}
+
+/**
+ * Session cookie and CSRF tokens. The cookie holds the API's own access token, so the API's
+ * session checks (logout, deactivation, role change) decide every request. The CSRF token is an
+ * HMAC of that token under a per-process key: per session, nothing stored; a restart only
+ * invalidates forms already on screen.
+ */
+export function createSessions(trustProxy: boolean) {
+  const key = randomBytes(32);
+  const secure = (c: Context<HttpEnv>) => new URL(c.req.url).protocol === 'https:' || (trustProxy && c.req.header('x-forwarded-proto') === 'https');
+  const cookieOpts = (c: Context<HttpEnv>) => ({ httpOnly: true, sameSite: 'Strict' as const, secure: secure(c), path: '/' });
+
+  return {
+    token: (c: Context<HttpEnv>): string | undefined => getCookie(c, SESSION_COOKIE),
+    start: (c: Context<HttpEnv>, token: string, maxAgeS: number) => setCookie(c, SESSION_COOKIE, token, { ...cookieOpts(c), maxAge: maxAgeS }),
+    end: (c: Context<HttpEnv>) => deleteCookie(c, SESSION_COOKIE, { path: '/' }),
+    csrfFor: (token: string): string => createHmac('sha256', key).update(`csrf:${token}`).digest('base64url'),
+    csrfValid(token: string, presented: unknown): boolean {
+      if (typeof presented !== 'string') return false;
+      const expected = Buffer.from(this.csrfFor(token));
+      const given = Buffer.from(presented);
+      return expected.length === given.length && timingSafeEqual(expected, given);
+    },
+    flash: (c: Context<HttpEnv>, flash: Flash) => setCookie(c, FLASH_COOKIE, encodeURIComponent(JSON.stringify(flash)), { ...cookieOpts(c), maxAge: 60 }),
+    takeFlash(c: Context<HttpEnv>): Flash | undefined {
+      const raw = getCookie(c, FLASH_COOKIE);
+      if (!raw) return undefined;
+      deleteCookie(c, FLASH_COOKIE, { path: '/' });
+      try {
+        const parsed = JSON.parse(decodeURIComponent(raw)) as Partial<Flash>;
+        if ((parsed.kind === 'ok' || parsed.kind === 'error') && typeof parsed.text === 'string') return { kind: parsed.kind, text: parsed.text.slice(0, 500) };
+      } catch {
+        // A mangled flash cookie is simply dropped.
+      }
+      return undefined;
+    },
+  };
+}
+
+export type Sessions = ReturnType<typeof createSessions>;
+
+/** A fresh idempotency key for one rendered form: a double tap resends it and the API applies once. */
+export const formKey = (): string => randomUUID();

@@ -1,0 +1,90 @@
+import { statfsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Hono } from 'hono';
+import type { AppContext } from '../context.ts';
+import type { HttpEnv } from '../http/types.ts';
+import type { Frame } from './frame.tsx';
+import { Layout } from './layout.tsx';
+import { t } from './strings.ts';
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** A JSON value as a readable definition list; the API's status shapes vary by driver and sync target. */
+function Fields(props: { value: unknown }) {
+  const v = props.value;
+  if (v === null || typeof v !== 'object') return <>{v === null || v === undefined ? '—' : String(v)}</>;
+  if (Array.isArray(v)) {
+    return (
+      <ul>
+        {v.map((item) => (
+          <li>
+            <Fields value={item} />
+          </li>
+        ))}
+      </ul>
+    );
+  }
+  return (
+    <dl>
+      {Object.entries(v as Record<string, unknown>).map(([k, item]) => (
+        <>
+          <dt>
+            <strong>{k.replace(/_/g, ' ')}</strong>
+          </dt>
+          <dd>
+            <Fields value={item} />
+          </dd>
+        </>
+      ))}
+    </dl>
+  );
+}
+
+/** System: drivers and sync status from the API, database and disk size from the filesystem. */
+export function registerSystem(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext): void {
+  app.get(
+    '/console/system',
+    frame.page(['manager', 'admin'], async (c, input) => {
+      const drivers = await input.api.call<unknown>('GET', '/drivers/status');
+      const sync = await input.api.call<unknown>('GET', '/sync/status');
+      const db = ctx.config.databasePath;
+      const dbBytes = fileSize(db) + fileSize(`${db}-wal`);
+      let free: string = '—';
+      try {
+        const fs = statfsSync(path.dirname(db));
+        free = mib(fs.bavail * fs.bsize);
+      } catch {
+        // An in-memory or vanished database directory has no free-space figure.
+      }
+      return c.html(
+        <Layout title={t.system} {...input} current="/console/system">
+          <section class="card">
+            <h2>{t.drivers}</h2>
+            {drivers.ok ? <Fields value={drivers.data} /> : <p>{drivers.message}</p>}
+          </section>
+          <section class="card">
+            <h2>{t.sync}</h2>
+            {sync.ok ? <Fields value={sync.data} /> : <p>{sync.message}</p>}
+          </section>
+          <section class="card">
+            <h2>{t.storage}</h2>
+            <dl>
+              <dt>{t.dbSize}</dt>
+              <dd data-db-size>{mib(dbBytes)}</dd>
+              <dt>{t.diskFree}</dt>
+              <dd>{free}</dd>
+            </dl>
+          </section>
+        </Layout>,
+      );
+    }),
+  );
+}

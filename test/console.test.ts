@@ -1,0 +1,256 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { body, makeGateway, type TestGateway } from './helpers/app.ts';
+import { createWorkOrder, type WorkOrder } from './helpers/floor.ts';
+import { ConsoleAgent } from './console-helpers.ts';
+
+let gw: TestGateway;
+beforeEach(() => {
+  gw = makeGateway();
+});
+afterEach(() => gw.close());
+
+async function assign(token: string, stageId: number, userId: number) {
+  const res = await gw.req('POST', `/stages/${stageId}/assignments`, { token, body: { user_id: userId } });
+  expect(res.status).toBe(201);
+}
+
+async function signedIn(role: 'worker' | 'manager' | 'planner' | 'admin') {
+  const user = await gw.login(role);
+  const agent = new ConsoleAgent(gw);
+  const res = await agent.signIn(user.username, user.password);
+  expect(res.status).toBe(303);
+  return { user, agent };
+}
+
+async function stageStatus(token: string, wo: WorkOrder, i = 0): Promise<string> {
+  const res = await gw.req('GET', `/workorders/${wo.id}/stages`, { token });
+  return (await body<{ status: string }[]>(res)).data[i]?.status ?? 'missing';
+}
+
+describe('console sign-in', () => {
+  it('sets an HttpOnly SameSite=Strict session cookie and lands on the role home', async () => {
+    const worker = await gw.login('worker');
+    const res = await new ConsoleAgent(gw).signIn(worker.username, worker.password);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/console/work');
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('gw_session=')) ?? '';
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    expect(cookie).not.toMatch(/Secure/);
+  });
+
+  it('marks the cookie Secure behind a trusted TLS proxy', async () => {
+    const tls = makeGateway({ TRUST_PROXY: 'true' });
+    try {
+      const worker = await tls.login('worker');
+      const res = await new ConsoleAgent(tls).post(
+        '/console/login',
+        { username: worker.username, password: worker.password },
+        { 'x-forwarded-proto': 'https' },
+      );
+      expect(res.headers.getSetCookie().find((c) => c.startsWith('gw_session=')) ?? '').toMatch(/Secure/);
+    } finally {
+      tls.close();
+    }
+  });
+
+  it('shows a plain message for a wrong password and sets no session', async () => {
+    const worker = await gw.login('worker');
+    const agent = new ConsoleAgent(gw);
+    const res = await agent.signIn(worker.username, 'wrong-password');
+    expect(res.status).toBe(401);
+    expect(await res.text()).toContain('Wrong username or password.');
+    expect((await agent.get('/console/work')).headers.get('location')).toBe('/console/login');
+  });
+
+  it('refuses a sign-in posted from another site', async () => {
+    const worker = await gw.login('worker');
+    const res = await new ConsoleAgent(gw).post('/console/login', { username: worker.username, password: worker.password }, { origin: 'http://evil.example' });
+    expect(res.status).toBe(403);
+    expect(res.headers.getSetCookie().some((c) => c.startsWith('gw_session='))).toBe(false);
+  });
+
+  it('the live event stream tells a page without a valid session to sign in again', async () => {
+    const res = await new ConsoleAgent(gw).get('/console/events');
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = res.body?.getReader();
+    const first = await reader?.read();
+    await reader?.cancel();
+    expect(new TextDecoder().decode(first?.value)).toContain('event: signedout');
+  });
+
+  it('applies the API login throttle', async () => {
+    const worker = await gw.login('worker');
+    const agent = new ConsoleAgent(gw);
+    let last = 0;
+    for (let i = 0; i < 30 && last !== 429; i++) last = (await agent.signIn(worker.username, 'wrong-password')).status;
+    expect(last).toBe(429);
+    expect(await (await agent.signIn(worker.username, worker.password)).text()).toContain('Too many attempts');
+  });
+
+  it('logout revokes the token at once', async () => {
+    const { agent } = await signedIn('worker');
+    const fields = await agent.formFields('/console/work', '/console/logout');
+    expect((await agent.post('/console/logout', fields)).headers.get('location')).toBe('/console/login');
+    expect((await agent.get('/console/work')).headers.get('location')).toBe('/console/login');
+  });
+});
+
+describe('console role matrix', () => {
+  const matrix: Record<string, Record<string, number>> = {
+    '/console/work': { worker: 200, planner: 200, admin: 200, manager: 403 },
+    '/console/board': { worker: 403, planner: 200, admin: 200, manager: 200 },
+    '/console/machines': { worker: 200, planner: 200, admin: 200, manager: 200 },
+    '/console/system': { worker: 403, planner: 403, admin: 200, manager: 200 },
+    '/console/users': { worker: 403, planner: 403, admin: 200, manager: 403 },
+  };
+  for (const [path, roles] of Object.entries(matrix)) {
+    it(`${path}: sign-in when anonymous, then as the matrix says per role`, async () => {
+      const anon = await new ConsoleAgent(gw).get(path);
+      expect(anon.status).toBe(303);
+      expect(anon.headers.get('location')).toBe('/console/login');
+      for (const [role, status] of Object.entries(roles)) {
+        const { agent } = await signedIn(role as 'worker');
+        const res = await agent.get(path);
+        expect(res.status, `${role} ${path}`).toBe(status);
+        if (status === 403) expect(await res.text()).toContain('Your role cannot open this page.');
+      }
+    });
+  }
+
+  it('a machine account gets a 403 page, not the console', async () => {
+    const machine = await gw.login('machine');
+    const agent = new ConsoleAgent(gw);
+    await agent.signIn(machine.username, machine.password);
+    expect((await agent.get('/console/machines')).status).toBe(403);
+  });
+
+  it('serves the stylesheet and script locally, and / leads to the console', async () => {
+    const agent = new ConsoleAgent(gw);
+    expect((await agent.get('/console/assets/console.css')).headers.get('content-type')).toMatch(/text\/css/);
+    expect((await agent.get('/console/assets/console.js')).status).toBe(200);
+    expect((await agent.get('/')).headers.get('location')).toBe('/console/');
+  });
+});
+
+describe('my work', () => {
+  it('a worker sees only their own stages, never another worker’s', async () => {
+    const planner = await gw.login('planner');
+    const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting-mine' }, { stage_name: 'welding-theirs' }] });
+    const me = await signedIn('worker');
+    const other = await gw.login('worker');
+    await assign(planner.token, wo.stages[0]?.id ?? 0, me.user.id);
+    await assign(planner.token, wo.stages[1]?.id ?? 0, other.id);
+    const html = await (await me.agent.get('/console/work')).text();
+    expect(html).toContain('cutting-mine');
+    expect(html).not.toContain('welding-theirs');
+  });
+
+  it('starts a stage once even when the form is submitted twice, and explains a refused transition', async () => {
+    const planner = await gw.login('planner');
+    const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting' }] });
+    const stageId = wo.stages[0]?.id ?? 0;
+    const { user, agent } = await signedIn('worker');
+    await assign(planner.token, stageId, user.id);
+    const fields = await agent.formFields('/console/work', `/console/stages/${stageId}/start`);
+    expect(fields.idem).toBeTruthy();
+    const first = await agent.post(`/console/stages/${stageId}/start`, fields);
+    const second = await agent.post(`/console/stages/${stageId}/start`, fields);
+    expect(first.status).toBe(303);
+    expect(second.status).toBe(303);
+    expect(await stageStatus(planner.token, wo)).toBe('in_progress');
+    const events = gw.ctx.store.sqlite.prepare("SELECT count(*) AS n FROM events WHERE kind = 'stage.started'").get() as { n: number };
+    expect(events.n).toBe(1);
+    expect(await (await agent.get('/console/work')).text()).toContain('Stage started.');
+
+    // A stale form (fresh key) for the same start is refused by the state machine, in words.
+    await agent.post(`/console/stages/${stageId}/start`, { ...fields, idem: 'another-key' });
+    const page = await (await agent.get('/console/work')).text();
+    expect(page).toContain('The gateway could not do that:');
+    expect(page).toContain('stage cannot go from in_progress to in_progress');
+  });
+
+  it('finishes with quantities and reports an issue', async () => {
+    const planner = await gw.login('planner');
+    const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting' }] });
+    const stageId = wo.stages[0]?.id ?? 0;
+    const { user, agent } = await signedIn('worker');
+    await assign(planner.token, stageId, user.id);
+    await agent.post(`/console/stages/${stageId}/start`, await agent.formFields('/console/work', `/console/stages/${stageId}/start`));
+    const issue = await agent.formFields('/console/work', `/console/stages/${stageId}/issue`);
+    await agent.post(`/console/stages/${stageId}/issue`, { ...issue, type: 'tooling', description: 'blade <b>dull</b>' });
+    const done = await agent.formFields('/console/work', `/console/stages/${stageId}/done`);
+    await agent.post(`/console/stages/${stageId}/done`, { ...done, qty_good: '9', qty_scrap: '1' });
+    const stages = await body<{ status: string; qty_good: number; qty_scrap: number }[]>(
+      await gw.req('GET', `/workorders/${wo.id}/stages`, { token: planner.token }),
+    );
+    expect(stages.data[0]).toMatchObject({ status: 'done', qty_good: 9, qty_scrap: 1 });
+
+    const manager = await signedIn('manager');
+    const board = await (await manager.agent.get('/console/board')).text();
+    expect(board).toContain('blade &lt;b&gt;dull&lt;/b&gt;');
+  });
+
+  it('bad quantities come back as the API validation message, not a 500', async () => {
+    const planner = await gw.login('planner');
+    const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting' }] });
+    const stageId = wo.stages[0]?.id ?? 0;
+    const { user, agent } = await signedIn('worker');
+    await assign(planner.token, stageId, user.id);
+    await agent.post(`/console/stages/${stageId}/start`, await agent.formFields('/console/work', `/console/stages/${stageId}/start`));
+    const done = await agent.formFields('/console/work', `/console/stages/${stageId}/done`);
+    const res = await agent.post(`/console/stages/${stageId}/done`, { ...done, qty_good: '-3' });
+    expect(res.status).toBe(303);
+    expect(await (await agent.get('/console/work')).text()).toContain('The gateway could not do that:');
+    expect(await stageStatus(planner.token, wo)).toBe('in_progress');
+  });
+});
+
+describe('form protection and revocation', () => {
+  it('refuses a POST without the CSRF token, or from another origin, and changes nothing', async () => {
+    const planner = await gw.login('planner');
+    const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting' }] });
+    const stageId = wo.stages[0]?.id ?? 0;
+    const { user, agent } = await signedIn('worker');
+    await assign(planner.token, stageId, user.id);
+    const fields = await agent.formFields('/console/work', `/console/stages/${stageId}/start`);
+    expect((await agent.post(`/console/stages/${stageId}/start`, { idem: fields.idem ?? '' })).status).toBe(403);
+    expect((await agent.post(`/console/stages/${stageId}/start`, { ...fields, csrf: 'forged' })).status).toBe(403);
+    expect((await agent.post(`/console/stages/${stageId}/start`, fields, { origin: 'http://evil.example' })).status).toBe(403);
+    expect(await stageStatus(planner.token, wo)).toBe('planned');
+  });
+
+  it('a deactivated user’s next action is sent to sign-in and does not apply', async () => {
+    const planner = await gw.login('planner');
+    const admin = await gw.login('admin');
+    const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting' }] });
+    const stageId = wo.stages[0]?.id ?? 0;
+    const { user, agent } = await signedIn('worker');
+    await assign(planner.token, stageId, user.id);
+    const fields = await agent.formFields('/console/work', `/console/stages/${stageId}/start`);
+    expect((await gw.req('PATCH', `/auth/users/${user.id}`, { token: admin.token, body: { active: false } })).status).toBe(200);
+    const res = await agent.post(`/console/stages/${stageId}/start`, fields);
+    expect(res.headers.get('location')).toBe('/console/login');
+    expect(await stageStatus(planner.token, wo)).toBe('planned');
+    expect(await (await agent.get('/console/login')).text()).toContain('Your session has ended.');
+  });
+});
+
+describe('admin users page', () => {
+  it('creates a user, changes its role and deactivates it; all through the API', async () => {
+    const { agent } = await signedIn('admin');
+    const create = await agent.formFields('/console/users', '/console/users');
+    await agent.post('/console/users', { ...create, username: 'newbie', password: 'newbie-password', role: 'worker' });
+    const page = await (await agent.get('/console/users')).text();
+    expect(page).toContain('User created.');
+    expect(page).toContain('newbie');
+    const newbie = new ConsoleAgent(gw);
+    expect((await newbie.signIn('newbie', 'newbie-password')).headers.get('location')).toBe('/console/work');
+
+    const id = (/data-user="(\d+)" aria-label="newbie"/.exec(page) ?? [])[1] ?? '0';
+    await agent.post(`/console/users/${id}/role`, { ...(await agent.formFields('/console/users', `/console/users/${id}/role`)), role: 'manager' });
+    expect((await newbie.get('/console/work')).status).toBe(403);
+    await agent.post(`/console/users/${id}/active`, await agent.formFields('/console/users', `/console/users/${id}/active`));
+    expect((await newbie.get('/console/board')).headers.get('location')).toBe('/console/login');
+  });
+});
