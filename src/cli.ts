@@ -11,13 +11,18 @@ import { startGateway } from './main.ts';
 import { generatePassword } from './modules/auth/password.ts';
 import { createUser } from './modules/auth/service.ts';
 import { seedDemo } from './seed.ts';
+import { type CommandIo, hashPassword, hqAddSite, hqMigrate, syncNow, syncStatus } from '../sync/cli.ts';
 
 const USAGE = `usage: gateway <command>
   serve                                   start the gateway (what npm start runs)
   migrate                                 apply database migrations and exit
   user create --username NAME --role ROLE [--password-stdin]
                                           create a user; without --password-stdin a password is generated and printed
-  seed                                    create demo users and data (prints their generated passwords)`;
+  seed                                    create demo users and data (prints their generated passwords)
+  hash-password                           read a password on stdin, print its hash (for HQ tools creating users)
+  hq migrate                              apply the HQ PostgreSQL schema (HQ_DATABASE_URL: owner role)
+  hq add-site N --password-stdin          create site N's login role; prints its URL (no password)
+  sync status | now                       print the sync status / run one push and pull cycle`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -123,6 +128,12 @@ async function seed(): Promise<void> {
   }
 }
 
+const io: CommandIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  fail,
+  readStdin,
+};
+
 const [command, sub, ...rest] = process.argv.slice(2);
 switch (command) {
   case 'serve':
@@ -137,6 +148,19 @@ switch (command) {
     break;
   case 'seed':
     await seed();
+    break;
+  case 'hash-password':
+    await hashPassword(io);
+    break;
+  case 'hq':
+    if (sub === 'migrate') await hqMigrate(config(), io);
+    else if (sub === 'add-site') await hqAddSite(config(), rest, io);
+    else fail(USAGE);
+    break;
+  case 'sync':
+    if (sub === 'status') syncStatus(config(), io);
+    else if (sub === 'now') await syncNow(config(), io);
+    else fail(USAGE);
     break;
   case '--version':
     process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
