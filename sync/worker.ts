@@ -67,7 +67,7 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
 
   const cycle = async (): Promise<CycleResult> => {
     const out: CycleResult = { pushed: 0, pulled: 0, rejected: 0 };
-    try {
+    const pushAll = async () => {
       for (;;) {
         const r = await pushOnce({ sqlite: opts.sqlite, pool, site: opts.site, now: opts.now, hook: opts.hooks });
         out.pushed += r.rows;
@@ -76,6 +76,9 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
         if (r.rows > 0) opts.progress?.(`pushed ${out.pushed} rows${r.more ? ', more waiting' : ''}`);
         if (!r.more) break;
       }
+    };
+    try {
+      await pushAll();
       for (;;) {
         const r = await pullOnce({ sqlite: opts.sqlite, pool, site: opts.site, now: opts.now, hook: opts.hooks });
         out.pulled += r.rows;
@@ -83,6 +86,8 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
         if (r.rows > 0) opts.progress?.(`pulled ${out.pulled} changes${r.more ? ', more waiting' : ''}`);
         if (!r.more) break;
       }
+      // Pulled changes wrote event rows; send them now rather than one interval later.
+      if (out.pulled > 0) await pushAll();
       setMeta(opts.sqlite, 'online', 1);
       setMeta(opts.sqlite, 'last_error', null);
       opts.gauges?.online(true);

@@ -60,7 +60,7 @@ describe('capture', () => {
     expect(rows.some((r) => r.tbl === 'events')).toBe(true);
   });
 
-  it('captures a write from another connection without the gateway (an operator\'s sqlite3 shell)', async () => {
+  it("captures a write from another connection without the gateway (an operator's sqlite3 shell)", async () => {
     enableCapture(gw.ctx.store.sqlite);
     const planner = (await gw.login('planner')).token;
     const wo = await createWorkOrder(gw, planner);
@@ -86,7 +86,7 @@ describe('capture', () => {
     expect(outbox(gw)).toEqual([]);
   });
 
-  it('keeps a transaction\'s rows in one epoch, closed before a push reads them', async () => {
+  it("keeps a transaction's rows in one epoch, closed before a push reads them", async () => {
     enableCapture(gw.ctx.store.sqlite);
     const planner = (await gw.login('planner')).token;
     await createWorkOrder(gw, planner);

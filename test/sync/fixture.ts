@@ -2,8 +2,8 @@ import type pg from 'pg';
 import { migrateHq } from '../../sync/hq/migrate.ts';
 import { createHqPool } from '../../sync/hq/pool.ts';
 import { addSite, siteUrl } from '../../sync/hq/sites.ts';
-import { createGatewaySync } from '../../sync/index.ts';
-import type { SyncWorker } from '../../sync/worker.ts';
+import { syncGauges } from '../../sync/index.ts';
+import { createSyncWorker, type SyncWorker, type SyncWorkerOptions } from '../../sync/worker.ts';
 import { makeGateway, type TestGateway } from '../helpers/app.ts';
 import { type HqTestServer, startHqServer } from './hq-server.ts';
 
@@ -50,10 +50,18 @@ export interface Edge {
 }
 
 /** A gateway of one site with its sync worker (not started: tests run cycles themselves). */
-export function startEdge(site: number, url: string, extra: Record<string, string> = {}): Edge {
-  const gw = makeGateway({ SITE_ID: String(site), HQ_DATABASE_URL: url, SYNC_INTERVAL_MS: '500', ...extra });
-  const sync = createGatewaySync(gw.ctx);
-  if (!sync) throw new Error('sync not configured');
+export function startEdge(site: number, url: string, opts: { hooks?: SyncWorkerOptions['hooks'] } = {}): Edge {
+  const gw = makeGateway({ SITE_ID: String(site), HQ_DATABASE_URL: url, SYNC_INTERVAL_MS: '500' });
+  const sync = createSyncWorker({
+    sqlite: gw.ctx.store.sqlite,
+    site,
+    hq: { url, schema: 'public' },
+    intervalMs: 500,
+    now: () => gw.ctx.clock.now(),
+    log: { info: () => {}, warn: () => {} },
+    gauges: syncGauges(gw.ctx.metrics),
+    hooks: opts.hooks,
+  });
   return {
     gw,
     sync,
