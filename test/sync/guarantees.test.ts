@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { body } from '../helpers/app.ts';
-import { act, createWorkOrder } from '../helpers/floor.ts';
+import { createWorkOrder } from '../helpers/floor.ts';
 import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, startEdge, startHq } from './fixture.ts';
 
 let hq: Hq;
