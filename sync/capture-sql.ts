@@ -108,8 +108,21 @@ CREATE TABLE sync_rejected (
   at INTEGER NOT NULL
 );`;
 
+/**
+ * Event rows stay immutable, except that one HQ already holds may be deleted (retention after
+ * sync): capture is on and no outbox row for it is waiting.
+ */
+const EVENTS_RETENTION = [
+  'DROP TRIGGER events_no_delete;',
+  `CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+WHEN NOT (coalesce((SELECT capture FROM sync_state WHERE id = 1), 0) = 1 AND NOT EXISTS (SELECT 1 FROM sync_outbox WHERE tbl = 'events' AND pk = CAST(OLD.id AS TEXT)))
+BEGIN
+  SELECT RAISE(ABORT, 'events are immutable until HQ has them');
+END;`,
+];
+
 export function captureMigrationSql(): string {
-  const triggers = [...MUTABLE_TABLES.flatMap(mutableTriggers), ...FACT_TABLES.map(factTrigger)];
+  const triggers = [...MUTABLE_TABLES.flatMap(mutableTriggers), ...FACT_TABLES.map(factTrigger), ...EVENTS_RETENTION];
   return `${[TABLES_SQL, ...triggers].join('\n--> statement-breakpoint\n')}\n`;
 }
 

@@ -184,3 +184,11 @@ CREATE TRIGGER sync_events_ai AFTER INSERT ON events WHEN (SELECT capture = 1 AN
 BEGIN
   INSERT INTO sync_outbox (tx, hlc, tbl, pk, op, data, at) SELECT epoch, '', 'events', CAST(NEW.id AS TEXT), 'I', '{}', (CAST(strftime('%s','now') AS INTEGER) * 1000 + CAST(substr(strftime('%f','now'), 4, 3) AS INTEGER)) FROM sync_state WHERE id = 1;
 END;
+--> statement-breakpoint
+DROP TRIGGER events_no_delete;
+--> statement-breakpoint
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+WHEN NOT (coalesce((SELECT capture FROM sync_state WHERE id = 1), 0) = 1 AND NOT EXISTS (SELECT 1 FROM sync_outbox WHERE tbl = 'events' AND pk = CAST(OLD.id AS TEXT)))
+BEGIN
+  SELECT RAISE(ABORT, 'events are immutable until HQ has them');
+END;
