@@ -11,7 +11,7 @@ import { startGateway } from './main.ts';
 import { generatePassword } from './modules/auth/password.ts';
 import { createUser } from './modules/auth/service.ts';
 import { seedDemo } from './seed.ts';
-import { type CommandIo, hashPassword, hqAddSite, hqMigrate, syncNow, syncStatus } from '../sync/cli.ts';
+import { type CommandIo, hashPassword, hqAddSite, hqMigrate, syncNow, syncRestore, syncStatus } from '../sync/cli.ts';
 
 const USAGE = `usage: gateway <command>
   serve                                   start the gateway (what npm start runs)
@@ -22,7 +22,8 @@ const USAGE = `usage: gateway <command>
   hash-password                           read a password on stdin, print its hash (for HQ tools creating users)
   hq migrate                              apply the HQ PostgreSQL schema (HQ_DATABASE_URL: owner role)
   hq add-site N --password-stdin          create site N's login role; prints its URL (no password)
-  sync status | now                       print the sync status / run one push and pull cycle`;
+  sync status | now | restore             print the sync status / run one push and pull cycle /
+                                          restore a replacement box of this site from HQ`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -160,6 +161,7 @@ switch (command) {
   case 'sync':
     if (sub === 'status') syncStatus(config(), io);
     else if (sub === 'now') await syncNow(config(), io);
+    else if (sub === 'restore') await syncRestore(config(), io);
     else fail(USAGE);
     break;
   case '--version':

@@ -6,6 +6,7 @@ import { migrateHq } from './hq/migrate.ts';
 import { createHqPool, redactUrl } from './hq/pool.ts';
 import { addSite, siteUrl } from './hq/sites.ts';
 import { createGatewaySync } from './index.ts';
+import { restoreSite } from './restore.ts';
 import { readSyncStatus } from './status.ts';
 
 /** What a command prints and how it exits; cli.ts does the process side. */
@@ -84,6 +85,23 @@ export async function syncNow(cfg: Config, io: CommandIo): Promise<void> {
     failure = `sync failed: ${(err as Error).message}`;
   } finally {
     await worker?.stop();
+    ctx.store.close();
+  }
+  if (failure) io.fail(failure);
+}
+
+/** `sync restore`: a replacement box (empty database, same SITE_ID and HQ_DATABASE_URL) from HQ. */
+export async function syncRestore(cfg: Config, io: CommandIo): Promise<void> {
+  const hq = hqOf(cfg, io);
+  const ctx = buildContext(cfg, silentLogger(), { processMetrics: false });
+  const pool = createHqPool(hq);
+  let failure: string | undefined;
+  try {
+    await restoreSite(ctx.store.sqlite, pool, cfg.siteId, (line) => io.out(line));
+  } catch (err) {
+    failure = `sync restore failed: ${(err as Error).message}`;
+  } finally {
+    await pool.end();
     ctx.store.close();
   }
   if (failure) io.fail(failure);
