@@ -40,6 +40,7 @@ export interface CycleResult {
 
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 5 * 60_000;
+const NUDGE_MS = 250;
 
 /** Full jitter: a uniform delay up to min(cap, base × 2^attempt). */
 export function backoffDelay(attempt: number, random: () => number = Math.random): number {
@@ -114,6 +115,7 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
 
   const schedule = (ms: number) => {
     if (stopped) return;
+    if (timer) clearTimeout(timer);
     timer = setTimeout(tick, ms);
     timer.unref();
   };
@@ -133,6 +135,20 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
     );
   };
 
+  // While online, a new local change is pushed within NUDGE_MS instead of waiting for the next
+  // interval: reading the outbox's last sequence is a single-row lookup.
+  const lastSeq = opts.sqlite.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'sync_outbox'");
+  let seen = lastSeq.get()?.seq ?? 0;
+  const nudge = setInterval(() => {
+    if (stopped || attempt > 0 || running || !opts.sqlite.open) return;
+    const now = lastSeq.get()?.seq ?? 0;
+    if (now === seen) return;
+    seen = now;
+    if (timer) clearTimeout(timer);
+    tick();
+  }, NUDGE_MS);
+  nudge.unref();
+
   return {
     name: 'sync',
     pool,
@@ -143,6 +159,7 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
     },
     async stop() {
       stopped = true;
+      clearInterval(nudge);
       if (timer) clearTimeout(timer);
       await running?.catch(() => {});
       if (ownPool) await pool.end();
