@@ -86,6 +86,8 @@ CREATE TABLE sync_outbox (
 --> statement-breakpoint
 CREATE INDEX sync_outbox_row ON sync_outbox (tbl, pk);
 --> statement-breakpoint
+CREATE INDEX sync_outbox_tx ON sync_outbox (tx, seq);
+--> statement-breakpoint
 CREATE TABLE sync_clock (
   tbl TEXT NOT NULL,
   pk TEXT NOT NULL,

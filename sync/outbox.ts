@@ -28,7 +28,9 @@ export function closeEpoch(sqlite: Database): void {
  */
 export function nextBatch(sqlite: Database, maxRows: number): { rows: OutboxRow[]; lastSeq: number } | undefined {
   const groups = sqlite
-    .prepare('SELECT tx, count(*) AS n, max(seq) AS last FROM sync_outbox WHERE tx < (SELECT epoch FROM sync_state WHERE id = 1) GROUP BY tx ORDER BY tx')
+    .prepare(
+      'SELECT tx, count(*) AS n, max(seq) AS last FROM sync_outbox WHERE tx < (SELECT epoch FROM sync_state WHERE id = 1) GROUP BY tx ORDER BY tx LIMIT 1000',
+    )
     .all() as Array<{ tx: number; n: number; last: number }>;
   let lastSeq = 0;
   let total = 0;
