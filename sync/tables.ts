@@ -18,8 +18,6 @@ export interface TableSpec {
   statusRank?: Record<string, number>;
   /** Foreign keys on the edge, so a pulled child can bring its parent. */
   parents?: Array<{ col: string; table: string }>;
-  /** HQ may create and change these rows for a site (pull applies them). */
-  hqWritable: boolean;
 }
 
 export const TABLES: TableSpec[] = [
@@ -28,7 +26,6 @@ export const TABLES: TableSpec[] = [
     pk: ['id'],
     cols: { id: 'int', username: 'text', password_hash: 'text', role: 'text', active: 'bool', created_at: 'time', updated_at: 'time' },
     fact: false,
-    hqWritable: true,
   },
   {
     name: 'machines',
@@ -45,7 +42,6 @@ export const TABLES: TableSpec[] = [
       updated_at: 'time',
     },
     fact: false,
-    hqWritable: false,
   },
   {
     name: 'work_orders',
@@ -64,7 +60,6 @@ export const TABLES: TableSpec[] = [
     },
     fact: false,
     statusRank: { planned: 0, in_progress: 1, done: 2 },
-    hqWritable: true,
   },
   {
     name: 'work_order_stages',
@@ -90,7 +85,6 @@ export const TABLES: TableSpec[] = [
     fact: false,
     statusRank: { planned: 0, in_progress: 1, paused: 1, done: 2 },
     parents: [{ col: 'work_order_id', table: 'work_orders' }],
-    hqWritable: true,
   },
   {
     name: 'stage_assignments',
@@ -101,7 +95,6 @@ export const TABLES: TableSpec[] = [
       { col: 'stage_id', table: 'work_order_stages' },
       { col: 'user_id', table: 'users' },
     ],
-    hqWritable: true,
   },
   {
     name: 'issues',
@@ -123,7 +116,6 @@ export const TABLES: TableSpec[] = [
     fact: false,
     statusRank: { open: 0, ack: 1, resolved: 2 },
     parents: [{ col: 'work_order_stage_id', table: 'work_order_stages' }],
-    hqWritable: false,
   },
   {
     name: 'machine_readings',
@@ -140,7 +132,6 @@ export const TABLES: TableSpec[] = [
       recorded_at: 'time',
     },
     fact: true,
-    hqWritable: false,
   },
   {
     name: 'events',
@@ -160,7 +151,6 @@ export const TABLES: TableSpec[] = [
       data: 'json',
     },
     fact: true,
-    hqWritable: false,
   },
 ];
 
