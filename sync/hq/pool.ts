@@ -42,8 +42,10 @@ export function createHqPool(opts: HqOptions): pg.Pool {
     // Every connection works in HQ_SCHEMA (a startup parameter, so no extra round trip).
     options: `-c search_path=${opts.schema}`,
   });
-  // The pool reports errors of idle connections here; the next query fails and is retried.
+  // A link cut while a connection is idle or checked out between two queries must not crash the
+  // process: the next query on it fails instead, the cycle fails and is retried with backoff.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

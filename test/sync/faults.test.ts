@@ -260,7 +260,7 @@ async function oneRun(seed: number): Promise<void> {
       else edges.push(await openEdge(site, mkdtempSync(path.join(SCRATCH, 'gw-fault-')), true));
     }
     for (let s = 0; s < 10; s++) {
-      const width = 1 + Math.floor(random() * 3);
+      const width = hq.server.kind === 'pglite' ? 1 : 1 + Math.floor(random() * 3);
       log.push(...(await Promise.all(Array.from({ length: width }, () => step(random, edges, maxRank)))));
     }
     if (process.env.SYNC_FAULT_DEBUG) console.log(seed, log.join('\n'));
@@ -297,6 +297,9 @@ describe('randomised fault runs', () => {
     const lane = async () => {
       for (let seed = queue.shift(); seed !== undefined; seed = queue.shift()) await oneRun(seed);
     };
-    await Promise.all(Array.from({ length: PARALLEL }, lane));
+    // PGlite's socket server feeds every connection into one backend and keeps only whole
+    // transactions apart, not the protocol messages of concurrent statements: there the runs and
+    // their steps go one at a time (concurrency is covered against a real server).
+    await Promise.all(Array.from({ length: hq.server.kind === 'pglite' ? 1 : PARALLEL }, lane));
   }, 900_000);
 });
