@@ -29,7 +29,7 @@ const ADMIN = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ??
 const T0 = Date.now() - 3600_000;
 
 function edgeStore(dir: string, site: number): Store {
-  const store = openStore(path.join(dir, `site${site}.db`), site, { synchronous: 'NORMAL' });
+  const store = openStore(path.join(dir, `site${site}.db`), site);
   enableCapture(store.sqlite);
   return store;
 }
@@ -41,7 +41,7 @@ function loadReadings(store: Store, n: number): void {
   );
   for (let done = 0; done < n; done += 5000) {
     const size = Math.min(5000, n - done);
-    store.write(() => {
+    store.commandNow(() => {
       const first = store.ids.block('machine_readings', size);
       for (let i = 0; i < size; i++) put.run(first + i, i % 100, T0 + done + i, T0 + done + i);
     });
@@ -53,7 +53,7 @@ function loadReadings(store: Store, n: number): void {
 function loadStageChanges(store: Store, changes: number): void {
   const s = store.sqlite;
   const stageIds: number[] = [];
-  store.write(() => {
+  store.commandNow(() => {
     for (let w = 0; w < Math.ceil(changes / 4); w++) {
       const wo = store.ids.next('work_orders');
       s.prepare(
@@ -71,7 +71,7 @@ function loadStageChanges(store: Store, changes: number): void {
   const upd = s.prepare("UPDATE work_order_stages SET status = 'in_progress', actual_start = ?, updated_at = ? WHERE id = ?");
   for (let i = 0; i < changes; i++) {
     const id = stageIds[i % stageIds.length];
-    if (id !== undefined) store.write(() => upd.run(T0 + i, T0 + i, id));
+    if (id !== undefined) store.commandNow(() => upd.run(T0 + i, T0 + i, id));
   }
   closeEpoch(s);
 }
@@ -137,7 +137,7 @@ async function latency(store: Store, pool: pg.Pool, url: string, site: number, s
   const times: number[] = [];
   for (let i = 0; i < samples; i++) {
     const qty = 1000 + i;
-    store.write(() => store.sqlite.prepare('UPDATE work_orders SET qty = ? WHERE id = ?').run(qty, id));
+    store.commandNow(() => store.sqlite.prepare('UPDATE work_orders SET qty = ? WHERE id = ?').run(qty, id));
     const t = performance.now();
     for (;;) {
       const r = await pool.query('SELECT qty FROM work_orders WHERE id = $1', [id]);

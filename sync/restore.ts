@@ -1,6 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import type pg from 'pg';
-import { SITE_SHIFT, siteBase } from '../src/db/ids.ts';
+import { SITE_SHIFT } from '../src/db/ids.ts';
+
+const siteBase = (site: number) => site * SITE_SHIFT;
 import { fromHq } from './convert.ts';
 import { quoteIdent } from './hq/pool.ts';
 import { observeClock, setMeta } from './state.ts';

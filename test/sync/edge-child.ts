@@ -28,7 +28,7 @@ const worker = createSyncWorker({
 });
 const s = ctx.store.sqlite;
 for (let i = 1; ; i++) {
-  ctx.store.write(() => {
+  ctx.store.commandNow(() => {
     const n = 5 + Math.floor(random() * 50);
     const first = ctx.store.ids.block('machine_readings', n);
     const put = s.prepare(

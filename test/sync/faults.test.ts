@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildContext } from '../../src/bootstrap.ts';
 import { manualClock } from '../../src/clock.ts';
 import type { AppContext } from '../../src/context.ts';
-import { newApp } from '../../src/http/app.ts';
+import { newApp } from '../../src/app.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createPasswordHasher } from '../../src/modules/auth/password.ts';
 import { createUser } from '../../src/modules/auth/service.ts';
@@ -162,7 +162,7 @@ async function step(random: () => number, edges: FaultEdge[], maxRank: Map<numbe
     return `edge ${e.site} ${action} ${st.id} -> ${res.status}`;
   }
   if (r < 0.5) {
-    e.ctx.store.write(() => {
+    e.ctx.store.commandNow(() => {
       const n = 1 + Math.floor(random() * 30);
       const first = e.ctx.store.ids.block('machine_readings', n);
       const put = sqlite.prepare(
