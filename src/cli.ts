@@ -15,6 +15,7 @@ import { backupCommand, restoreCommand } from './modules/backup/commands.ts';
 import { importLegacyCommand } from './modules/import/command.ts';
 import { createUser } from './modules/auth/service.ts';
 import { seedDemo } from './seed.ts';
+import { type CommandIo, hashPassword, hqAddSite, hqMigrate, syncNow, syncRestore, syncStatus } from '../sync/cli.ts';
 
 const USAGE = `usage: gateway <command>
   serve                                   start the gateway (what npm start runs)
@@ -24,7 +25,12 @@ const USAGE = `usage: gateway <command>
   seed                                    create demo users and data (prints their generated passwords)
   backup FILE                             online copy of the database (safe while the gateway runs)
   restore FILE                            replace the database with a backup of this site (gateway stopped)
-  import-legacy FILE [--dry-run]          import the FastAPI backend's database.db (users, work orders, stages, issues, machines)`;
+  import-legacy FILE [--dry-run]          import the FastAPI backend's database.db (users, work orders, stages, issues, machines)
+  hash-password                           read a password on stdin, print its hash (for HQ tools creating users)
+  hq migrate                              apply the HQ PostgreSQL schema (HQ_DATABASE_URL: owner role)
+  hq add-site N --password-stdin          create site N's login role; prints its URL (no password)
+  sync status | now | restore             print the sync status / run one push and pull cycle /
+                                          restore a replacement box of this site from HQ`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -130,6 +136,12 @@ async function seed(): Promise<void> {
   }
 }
 
+const io: CommandIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  fail,
+  readStdin,
+};
+
 const [command, sub, ...rest] = process.argv.slice(2);
 const args = process.argv.slice(3);
 switch (command) {
@@ -154,6 +166,20 @@ switch (command) {
     break;
   case 'import-legacy':
     importLegacyCommand(config(), args);
+    break;
+  case 'hash-password':
+    await hashPassword(io);
+    break;
+  case 'hq':
+    if (sub === 'migrate') await hqMigrate(config(), io);
+    else if (sub === 'add-site') await hqAddSite(config(), rest, io);
+    else fail(USAGE);
+    break;
+  case 'sync':
+    if (sub === 'status') syncStatus(config(), io);
+    else if (sub === 'now') await syncNow(config(), io);
+    else if (sub === 'restore') await syncRestore(config(), io);
+    else fail(USAGE);
     break;
   case '--version':
     process.stdout.write(`${JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version}\n`);

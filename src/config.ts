@@ -100,6 +100,15 @@ const envSchema = z.object({
     .refine((list) => list.length === 0 || parseProxyList(list) !== undefined, {
       message: 'must be comma-separated IP addresses or CIDR ranges such as 10.0.0.7,192.168.10.0/24',
     }),
+  HQ_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
+  HQ_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a lower-case SQL identifier' })
+    .default('public'),
+  SYNC_INTERVAL_MS: int(200, 3_600_000).default(5000),
 });
 
 const stageTemplateSchema = z.array(z.string().min(1).max(64)).min(1, { message: 'must list at least one stage name' }).max(50);
@@ -185,6 +194,9 @@ export interface Config {
   trustProxy: boolean;
   /** Proxies (addresses or CIDR ranges) skipped from the right of X-Forwarded-For. */
   trustedProxies: string[];
+  /** HQ PostgreSQL (sync on) or undefined (sync off). */
+  hq: { url: string; schema: string } | undefined;
+  syncIntervalMs: number;
   settings: FileSettings;
 }
 
@@ -265,6 +277,8 @@ export function loadConfig(vars: Record<string, string | undefined>, cwd = proce
     requestTimeoutS: e.REQUEST_TIMEOUT,
     trustProxy: e.TRUST_PROXY,
     trustedProxies: e.TRUSTED_PROXIES,
+    hq: e.HQ_DATABASE_URL ? { url: e.HQ_DATABASE_URL, schema: e.HQ_SCHEMA } : undefined,
+    syncIntervalMs: e.SYNC_INTERVAL_MS,
     settings: fileParsed.data,
   };
 }

@@ -11,6 +11,7 @@ import { hasNoUsers } from './modules/auth/users.ts';
 import { startHousekeeping } from './modules/ops/housekeeping.ts';
 import { loadDeviceConfig, startDrivers } from './modules/machines/drivers.ts';
 import { acquireRunLock } from './modules/backup/run-lock.ts';
+import { createGatewaySync } from '../sync/index.ts';
 
 /** A long-lived part of the process, started in order and stopped in reverse. */
 export interface Service {
@@ -75,6 +76,11 @@ export async function startGateway(config: Config, logger: Logger, opts: Context
     const drivers = await startDrivers(ctx, devices);
     started.push(drivers);
     started.push(startHousekeeping(ctx));
+    const sync = createGatewaySync(ctx);
+    if (sync) {
+      sync.start();
+      started.push(sync);
+    }
     const { app } = newApp(ctx);
     const { port, stop } = await startHttpServer(ctx, app.fetch);
     started.push({ name: 'http', stop });

@@ -11,6 +11,12 @@ export interface Metrics {
   readingsStored: Counter<'source'>;
   readingsDropped: Counter<'reason'>;
   driverValues: Counter<'device'>;
+  /** HQ sync: reachable, outbox backlog and its oldest row's age, rows moved, failed cycles. */
+  syncOnline: Gauge;
+  syncBacklog: Gauge;
+  syncOldestAge: Gauge;
+  syncRows: Counter<'direction'>;
+  syncErrors: Counter;
 }
 
 export function createMetrics(defaults = true): Metrics {
@@ -57,5 +63,10 @@ export function createMetrics(defaults = true): Metrics {
       labelNames: ['device'],
       registers,
     }),
+    syncOnline: new Gauge({ name: 'gateway_sync_online', help: '1 when the last sync cycle reached HQ', registers }),
+    syncBacklog: new Gauge({ name: 'gateway_sync_backlog_rows', help: 'Captured changes not yet committed at HQ', registers }),
+    syncOldestAge: new Gauge({ name: 'gateway_sync_oldest_unsynced_seconds', help: 'Age of the oldest change not yet at HQ', registers }),
+    syncRows: new Counter({ name: 'gateway_sync_rows_total', help: 'Rows pushed to or pulled from HQ', labelNames: ['direction'], registers }),
+    syncErrors: new Counter({ name: 'gateway_sync_errors_total', help: 'Sync cycles that failed', registers }),
   };
 }

@@ -1,4 +1,5 @@
 import type { AppContext } from '../../context.ts';
+import { PRUNE_SYNCED_EVENTS, PRUNE_SYNCED_READINGS } from '../../../sync/retention.ts';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -26,12 +27,10 @@ export function runHousekeeping(ctx: AppContext): Record<string, number> {
       now - s.idempotency_ttl_h * HOUR,
     ),
     sessions: pruneInBatches(ctx, 'DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < ? LIMIT ?)', now - DAY),
-    // Sync to HQ does not exist yet, so age is the only condition; the sync issue adds "and pushed".
-    readings: pruneInBatches(
-      ctx,
-      'DELETE FROM machine_readings WHERE id IN (SELECT id FROM machine_readings WHERE recorded_at < ? LIMIT ?)',
-      now - s.readings.retention_days * DAY,
-    ),
+    // Past retention and already at HQ (no outbox row waiting; with sync off none ever waits).
+    readings: pruneInBatches(ctx, PRUNE_SYNCED_READINGS, now - s.readings.retention_days * DAY),
+    // Event rows go only once HQ has them (the trigger of migration 0002 refuses anything else).
+    events: ctx.config.hq ? pruneInBatches(ctx, PRUNE_SYNCED_EVENTS, now - s.readings.retention_days * DAY) : 0,
   };
 }
 

@@ -5,6 +5,7 @@ import { AppError } from '../../errors.ts';
 import { iso, ok } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import { MIGRATION_COUNT } from '../../db/migrations-count.ts';
+import { readSyncStatus } from '../../../sync/status.ts';
 
 const deviceStatus = z
   .object({
@@ -28,11 +29,14 @@ const ready = z.object({ status: z.literal('ready'), database: z.literal('ok'), 
 const syncStatus = z
   .object({
     enabled: z.boolean(),
-    online: z.boolean(),
-    outbox_backlog: z.number().int().nullable(),
+    /** Whether the last cycle reached HQ; null before the first one. */
+    online: z.boolean().nullable(),
+    backlog: z.number().int(),
+    oldest_unsynced_at: z.string().nullable(),
     last_push_at: z.string().nullable(),
     last_pull_at: z.string().nullable(),
     last_error: z.string().nullable(),
+    rejected: z.array(z.object({ direction: z.string(), table: z.string(), key: z.string(), reason: z.string(), at: z.string() })),
   })
   .openapi('SyncStatus');
 
@@ -81,8 +85,6 @@ export function registerOpsRoutes(router: Router, ctx: AppContext): void {
   defineRoute(
     router,
     { method: 'get', path: '/sync/status', tag: 'operations', summary: 'HQ sync status', access: ['admin', 'manager'], response: syncStatus },
-    (c) =>
-      // Sync to HQ is not part of this build yet; say so plainly instead of inventing figures.
-      ok(c, { enabled: false, online: false, outbox_backlog: null, last_push_at: null, last_pull_at: null, last_error: null }),
+    (c) => ok(c, readSyncStatus(ctx.store.sqlite, ctx.config.hq !== undefined)),
   );
 }

@@ -1,0 +1,32 @@
+import type { AppContext } from '../src/context.ts';
+import { createSyncWorker, type SyncGauges, type SyncWorker } from './worker.ts';
+
+/** prom-client figures for the worker. */
+export function syncGauges(m: AppContext['metrics']): SyncGauges {
+  return {
+    online: (v) => m.syncOnline.set(v ? 1 : 0),
+    backlog: (rows, age) => {
+      m.syncBacklog.set(rows);
+      m.syncOldestAge.set(age);
+    },
+    pushed: (n) => m.syncRows.inc({ direction: 'push' }, n),
+    pulled: (n) => m.syncRows.inc({ direction: 'pull' }, n),
+    error: () => m.syncErrors.inc(),
+  };
+}
+
+/** The sync worker for a configured gateway (HQ_DATABASE_URL set); the caller starts it. */
+export function createGatewaySync(ctx: AppContext, progress?: (line: string) => void): SyncWorker | undefined {
+  const hq = ctx.config.hq;
+  if (!hq) return undefined;
+  return createSyncWorker({
+    sqlite: ctx.store.sqlite,
+    site: ctx.config.siteId,
+    hq,
+    intervalMs: ctx.config.syncIntervalMs,
+    now: () => ctx.clock.now(),
+    log: ctx.logger.child({ module: 'sync' }),
+    gauges: syncGauges(ctx.metrics),
+    progress,
+  });
+}

@@ -1,0 +1,170 @@
+import type { Database } from 'better-sqlite3';
+import type pg from 'pg';
+import { createHqPool, type HqOptions } from './hq/pool.ts';
+import { pullOnce } from './pull.ts';
+import { pushOnce } from './push.ts';
+import { enableCapture, setMeta } from './state.ts';
+import { backlog } from './outbox.ts';
+
+/** The figures the worker reports (src/metrics.ts implements them with prom-client). */
+export interface SyncGauges {
+  online(v: boolean): void;
+  backlog(rows: number, oldestAgeS: number): void;
+  pushed(rows: number): void;
+  pulled(rows: number): void;
+  error(): void;
+}
+
+export interface SyncWorkerOptions {
+  sqlite: Database;
+  site: number;
+  hq: HqOptions;
+  intervalMs: number;
+  now: () => number;
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void };
+  gauges?: SyncGauges;
+  /** Told about progress of long catch-ups (sync now / restore). */
+  progress?: (line: string) => void;
+  random?: () => number;
+  /** An existing pool (tests, restore); otherwise one is created. */
+  pool?: pg.Pool;
+  /** Fault injection for tests at named points of push and pull. */
+  hooks?: (point: 'before-commit' | 'after-commit' | 'mid-pull') => Promise<void> | void;
+}
+
+export interface CycleResult {
+  pushed: number;
+  pulled: number;
+  rejected: number;
+}
+
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 5 * 60_000;
+const NUDGE_MS = 250;
+
+/** Full jitter: a uniform delay up to min(cap, base × 2^attempt). */
+export function backoffDelay(attempt: number, random: () => number = Math.random): number {
+  return Math.round(random() * Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt));
+}
+
+/**
+ * Push then pull, on a timer, online or not. A failed cycle is retried after a full-jitter
+ * backoff (1 s doubling to 5 min) without waiting for a new local write; success returns to the
+ * normal interval. One cycle runs at a time.
+ */
+export function createSyncWorker(opts: SyncWorkerOptions) {
+  const pool = opts.pool ?? createHqPool(opts.hq);
+  const ownPool = !opts.pool;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<CycleResult> | undefined;
+  let attempt = 0;
+  let stopped = true;
+  enableCapture(opts.sqlite);
+
+  const report = () => {
+    const b = backlog(opts.sqlite);
+    opts.gauges?.backlog(b.count, b.oldestAt === null ? 0 : Math.max(0, (opts.now() - b.oldestAt) / 1000));
+  };
+
+  const cycle = async (): Promise<CycleResult> => {
+    const out: CycleResult = { pushed: 0, pulled: 0, rejected: 0 };
+    const pushAll = async () => {
+      for (;;) {
+        const r = await pushOnce({ sqlite: opts.sqlite, pool, site: opts.site, now: opts.now, hook: opts.hooks });
+        out.pushed += r.rows;
+        out.rejected += r.rejected;
+        opts.gauges?.pushed(r.rows);
+        if (r.rows > 0) opts.progress?.(`pushed ${out.pushed} rows${r.more ? ', more waiting' : ''}`);
+        if (!r.more) break;
+      }
+    };
+    try {
+      await pushAll();
+      for (;;) {
+        const r = await pullOnce({ sqlite: opts.sqlite, pool, site: opts.site, now: opts.now, hook: opts.hooks });
+        out.pulled += r.rows;
+        opts.gauges?.pulled(r.rows);
+        if (r.rows > 0) opts.progress?.(`pulled ${out.pulled} changes${r.more ? ', more waiting' : ''}`);
+        if (!r.more) break;
+      }
+      // Pulled changes wrote event rows; send them now rather than one interval later.
+      if (out.pulled > 0) await pushAll();
+      setMeta(opts.sqlite, 'online', 1);
+      setMeta(opts.sqlite, 'last_error', null);
+      opts.gauges?.online(true);
+      return out;
+    } catch (err) {
+      const message = (err as Error).message || String(err);
+      setMeta(opts.sqlite, 'online', 0);
+      setMeta(opts.sqlite, 'last_error', message);
+      opts.gauges?.online(false);
+      opts.gauges?.error();
+      throw err;
+    } finally {
+      report();
+    }
+  };
+
+  /** Runs one cycle now (or joins the one running). */
+  const runCycle = (): Promise<CycleResult> => {
+    running ??= cycle().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  const schedule = (ms: number) => {
+    if (stopped) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(tick, ms);
+    timer.unref();
+  };
+
+  const tick = () => {
+    runCycle().then(
+      (r) => {
+        attempt = 0;
+        if (r.pushed + r.pulled > 0) opts.log.info({ ...r }, 'sync cycle');
+        schedule(opts.intervalMs);
+      },
+      (err) => {
+        const delay = backoffDelay(attempt++, opts.random);
+        opts.log.warn({ err, retry_in_ms: delay }, 'sync cycle failed');
+        schedule(Math.max(BACKOFF_MIN_MS, delay));
+      },
+    );
+  };
+
+  // While online, a new local change is pushed within NUDGE_MS instead of waiting for the next
+  // interval: reading the outbox's last sequence is a single-row lookup.
+  const lastSeq = opts.sqlite.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'sync_outbox'");
+  let seen = lastSeq.get()?.seq ?? 0;
+  const nudge = setInterval(() => {
+    if (stopped || attempt > 0 || running || !opts.sqlite.open) return;
+    const now = lastSeq.get()?.seq ?? 0;
+    if (now === seen) return;
+    seen = now;
+    if (timer) clearTimeout(timer);
+    tick();
+  }, NUDGE_MS);
+  nudge.unref();
+
+  return {
+    name: 'sync',
+    pool,
+    runCycle,
+    start() {
+      stopped = false;
+      schedule(0);
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(nudge);
+      if (timer) clearTimeout(timer);
+      await running?.catch(() => {});
+      if (ownPool) await pool.end();
+    },
+  };
+}
+
+export type SyncWorker = ReturnType<typeof createSyncWorker>;

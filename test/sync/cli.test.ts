@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/child.ts';
+import { HQ_START_TIMEOUT, type Hq, hqRows, startHq } from './fixture.ts';
+
+let hq: Hq;
+let dir: string;
+beforeAll(async () => {
+  hq = await startHq();
+  dir = mkdtempSync(path.join(tmpdir(), 'gw-sync-cli-'));
+}, HQ_START_TIMEOUT);
+afterAll(async () => {
+  await hq?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const env = (extra: Record<string, string> = {}) => ({
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+  DATABASE_PATH: path.join(dir, 'gateway.db'),
+  CONFIG_DIR: path.join(dir, 'config'),
+  JWT_SECRET: 'test-secret-that-is-at-least-32-bytes-long!!',
+  SITE_ID: '12',
+  HQ_DATABASE_URL: hq.server.url,
+  ...extra,
+});
+
+// Each command is a fresh process (tsx start-up takes seconds on a busy box).
+describe('hq and sync commands', { timeout: 120_000 }, () => {
+  it('hq migrate is idempotent', () => {
+    const again = runCli(['hq', 'migrate'], env());
+    expect(again.stderr).toBe('');
+    expect(again.stdout).toMatch(/schema public is up to date/);
+    expect(again.status).toBe(0);
+  });
+
+  it('hq add-site creates the role and prints its URL without the password', async () => {
+    const res = runCli(['hq', 'add-site', '12', '--password-stdin'], env(), 'a-long-site-password\n');
+    expect(res.status).toBe(0);
+    expect(res.stdout).toMatch(/site 12: role \S+_site_12/);
+    expect(res.stdout).toMatch(/HQ_DATABASE_URL=postgres/);
+    expect(res.stdout).not.toContain('a-long-site-password');
+    expect(await hqRows(hq, 'SELECT site_id FROM sync_sites WHERE site_id = 12')).toEqual([{ site_id: 12 }]);
+  });
+
+  it('refuses add-site without --password-stdin or with a bad site number, changing nothing', () => {
+    const noFlag = runCli(['hq', 'add-site', '13'], env(), 'a-long-site-password\n');
+    expect(noFlag.status).toBe(1);
+    expect(noFlag.stderr).toMatch(/--password-stdin/);
+    const bad = runCli(['hq', 'add-site', '5000', '--password-stdin'], env(), 'a-long-site-password\n');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/1-1023/);
+  });
+
+  it('hash-password prints a hash in the gateway format', () => {
+    const res = runCli(['hash-password'], env(), 'correct horse battery\n');
+    expect(res.status).toBe(0);
+    expect(res.stdout.trim()).toMatch(/^scrypt\$32768\$8\$3\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+  });
+
+  it('sync now pushes and pulls with progress and exits 0; sync status prints the status JSON', async () => {
+    const created = runCli(['user', 'create', '--username', 'floor1', '--role', 'worker'], env());
+    expect(created.status).toBe(0);
+    await hqRows(hq, "INSERT INTO work_orders (site_id, product_code, lot_no, qty, planned_start, planned_end) VALUES (12, 'CLI', 'L', 1, now(), now())");
+    const res = runCli(['sync', 'now'], env());
+    expect(res.stderr).toBe('');
+    expect(res.status).toBe(0);
+    expect(res.stdout).toMatch(/pushed \d+ rows/);
+    expect(res.stdout).toMatch(/pulled 1 changes/);
+    expect(await hqRows(hq, "SELECT username FROM users WHERE site_id = 12 AND username = 'floor1'")).toEqual([{ username: 'floor1' }]);
+    const status = runCli(['sync', 'status'], env());
+    expect(status.status).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ enabled: true, online: true, backlog: 0, oldest_unsynced_at: null, last_error: null, rejected: [] });
+  });
+
+  it('sync now exits 1 and says why when HQ cannot be reached', () => {
+    const res = runCli(['sync', 'now'], env({ HQ_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }));
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(/sync failed: .*ECONNREFUSED/);
+    const status = runCli(['sync', 'status'], env());
+    expect(JSON.parse(status.stdout)).toMatchObject({ online: false, last_error: expect.stringMatching(/ECONNREFUSED/) });
+  });
+});
