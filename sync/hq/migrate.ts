@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../../src/lib/package-root.ts';
 import type pg from 'pg';
 import { quoteIdent } from './pool.ts';
 
-export const PG_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/postgres', import.meta.url));
+export const PG_MIGRATIONS_DIR = path.join(PACKAGE_ROOT, 'migrations', 'postgres');
 
 /** The SQL files in order of their number prefix. */
 export function listMigrations(dir = PG_MIGRATIONS_DIR): Array<{ version: string; sql: string }> {
