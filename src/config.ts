@@ -153,6 +153,8 @@ const mqttSettingsSchema = z
     retain_last_values: z.boolean().default(MQTT_DEFAULTS.retain_last_values),
     reconnect_initial_ms: z.number().int().min(10).max(60_000).default(MQTT_DEFAULTS.reconnect_initial_ms),
     reconnect_max_ms: z.number().int().min(100).max(600_000).default(MQTT_DEFAULTS.reconnect_max_ms),
+    /** Readings that machines publish: subscriptions per broker, in this file under CONFIG_DIR. */
+    ingest_file: z.string().min(1).optional(),
   })
   .strict()
   .default(MQTT_DEFAULTS);
