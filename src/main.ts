@@ -74,12 +74,12 @@ export async function startGateway(config: Config, logger: Logger, opts: Context
   try {
     await ensureInitialAdmin(ctx, opts.print ?? ((line) => process.stdout.write(`${line}\n`)));
     // MQTT before the readings writer: stopped after it, so its last flush is still sent.
-    started.push(startMqtt(ctx));
+    started.push(await startMqtt(ctx));
     ctx.readings.start();
     started.push({ name: 'readings', stop: () => ctx.readings.stop() });
     const drivers = await startDrivers(ctx, devices);
     started.push(drivers);
-    started.push(startMqttIngest(ctx));
+    started.push(await startMqttIngest(ctx));
     started.push(startHousekeeping(ctx));
     const sync = createGatewaySync(ctx);
     if (sync) {

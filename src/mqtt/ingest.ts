@@ -5,7 +5,6 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type MqttDevice, mqttDeviceSchema } from '../../drivers/mqtt/config.ts';
 import type { BrokerSettings } from '../../drivers/mqtt/connection.ts';
-import { createMqttIngestDriver } from '../../drivers/mqtt/driver.ts';
 import { ConfigError } from '../config.ts';
 import type { AppContext } from '../context.ts';
 
@@ -61,11 +60,12 @@ function brokerFor(ctx: AppContext, d: MqttDevice, file: string): Omit<BrokerSet
 }
 
 /** Starts the MQTT ingest devices of gateway.yaml mqtt.ingest_file; none configured: nothing runs. */
-export function startMqttIngest(ctx: AppContext) {
+export async function startMqttIngest(ctx: AppContext) {
   const name = ctx.config.settings.mqtt.ingest_file;
   if (!name) return { name: 'mqtt-ingest', stop: async () => {} };
   const file = path.resolve(ctx.config.configDir, name);
   const devices = loadIngestDevices(file);
+  const { createMqttIngestDriver } = await import('../../drivers/mqtt/driver.ts'); // mqtt.js only when used
   const rejected = new Counter({
     name: 'gateway_mqtt_ingest_rejected_total',
     help: 'MQTT payloads dropped by ingest (too large, malformed JSON, wrong types, unknown machine)',

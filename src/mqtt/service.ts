@@ -1,9 +1,8 @@
 import { Counter, Gauge } from 'prom-client';
-import { safeUrl } from '../../drivers/mqtt/connection.ts';
 import type { AppContext } from '../context.ts';
 import type { DeviceStatus } from '../modules/ops/driver-status.ts';
 import { setOutboxQueueing } from './outbox.ts';
-import { createMqttPublisher, type MqttPublisher, type PublisherOptions, type PublisherStatus } from './publisher.ts';
+import type { MqttPublisher, PublisherOptions, PublisherStatus } from './publisher.ts';
 
 function deviceEntry(s: PublisherStatus): DeviceStatus {
   return {
@@ -62,14 +61,16 @@ function registerMetrics(ctx: AppContext, publisher: MqttPublisher): void {
 
 /**
  * Starts the publisher when MQTT_URL is set. Without it the queue triggers are switched off, so
- * a gateway without a broker grows no queue.
+ * a gateway without a broker grows no queue (and mqtt.js, slow to load, is not loaded).
  */
-export function startMqtt(ctx: AppContext, opts: PublisherOptions = {}): { name: string; publisher?: MqttPublisher; stop(): Promise<void> } {
+export async function startMqtt(ctx: AppContext, opts: PublisherOptions = {}): Promise<{ name: string; publisher?: MqttPublisher; stop(): Promise<void> }> {
   const cfg = ctx.config.mqtt;
   if (!cfg) {
     setOutboxQueueing(ctx.store.sqlite, false);
     return { name: 'mqtt', stop: async () => {} };
   }
+  const { createMqttPublisher } = await import('./publisher.ts');
+  const { safeUrl } = await import('../../drivers/mqtt/connection.ts');
   const publisher = createMqttPublisher({ sqlite: ctx.store.sqlite, logger: ctx.logger, siteId: ctx.config.siteId }, cfg, ctx.config.settings.mqtt, opts);
   registerMetrics(ctx, publisher);
   ctx.drivers.add(() => deviceEntry(publisher.status()));

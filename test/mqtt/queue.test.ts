@@ -11,7 +11,7 @@ describe('MQTT store-and-forward queue', () => {
   it('stays empty when MQTT is not configured', async () => {
     const gw = makeGateway();
     try {
-      const stop = startMqtt(gw.ctx);
+      const stop = await startMqtt(gw.ctx);
       const { token } = await gw.login('admin');
       const res = await gw.req('POST', '/machines', { token, body: { name: 'm1', machine_type: 'lathe' } });
       const id = ((await res.json()) as { data: { id: number } }).data.id;
