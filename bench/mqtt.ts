@@ -136,7 +136,7 @@ export async function benchMqtt(): Promise<void> {
     await untilPublished(p2, BACKLOG);
     const drainRate = BACKLOG / ((performance.now() - t1) / 1000);
     await p2.stop(); // flushes the last batch of PUBACKed deletes
-    const left = p2.status().queueDepth;
+    const left = backlog.store.sqlite.prepare('SELECT count(*) FROM mqtt_outbox').pluck().get() as number;
     backlog.store.close();
     rmSync(backlog.dir, { recursive: true, force: true });
 

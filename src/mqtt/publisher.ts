@@ -63,6 +63,18 @@ export function createMqttPublisher(
   let lastPublishedAt: number | null = null;
   let droppedUnlogged = 0;
   let droppedLoggedAt = 0;
+  // count(*) walks the whole queue; one scrape reads status() several times, so keep it 250 ms.
+  let depth = { n: 0, at: Number.NEGATIVE_INFINITY };
+  const queueDepth = () => {
+    const t = performance.now();
+    if (t - depth.at < 250) return depth.n;
+    try {
+      depth = { n: outbox.depth(), at: t };
+    } catch {
+      return -1; // database closed (after stop)
+    }
+    return depth.n;
+  };
 
   const flushAcks = () => {
     if (ackTimer) clearTimeout(ackTimer);
@@ -208,15 +220,9 @@ export function createMqttPublisher(
     },
     status: () => {
       const e = link?.lastError() ?? null;
-      let depth = 0;
-      try {
-        depth = outbox.depth();
-      } catch {
-        depth = -1;
-      }
       return {
         connected: link?.connected() ?? false,
-        queueDepth: depth,
+        queueDepth: queueDepth(),
         dropped,
         published,
         lastError: e?.message ?? null,
