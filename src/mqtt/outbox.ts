@@ -53,7 +53,7 @@ export function setOutboxQueueing(sqlite: Database, on: boolean): void {
 }
 
 /**
- * The SQLite queue filled by the triggers of migration 0003. It holds references only; the
+ * The SQLite queue filled by the triggers of migration 0004. It holds references only; the
  * payload is built here from the joined rows when the message is sent.
  */
 export function createOutbox(sqlite: Database, topics: TopicTree, retainReadings: boolean) {
