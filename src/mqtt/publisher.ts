@@ -84,6 +84,7 @@ export function createMqttPublisher(
     acked = [];
     try {
       outbox.remove(batch);
+      depth.at = Number.NEGATIVE_INFINITY; // the cached depth is stale now
     } catch (err) {
       // Left in the queue, they are sent again: at least once, never lost.
       log.warn({ err, rows: batch.length }, 'mqtt queue delete failed');
@@ -151,6 +152,7 @@ export function createMqttPublisher(
   const enforceCap = () => {
     const n = outbox.trim(settings.queue_max);
     if (n === 0) return;
+    depth.at = Number.NEGATIVE_INFINITY; // status() must not show a depth from before the drop
     dropped += n;
     droppedUnlogged += n;
     const now = Date.now();
