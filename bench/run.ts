@@ -1,4 +1,4 @@
-// npm run bench [-- http console writes readings drivers reconnect]: every figure is printed next to the ceiling it
+// npm run bench [-- http console writes readings drivers reconnect mqtt]: every figure is printed next to the ceiling it
 // is compared with, both measured in this run on this machine. Nothing here asserts a threshold.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import Sqlite from 'better-sqlite3';
 import { CONNECTIONS, DURATION_S, load, pct, printTable, procStats, startChild, stopChild } from './lib.ts';
 import { benchConsole } from './console.ts';
 import { benchReconnects } from './drivers-reconnect.ts';
+import { benchMqtt } from './mqtt.ts';
 import { benchReadingsWriter } from './readings-writer.ts';
 
 const sections = new Set(process.argv.slice(2).filter((a) => !a.startsWith('-')));
@@ -250,4 +251,5 @@ if (want('reconnect')) {
     { run: `${r.cycles} server stop/start cycles`, 'ms per cycle': r.msPerCycle, 'heap growth MB': r.heapGrowthMb, 'handles left': r.handleGrowth },
   ]);
 }
+if (want('mqtt')) await benchMqtt();
 process.exit(0);

@@ -109,9 +109,55 @@ const envSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a lower-case SQL identifier' })
     .default('public'),
   SYNC_INTERVAL_MS: int(200, 3_600_000).default(5000),
+  MQTT_URL: z
+    .string()
+    .regex(/^mqtts?:\/\/[^/\s]+\/?$/, { message: 'must be an mqtt:// or mqtts:// URL such as mqtt://broker:1883' })
+    .optional(),
+  MQTT_USERNAME: z.string().max(256).optional(),
+  MQTT_PASSWORD: z.string().max(256).optional(),
+  MQTT_CLIENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be 1–64 characters of A-Z a-z 0-9 . _ -' })
+    .optional(),
+  MQTT_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[^+#\s\p{Cc}]{1,128}$/u, { message: 'must be 1–128 characters without + # or whitespace' })
+    .refine((v) => !v.startsWith('/') && !v.endsWith('/') && !v.includes('//'), { message: 'must not start or end with / or contain //' })
+    .default('factory'),
+  MQTT_CA_FILE: z.string().min(1).optional(),
+  MQTT_CERT_FILE: z.string().min(1).optional(),
+  MQTT_KEY_FILE: z.string().min(1).optional(),
 });
 
 const stageTemplateSchema = z.array(z.string().min(1).max(64)).min(1, { message: 'must list at least one stage name' }).max(50);
+
+const MQTT_DEFAULTS = {
+  queue_max: 1_000_000,
+  drain_rate_per_s: 5000,
+  inflight: 500,
+  retain_last_values: false,
+  reconnect_initial_ms: 500,
+  reconnect_max_ms: 30_000,
+};
+
+/** gateway.yaml `mqtt:` (only used when MQTT_URL is set). */
+const mqttSettingsSchema = z
+  .object({
+    /** Messages kept while the broker is away; beyond this the oldest are dropped. */
+    queue_max: z.number().int().min(100).max(50_000_000).default(MQTT_DEFAULTS.queue_max),
+    /** Messages per second when a backlog drains. */
+    drain_rate_per_s: z.number().int().min(1).max(1_000_000).default(MQTT_DEFAULTS.drain_rate_per_s),
+    /** QoS 1 messages sent and not yet acknowledged, at most. */
+    inflight: z.number().int().min(1).max(65_000).default(MQTT_DEFAULTS.inflight),
+    /** Readings also retained on their topic, so a new subscriber sees the last value at once. */
+    retain_last_values: z.boolean().default(MQTT_DEFAULTS.retain_last_values),
+    reconnect_initial_ms: z.number().int().min(10).max(60_000).default(MQTT_DEFAULTS.reconnect_initial_ms),
+    reconnect_max_ms: z.number().int().min(100).max(600_000).default(MQTT_DEFAULTS.reconnect_max_ms),
+    /** Readings that machines publish: subscriptions per broker, in this file under CONFIG_DIR. */
+    ingest_file: z.string().min(1).optional(),
+  })
+  .strict()
+  .default(MQTT_DEFAULTS);
 
 /** Structured settings from CONFIG_DIR/gateway.yaml. */
 const fileSchema = z
@@ -158,6 +204,7 @@ const fileSchema = z
       .strict()
       .default({ write_wait_ms: 5000 }),
     devices_file: z.string().min(1).optional(),
+    mqtt: mqttSettingsSchema,
   })
   .strict();
 
@@ -197,7 +244,21 @@ export interface Config {
   /** HQ PostgreSQL (sync on) or undefined (sync off). */
   hq: { url: string; schema: string } | undefined;
   syncIntervalMs: number;
+  /** Undefined when MQTT_URL is not set: nothing is queued or published. */
+  mqtt: MqttConfig | undefined;
   settings: FileSettings;
+}
+
+/** Connection settings of the MQTT client (the queue and drain settings are in settings.mqtt). */
+export interface MqttConfig {
+  url: string;
+  username: string | undefined;
+  password: string | undefined;
+  clientId: string;
+  topicPrefix: string;
+  caFile: string | undefined;
+  certFile: string | undefined;
+  keyFile: string | undefined;
 }
 
 function describe(issue: z.core.$ZodIssue, prefix: string): string {
@@ -279,7 +340,36 @@ export function loadConfig(vars: Record<string, string | undefined>, cwd = proce
     trustedProxies: e.TRUSTED_PROXIES,
     hq: e.HQ_DATABASE_URL ? { url: e.HQ_DATABASE_URL, schema: e.HQ_SCHEMA } : undefined,
     syncIntervalMs: e.SYNC_INTERVAL_MS,
+    mqtt: mqttConfig(e, e.SITE_ID ?? 1, cwd),
     settings: fileParsed.data,
+  };
+}
+
+function mqttConfig(e: z.infer<typeof envSchema>, siteId: number, cwd: string): MqttConfig | undefined {
+  const tlsFiles = { MQTT_CA_FILE: e.MQTT_CA_FILE, MQTT_CERT_FILE: e.MQTT_CERT_FILE, MQTT_KEY_FILE: e.MQTT_KEY_FILE };
+  if (!e.MQTT_URL) {
+    const stray = Object.entries(tlsFiles).find(([, v]) => v !== undefined);
+    if (stray) throw new ConfigError(`${stray[0]}: only used with MQTT_URL, which is not set`);
+    return undefined;
+  }
+  for (const [key, file] of Object.entries(tlsFiles)) {
+    if (file !== undefined && !existsSync(path.resolve(cwd, file))) throw new ConfigError(`${key}: file not found: ${file}`);
+  }
+  if ((e.MQTT_CERT_FILE === undefined) !== (e.MQTT_KEY_FILE === undefined)) {
+    throw new ConfigError(`${e.MQTT_CERT_FILE ? 'MQTT_KEY_FILE' : 'MQTT_CERT_FILE'}: a client certificate needs both MQTT_CERT_FILE and MQTT_KEY_FILE`);
+  }
+  if (e.MQTT_PASSWORD !== undefined && e.MQTT_USERNAME === undefined) throw new ConfigError('MQTT_USERNAME: required with MQTT_PASSWORD');
+  const abs = (f: string | undefined) => (f === undefined ? undefined : path.resolve(cwd, f));
+  return {
+    url: e.MQTT_URL,
+    username: e.MQTT_USERNAME,
+    password: e.MQTT_PASSWORD,
+    // Stable across restarts: the broker keeps this session (clean: false) and its QoS 1 subscriptions.
+    clientId: e.MQTT_CLIENT_ID ?? `gateway-site-${siteId}`,
+    topicPrefix: e.MQTT_TOPIC_PREFIX,
+    caFile: abs(e.MQTT_CA_FILE),
+    certFile: abs(e.MQTT_CERT_FILE),
+    keyFile: abs(e.MQTT_KEY_FILE),
   };
 }
 

@@ -1,4 +1,7 @@
-import type { DeviceStatus } from '../../../drivers/engine/types.ts';
+import type { DeviceStatus as DriverDeviceStatus } from '../../../drivers/engine/types.ts';
+
+/** A device's figures for GET /drivers/status; the MQTT publisher adds its queue depth and drops. */
+export type DeviceStatus = DriverDeviceStatus & { queue_depth?: number; dropped?: number };
 
 /** Whatever runs the field drivers reports through this; empty when no devices are configured. */
 export interface DriverStatusSource {

@@ -21,6 +21,8 @@ const deviceStatus = z
     tags_good: z.number().int(),
     tags_bad: z.number().int(),
     tags_uncertain: z.number().int(),
+    queue_depth: z.number().int().optional().openapi({ description: 'MQTT publisher: messages queued' }),
+    dropped: z.number().int().optional().openapi({ description: 'MQTT publisher: oldest messages dropped over the queue cap' }),
   })
   .openapi('DeviceStatus');
 

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+const ident = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'must be 1–64 characters of A-Z a-z 0-9 _ . : -' });
+
+/** A topic filter: levels split by `/`, `+` a whole level, `#` only as the last level. */
+const topicFilter = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine(
+    (f) => f.split('/').every((level, i, all) => (!level.includes('+') || level === '+') && (!level.includes('#') || (level === '#' && i === all.length - 1))),
+    { message: 'must be an MQTT topic filter (+ a whole level, # only as the last level)' },
+  );
+
+/** A dotted path into the JSON payload (`data.temp`, `values.0`); empty: the payload itself. */
+const jsonPath = z.string().max(256);
+
+/** Where a name comes from: a fixed value, a topic level (0-based), or a payload field. */
+const nameSource = z.union([
+  z.string().min(1).max(64),
+  z.object({ segment: z.number().int().min(0).max(63) }).strict(),
+  z.object({ field: jsonPath.min(1) }).strict(),
+]);
+
+const subscription = z
+  .object({
+    topic: topicFilter,
+    machine: nameSource,
+    reading_type: nameSource,
+    value_path: jsonPath.default(''),
+    /** ISO 8601 with offset, or epoch milliseconds; absent: the time the message arrived. */
+    timestamp_path: jsonPath.min(1).optional(),
+    unit: z.string().min(1).max(32).optional(),
+  })
+  .strict();
+
+/** One MQTT ingest device: a connection and the subscriptions that turn payloads into readings. */
+export const mqttDeviceSchema = z
+  .object({
+    name: ident,
+    protocol: z.literal('mqtt'),
+    /** The broker; default MQTT_URL (and its credentials and TLS files). */
+    url: z
+      .string()
+      .regex(/^mqtts?:\/\/[^/\s]+\/?$/, { message: 'must be an mqtt:// or mqtts:// URL' })
+      .optional(),
+    /** Default `<MQTT_CLIENT_ID>-<name>`: stable, so the broker keeps the session and its QoS 1 subscriptions. */
+    client_id: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .optional(),
+    username: z.string().max(256).optional(),
+    password: z.string().max(256).optional(),
+    max_payload_bytes: z
+      .number()
+      .int()
+      .min(16)
+      .max(16 * 1024 * 1024)
+      .default(256 * 1024),
+    /** A bad payload is logged at most once per topic per this many seconds (every one is counted). */
+    log_interval_s: z.number().int().min(1).max(86_400).default(60),
+    reconnect: z
+      .object({ initial_ms: z.number().int().min(10).max(60_000).default(500), max_ms: z.number().int().min(100).max(600_000).default(30_000) })
+      .strict()
+      .default({ initial_ms: 500, max_ms: 30_000 }),
+    subscriptions: z.array(subscription).min(1),
+  })
+  .strict();
+
+export type MqttDevice = z.infer<typeof mqttDeviceSchema>;
+export type Subscription = z.infer<typeof subscription>;
+export type NameSource = z.infer<typeof nameSource>;

@@ -1,0 +1,236 @@
+import type { Database } from 'better-sqlite3';
+import { type BrokerLink, openBrokerLink } from '../../drivers/mqtt/connection.ts';
+import { topicTree } from '../../drivers/mqtt/topics.ts';
+import type { FileSettings, MqttConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { createOutbox } from './outbox.ts';
+
+/** What GET /drivers/status and /metrics show about the publisher. */
+export interface PublisherStatus {
+  connected: boolean;
+  queueDepth: number;
+  dropped: number;
+  published: number;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  lastPublishedAt: number | null;
+}
+
+/** Sends the SQLite queue to the broker, QoS 1, in order; a row leaves the queue after its PUBACK. */
+export interface MqttPublisher {
+  start(): void;
+  /** New rows were committed: send them now rather than at the next timer tick. */
+  nudge(): void;
+  /** Sends what it can within the grace period, publishes `offline`, disconnects. */
+  stop(): Promise<void>;
+  status(): PublisherStatus;
+}
+
+export interface PublisherOptions {
+  /** Fallback timer: picks up rows nobody nudged for (readings) and enforces the cap. */
+  pollMs?: number;
+  stopGraceMs?: number;
+  /** PUBACKed rows are deleted in one statement once this many wait, or after ackFlushMs. */
+  ackBatch?: number;
+  ackFlushMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function createMqttPublisher(
+  deps: { sqlite: Database; logger: Logger; siteId: number },
+  cfg: MqttConfig,
+  settings: FileSettings['mqtt'],
+  opts: PublisherOptions = {},
+): MqttPublisher {
+  const log = deps.logger.child({ module: 'mqtt' });
+  const topics = topicTree(cfg.topicPrefix, deps.siteId);
+  const outbox = createOutbox(deps.sqlite, topics, settings.retain_last_values);
+  const { pollMs = 100, stopGraceMs = 3000, ackBatch = 1000, ackFlushMs = 50 } = opts;
+  const rate = settings.drain_rate_per_s;
+  let link: BrokerLink | undefined;
+  let cursor = 0; // last seq handed to mqtt.js; rows after it are read next
+  let inflight = 0;
+  let acked: number[] = [];
+  let ackTimer: NodeJS.Timeout | undefined;
+  let tokens = rate;
+  let refilledAt = performance.now();
+  let scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  let stopping = false;
+  let dropped = 0;
+  let published = 0;
+  let lastPublishedAt: number | null = null;
+  let droppedUnlogged = 0;
+  let droppedLoggedAt = 0;
+  // count(*) walks the whole queue; one scrape reads status() several times, so keep it 250 ms.
+  let depth = { n: 0, at: Number.NEGATIVE_INFINITY };
+  const queueDepth = () => {
+    const t = performance.now();
+    if (t - depth.at < 250) return depth.n;
+    try {
+      depth = { n: outbox.depth(), at: t };
+    } catch {
+      return -1; // database closed (after stop)
+    }
+    return depth.n;
+  };
+
+  const flushAcks = () => {
+    if (ackTimer) clearTimeout(ackTimer);
+    ackTimer = undefined;
+    if (acked.length === 0) return;
+    const batch = acked;
+    acked = [];
+    try {
+      outbox.remove(batch);
+      depth.at = Number.NEGATIVE_INFINITY; // the cached depth is stale now
+    } catch (err) {
+      // Left in the queue, they are sent again: at least once, never lost.
+      log.warn({ err, rows: batch.length }, 'mqtt queue delete failed');
+    }
+  };
+  const ack = (seq: number) => {
+    acked.push(seq);
+    if (acked.length >= ackBatch) flushAcks();
+    else ackTimer ??= setTimeout(flushAcks, ackFlushMs);
+  };
+
+  const schedule = (delayMs = 0) => {
+    if (scheduled || !link) return;
+    scheduled = delayMs > 0 ? setTimeout(pump, delayMs) : setImmediate(pump);
+  };
+
+  // Token bucket: a backlog replays at `rate` per second; a quiet queue sends at once.
+  const refill = () => {
+    const now = performance.now();
+    tokens = Math.min(rate, tokens + ((now - refilledAt) * rate) / 1000);
+    refilledAt = now;
+  };
+
+  function pump(): void {
+    scheduled = undefined;
+    const client = link?.client;
+    if (!client?.connected) return;
+    refill();
+    const room = Math.min(settings.inflight - inflight, Math.floor(tokens), 500);
+    if (room <= 0) {
+      if (tokens < 1) schedule(Math.ceil(1000 / rate));
+      return; // otherwise a PUBACK frees room and schedules the next pump
+    }
+    let rows: ReturnType<typeof outbox.read>;
+    try {
+      rows = outbox.read(cursor, room);
+    } catch (err) {
+      log.warn({ err }, 'mqtt queue read failed');
+      return;
+    }
+    for (const m of rows) {
+      cursor = m.seq;
+      if (m.topic === null) {
+        ack(m.seq); // its reading was pruned before it could be sent
+        continue;
+      }
+      inflight++;
+      tokens--;
+      client.publish(m.topic, m.payload, { qos: 1, retain: m.retain }, (err) => {
+        inflight--;
+        if (err) {
+          // Not acknowledged: read it again from the queue (a duplicate is fine, a gap is not).
+          cursor = Math.min(cursor, m.seq - 1);
+        } else {
+          published++;
+          lastPublishedAt = Date.now();
+          ack(m.seq);
+        }
+        schedule();
+      });
+    }
+    if (rows.length === room) schedule();
+  }
+
+  const enforceCap = () => {
+    const n = outbox.trim(settings.queue_max);
+    if (n === 0) return;
+    depth.at = Number.NEGATIVE_INFINITY; // status() must not show a depth from before the drop
+    dropped += n;
+    droppedUnlogged += n;
+    const now = Date.now();
+    if (now - droppedLoggedAt >= 10_000) {
+      log.warn({ dropped: droppedUnlogged, dropped_total: dropped, queue_max: settings.queue_max }, 'mqtt queue over its cap: oldest messages dropped');
+      droppedLoggedAt = now;
+      droppedUnlogged = 0;
+    }
+  };
+
+  const tick = () => {
+    try {
+      enforceCap();
+    } catch (err) {
+      log.warn({ err }, 'mqtt queue trim failed');
+    }
+    schedule();
+  };
+
+  const publishStatus = (client: BrokerLink['client'], value: 'online' | 'offline') =>
+    new Promise<void>((resolve) => client.publish(topics.status, value, { qos: 1, retain: true }, () => resolve()));
+
+  return {
+    start: () => {
+      outbox.enable(true);
+      link = openBrokerLink(
+        {
+          ...cfg,
+          reconnectInitialMs: settings.reconnect_initial_ms,
+          reconnectMaxMs: settings.reconnect_max_ms,
+          will: { topic: topics.status, payload: 'offline', retain: true },
+        },
+        log,
+      );
+      const client = link.client;
+      link.onConnect(() => {
+        void publishStatus(client, 'online');
+        schedule();
+      });
+      ticker = setInterval(tick, pollMs);
+      ticker.unref();
+      tick();
+    },
+    nudge: () => {
+      if (!stopping) schedule();
+    },
+    stop: async () => {
+      if (!link) return;
+      const client = link.client;
+      const deadline = Date.now() + stopGraceMs;
+      // Readings flushed just before stop are still sent when the broker is there.
+      while (client.connected && Date.now() < deadline && (inflight > 0 || outbox.read(cursor, 1).length > 0)) {
+        schedule();
+        await sleep(10);
+      }
+      stopping = true;
+      if (ticker) clearInterval(ticker);
+      if (scheduled) {
+        clearTimeout(scheduled as NodeJS.Timeout);
+        clearImmediate(scheduled as NodeJS.Immediate);
+      }
+      flushAcks();
+      if (client.connected) await Promise.race([publishStatus(client, 'offline'), sleep(Math.max(100, deadline - Date.now()))]);
+      await link.close();
+      flushAcks(); // callbacks that failed on close changed nothing; late PUBACKs are kept
+      link = undefined;
+    },
+    status: () => {
+      const e = link?.lastError() ?? null;
+      return {
+        connected: link?.connected() ?? false,
+        queueDepth: queueDepth(),
+        dropped,
+        published,
+        lastError: e?.message ?? null,
+        lastErrorAt: e?.at ?? null,
+        lastPublishedAt,
+      };
+    },
+  };
+}
