@@ -242,8 +242,25 @@ async function killedEdge(random: () => number, site: number, seed: number): Pro
   return openEdge(site, dir, true);
 }
 
+/** Whether an edge and HQ agree on its site and its outbox is empty. */
+async function converged(e: FaultEdge): Promise<boolean> {
+  const backlog = (e.ctx.store.sqlite.prepare('SELECT count(*) AS n FROM sync_outbox').get() as { n: number }).n;
+  return backlog === 0 && contentHash(edgeRows(e.ctx.store.sqlite)) === contentHash(await hqSiteRows(hq.owner, e.site));
+}
+
+/**
+ * The link is back: cycles run until every edge agrees with HQ. Pull never reads past the oldest
+ * transaction still open anywhere on the server (pg_snapshot_xmin), and the other lanes' runs keep
+ * transactions open on the same server, so one round may legitimately stop short of a fresh HQ
+ * change; a change that is really lost never converges and fails the checks below.
+ */
 async function heal(edges: FaultEdge[]): Promise<void> {
-  for (let round = 0; round < 2; round++) for (const e of edges) await e.sync.runCycle();
+  for (let round = 0; round < 50; round++) {
+    for (const e of edges) await e.sync.runCycle();
+    const all = await Promise.all(edges.map(converged));
+    if (round >= 1 && all.every(Boolean)) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 async function oneRun(seed: number): Promise<void> {
