@@ -76,3 +76,16 @@ export function startEdge(site: number, url: string, opts: { hooks?: SyncWorkerO
 export async function hqRows<T = Record<string, unknown>>(hq: Hq, sql: string, params: unknown[] = []): Promise<T[]> {
   return (await hq.owner.query(sql, params)).rows as T[];
 }
+
+/**
+ * Runs sync cycles until `done` holds (at most 100, 20 ms apart). Pull never reads past the oldest
+ * transaction open anywhere on the server, and other test files share that server, so one cycle
+ * may rightly stop short of an HQ change made just before; a change that never arrives still fails.
+ */
+export async function pullUntil(edge: Edge, done: () => boolean | Promise<boolean>): Promise<void> {
+  for (let round = 0; round < 100; round++) {
+    await edge.sync.runCycle();
+    if (await done()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

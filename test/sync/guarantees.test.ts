@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { body } from '../helpers/app.ts';
 import { createWorkOrder } from '../helpers/floor.ts';
-import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, startEdge, startHq } from './fixture.ts';
+import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, pullUntil, startEdge, startHq } from './fixture.ts';
 
 let hq: Hq;
 const urls = new Map<number, string>();
@@ -69,9 +69,9 @@ describe('sync guarantees', () => {
       expect((await hqRows(hq, 'SELECT qty FROM work_orders WHERE id = $1', [wo.id]))[0]).toEqual({ qty: 3 });
       // An HQ planner's later change still wins over both (its clock continues past the row's).
       await hqRows(hq, 'UPDATE work_orders SET qty = 4 WHERE id = $1', [wo.id]);
-      await edge.sync.runCycle();
-      const local = await body<{ qty: number }>(await edge.gw.req('GET', `/workorders/${wo.id}`, { token: planner }));
-      expect(local.data.qty).toBe(4);
+      const localQty = async () => (await body<{ qty: number }>(await edge.gw.req('GET', `/workorders/${wo.id}`, { token: planner }))).data.qty;
+      await pullUntil(edge, async () => (await localQty()) === 4);
+      expect(await localQty()).toBe(4);
     } finally {
       await edge.close();
     }

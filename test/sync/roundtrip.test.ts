@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { body } from '../helpers/app.ts';
 import { act, createWorkOrder } from '../helpers/floor.ts';
-import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, startEdge, startHq } from './fixture.ts';
+import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, pullUntil, startEdge, startHq } from './fixture.ts';
 
 let hq: Hq;
 let edge: Edge;
@@ -58,8 +58,10 @@ describe('sync round trips', () => {
       [row.id],
     );
     await hqRows(hq, "INSERT INTO work_orders (site_id, product_code, lot_no, qty, planned_start, planned_end) VALUES (4, 'OTHER-SITE', 'L', 1, now(), now())");
-    const r = await edge.sync.runCycle();
-    expect(r.pulled).toBeGreaterThanOrEqual(2);
+    await pullUntil(edge, async () => {
+      const res = await edge.gw.req('GET', `/workorders/${row.id}/stages`, { token: planner });
+      return res.status === 200 && (await body<unknown[]>(res)).data.length > 0;
+    });
     const list = await body<Array<{ id: number; product_code: string; qty: number }>>(
       await edge.gw.req('GET', '/workorders?product_code=HQ-PLAN', { token: planner }),
     );
@@ -82,7 +84,11 @@ describe('sync round trips', () => {
     await hqRows(hq, "UPDATE work_order_stages SET planned_end = '2026-11-27T12:00Z' WHERE id = $1", [stage.id]);
     await act(edge.gw, planner, stage.id, 'start');
     await act(edge.gw, planner, stage.id, 'done', { qty_good: 9, qty_scrap: 1 });
-    await edge.sync.runCycle();
+    await pullUntil(edge, async () => {
+      const res = await edge.gw.req('GET', `/workorders/${wo.id}/stages`, { token: planner });
+      const rows = (await body<Array<{ id: number; planned_end: string }>>(res)).data;
+      return rows.find((s) => s.id === stage.id)?.planned_end === '2026-11-27T12:00:00.000Z';
+    });
     const [hqStage] = await hqRows<{ status: string; planned_end: Date; qty_good: number }>(
       hq,
       'SELECT status, planned_end, qty_good FROM work_order_stages WHERE id = $1',
@@ -110,10 +116,10 @@ describe('sync round trips', () => {
     await edge.sync.runCycle();
     expect((await edge.gw.req('GET', '/drivers/status', { token: manager.token })).status).toBe(200);
     await hqRows(hq, "UPDATE users SET role = 'worker' WHERE id = $1", [manager.id]);
-    await edge.sync.runCycle();
+    await pullUntil(edge, async () => (await edge.gw.req('GET', '/drivers/status', { token: manager.token })).status === 403);
     expect((await edge.gw.req('GET', '/drivers/status', { token: manager.token })).status).toBe(403);
     await hqRows(hq, 'UPDATE users SET active = false WHERE id = $1', [manager.id]);
-    await edge.sync.runCycle();
+    await pullUntil(edge, async () => (await edge.gw.req('GET', '/auth/me', { token: manager.token })).status === 401);
     expect((await edge.gw.req('GET', '/auth/me', { token: manager.token })).status).toBe(401);
   });
 });
