@@ -8,6 +8,7 @@ import { compareHlc } from '../../sync/hlc.ts';
 import { enableCapture } from '../../sync/state.ts';
 import { makeGateway, type TestGateway } from '../helpers/app.ts';
 import { createWorkOrder } from '../helpers/floor.ts';
+import type { OutboxRow } from '../../sync/outbox.ts';
 
 let gw: TestGateway;
 beforeEach(() => {
@@ -15,16 +16,7 @@ beforeEach(() => {
 });
 afterEach(() => gw.close());
 
-const outbox = (g: TestGateway) =>
-  g.ctx.store.sqlite.prepare('SELECT seq, tx, hlc, tbl, pk, op, data FROM sync_outbox ORDER BY seq').all() as Array<{
-    seq: number;
-    tx: number;
-    hlc: string;
-    tbl: string;
-    pk: string;
-    op: string;
-    data: string;
-  }>;
+const outbox = (g: TestGateway) => g.ctx.store.sqlite.prepare('SELECT seq, tx, hlc, tbl, pk, op, data FROM sync_outbox ORDER BY seq').all() as OutboxRow[];
 
 describe('capture', () => {
   it('ships the migration the generator writes', () => {
