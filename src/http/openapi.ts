@@ -36,7 +36,8 @@ export function registerDocs(app: OpenAPIHono<HttpEnv>): void {
     }),
   );
   app.get('/openapi.json', (c) => c.body(document, 200, { 'Content-Type': 'application/json; charset=utf-8' }));
-  const cache = new Map<string, Buffer>();
+  // One copy into a plain Uint8Array per asset, made on first use and answered from then on.
+  const cache = new Map<string, Uint8Array<ArrayBuffer>>();
   app.get('/docs', (c) => c.html(PAGE));
   app.get('/docs/:asset', (c) => {
     const name = c.req.param('asset');
@@ -44,9 +45,9 @@ export function registerDocs(app: OpenAPIHono<HttpEnv>): void {
     if (!type) return c.notFound();
     let body = cache.get(name);
     if (!body) {
-      body = readFileSync(path.join(swaggerDir, name));
+      body = new Uint8Array(readFileSync(path.join(swaggerDir, name)));
       cache.set(name, body);
     }
-    return c.body(new Uint8Array(body), 200, { 'Content-Type': type, 'Cache-Control': 'public, max-age=86400' });
+    return c.body(body, 200, { 'Content-Type': type, 'Cache-Control': 'public, max-age=86400' });
   });
 }
