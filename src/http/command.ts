@@ -6,6 +6,17 @@ import { ok } from './envelope.ts';
 import { replay } from './middleware/idempotency.ts';
 import type { HttpEnv, IdempotencyClaim } from './types.ts';
 
+/** A route's change, as its handler returns it: `defineRoute` runs it with `commandResponse` and the route's status. */
+export class CommandReply<T> {
+  constructor(
+    readonly ctx: Pick<AppContext, 'store' | 'clock'>,
+    readonly run: (tx: Tx) => T,
+  ) {}
+}
+
+/** A handler's reply that changes data: `run` gets the command's transaction and returns the answer's data. */
+export const command = <T>(ctx: Pick<AppContext, 'store' | 'clock'>, run: (tx: Tx) => T): CommandReply<T> => new CommandReply(ctx, run);
+
 type Done<J> = { replayed: false; data: J } | { replayed: true; claim: IdempotencyClaim; record: IdempotencyRecord };
 
 /**
@@ -35,3 +46,7 @@ export async function commandResponse<T, J>(
   if (done.replayed) return replay(c, done.claim, done.record);
   return status === 204 ? c.body(null, 204) : ok(c, done.data, status);
 }
+
+/** Answers a handler's `command` reply (see `defineRoute`). */
+export const runCommand = <T>(c: Context<HttpEnv>, reply: CommandReply<T>, status: 200 | 201 | 204): Promise<Response> =>
+  commandResponse(c, reply.ctx, status, reply.run, (data) => data);

@@ -1,4 +1,7 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi';
+import type { Page } from '../db/keyset.ts';
+import { CommandReply, runCommand } from './command.ts';
+import { ok, okList } from './envelope.ts';
 import { zodFailure } from './validation.ts';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Role } from '../db/schema.ts';
@@ -23,7 +26,8 @@ export interface RouteInfo {
   schema?: z.ZodType;
 }
 
-export interface RouteSpec<B extends z.ZodType | undefined, Q extends AnyObject | undefined, P extends AnyObject | undefined> {
+/** One route as a module declares it; the handler's input and reply types follow from it. */
+export interface RouteSpec {
   method: Method;
   path: string;
   /** Defaults to the method and path in camel case (`getWorkordersByWoIdStages`). */
@@ -33,26 +37,58 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends AnyObject 
   access: Access;
   /** With `any`: device accounts may call it too (API.md, Roles); otherwise they get 403. */
   devices?: boolean;
-  body?: B;
+  body?: z.ZodType;
   /** When false, an empty body is read as `{}` (actions whose fields are all optional). */
   bodyRequired?: boolean;
   /** The body carries a password: the route never takes part in idempotency (nothing of it is stored). */
   credentials?: boolean;
   /** Extra media types accepted for the body (login takes a form too). */
   formBody?: boolean;
-  query?: Q;
-  params?: P;
+  query?: AnyObject;
+  params?: AnyObject;
+  /** The schema of the answer's `data` (of each item with `list`); without it the route answers 204 or `raw`. */
   response?: z.ZodType;
   status?: 200 | 201 | 204;
   list?: boolean;
 }
 
-type Out<T> = T extends z.ZodType ? z.infer<T> : undefined;
+/** What validation hands the handler for one part of the request (undefined when the spec has no schema for it). */
+type Parsed<S, K extends 'body' | 'query' | 'params'> = S extends { [_ in K]: infer T extends z.ZodType } ? z.output<T> : undefined;
 
-export interface RouteInput<B, Q, P> {
-  body: Out<B>;
-  query: Out<Q>;
-  params: Out<P>;
+export interface RouteInput<S> {
+  body: Parsed<S, 'body'>;
+  query: Parsed<S, 'query'>;
+  params: Parsed<S, 'params'>;
+}
+
+/** The escape hatch for an answer that is not JSON (Prometheus text): the handler's own Response, sent as is. */
+export class RawReply {
+  constructor(readonly response: Response) {}
+}
+
+/** Marks a Response as a route's raw answer; allowed only for routes whose spec has no `response` schema and no 204. */
+export const raw = (response: Response): RawReply => new RawReply(response);
+
+/**
+ * What a handler returns, decided by its spec: the data of the response schema (or a `command`
+ * producing it), a page of it for lists, nothing (or a command) for 204, and `raw` only where
+ * the spec declares no schema. `defineRoute` wraps it into the envelope with the spec's status.
+ */
+export type RouteReply<S> = S extends { status: 204 }
+  ? undefined | CommandReply<unknown>
+  : S extends { response: infer R extends z.ZodType }
+    ? S extends { list: true }
+      ? Page<z.input<R>>
+      : z.input<R> | CommandReply<z.input<R>>
+    : RawReply;
+
+/** A route handler: validated input in, the reply its spec allows out. */
+export type RouteHandler<S> = (c: Context<HttpEnv>, input: RouteInput<S>) => RouteReply<S> | Promise<RouteReply<S>>;
+
+/** The validated data of a route as its zod validators leave it on the request (zod-openapi's `Input`). */
+interface Validated<S> {
+  in: object;
+  out: { json: Parsed<S, 'body'>; form: Parsed<S, 'body'>; query: Parsed<S, 'query'>; param: Parsed<S, 'params'> };
 }
 
 export interface Router {
@@ -117,12 +153,12 @@ function operationIdOf(method: Method, path: string): string {
   return method + parts.join('');
 }
 
-/** Registers one route: OpenAPI description, access guard and validation in one place. */
-export function defineRoute<
-  B extends z.ZodType | undefined = undefined,
-  Q extends AnyObject | undefined = undefined,
-  P extends AnyObject | undefined = undefined,
->(router: Router, spec: RouteSpec<B, Q, P>, handler: (c: Context<HttpEnv>, input: RouteInput<B, Q, P>) => Response | Promise<Response>): void {
+/**
+ * Registers one route: OpenAPI description, access guard, validation and the reply envelope in
+ * one place. The handler's input and reply are typed by the spec, so a handler that returns
+ * another shape than its response schema does not compile (test/types/define-route.ts).
+ */
+export function defineRoute<const S extends RouteSpec>(router: Router, spec: S, handler: RouteHandler<S>): void {
   const status = spec.status ?? 200;
   const content: Record<string, { schema: z.ZodType }> = {};
   if (spec.body) {
@@ -131,7 +167,9 @@ export function defineRoute<
   }
   const operationId = spec.operationId ?? operationIdOf(spec.method, spec.path);
   const schema = spec.response && status !== 204 ? okSchema(spec.response, spec.list ?? false) : undefined;
-  const route = createRoute({
+  // Typed as the general RouteConfig: this one function builds every route, so the library cannot
+  // derive the handler's types from a literal config; `Validated<S>` declares them from the spec.
+  const route: RouteConfig = createRoute({
     operationId,
     method: spec.method,
     path: spec.path,
@@ -148,9 +186,7 @@ export function defineRoute<
               ? 'Any authenticated user, device accounts included.'
               : 'Any human role (not device accounts).'
             : `Roles: ${spec.access.join(', ')}.`,
-    middleware: (idempotent(spec) ? [router.guard(spec.access, spec.devices), router.idempotency] : [router.guard(spec.access, spec.devices)]) as [
-      MiddlewareHandler<HttpEnv>,
-    ],
+    middleware: idempotent(spec) ? [router.guard(spec.access, spec.devices), router.idempotency] : [router.guard(spec.access, spec.devices)],
     request: {
       ...(spec.body ? { body: { content, required: spec.bodyRequired !== false && !spec.formBody } } : {}),
       ...(spec.query ? { query: spec.query } : {}),
@@ -164,16 +200,13 @@ export function defineRoute<
       ...errorResponses,
     },
   });
-  const wrapped = (c: Context<HttpEnv>) => {
-    const valid = (target: string): unknown => c.req.valid(target as never);
-    const body = spec.body ? pickBody(c, valid, spec.body, spec.formBody ?? false) : undefined;
-    return handler(c, {
-      body: body as Out<B>,
-      query: (spec.query ? valid('query') : undefined) as Out<Q>,
-      params: (spec.params ? valid('param') : undefined) as Out<P>,
-    });
+  const list = spec.list === true;
+  const wrapped = async (c: Context<HttpEnv, string, Validated<S>>): Promise<Response> => {
+    // A part the spec does not declare was never validated and reads as undefined, as its type says.
+    const reply = await handler(c, { body: bodyOf(c, spec), query: c.req.valid('query'), params: c.req.valid('param') });
+    return answer(c, reply, status, list);
   };
-  router.app.openapi(route, wrapped as never);
+  router.app.openapi<RouteConfig, Validated<S>>(route, wrapped);
   router.routes.push({
     method: spec.method,
     path: spec.path,
@@ -185,13 +218,25 @@ export function defineRoute<
   });
 }
 
-function pickBody(c: Context<HttpEnv>, valid: (target: string) => unknown, schema: z.ZodType, form: boolean): unknown {
-  if (!form) return valid('json');
+/** Wraps a handler's reply: a command runs on the command path, data and pages go into the envelope. */
+function answer(c: Context<HttpEnv>, reply: unknown, status: 200 | 201 | 204, list: boolean): Response | Promise<Response> {
+  if (reply instanceof RawReply) return reply.response;
+  if (reply instanceof CommandReply) return runCommand(c, reply, status);
+  if (status === 204) return c.body(null, 204);
+  if (list && isPage(reply)) return okList(c, reply.items, reply.nextCursor);
+  return ok(c, reply, status);
+}
+
+const isPage = (reply: unknown): reply is Page<unknown> => typeof reply === 'object' && reply !== null && 'items' in reply && 'nextCursor' in reply;
+
+function bodyOf<S extends RouteSpec>(c: Context<HttpEnv, string, Validated<S>>, spec: S): Parsed<S, 'body'> {
+  if (!spec.formBody) return c.req.valid('json');
   const type = (c.req.header('content-type') ?? '').toLowerCase();
-  if (type.startsWith('application/x-www-form-urlencoded')) return valid('form');
-  if (type.includes('json')) return valid('json');
-  // Neither validator ran (no body): report the missing fields like any other validation failure.
-  const parsed = schema.safeParse({});
-  if (!parsed.success) throw zodFailure(parsed.error);
-  return parsed.data;
+  if (type.startsWith('application/x-www-form-urlencoded')) return c.req.valid('form');
+  if (type.includes('json')) return c.req.valid('json');
+  // Without a JSON or form body neither validator ran and the library leaves `{}`: check that
+  // against the schema, so missing fields are reported like any other validation failure.
+  const empty = spec.body?.safeParse({});
+  if (empty && !empty.success) throw zodFailure(empty.error);
+  return c.req.valid('json');
 }

@@ -1,14 +1,12 @@
 import type { AppContext } from '../../context.ts';
 import { AppError } from '../../errors.ts';
-import { iso, ok, okList } from '../../http/envelope.ts';
+import { iso } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import { actorOf, optionalActorOf, requestMeta } from '../../http/actor.ts';
-import { commandResponse } from '../../http/command.ts';
-import { changeOwnPassword, login, logout, register, type UserView } from './service.ts';
+import { command } from '../../http/command.ts';
+import { changeOwnPassword, login, logout, register } from './service.ts';
 import { changeRole, listUsers, resetPassword, setActive } from './users.ts';
 import * as s from './schemas.ts';
-
-const userJson = (u: UserView) => ({ ...u, created_at: iso(u.created_at) });
 
 export function registerAuthRoutes(router: Router, ctx: AppContext): void {
   defineRoute(
@@ -28,7 +26,7 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       if (!ctx.config.registrationOpen && caller?.role !== 'admin') {
         throw new AppError('FORBIDDEN', 'public registration is switched off; ask an admin');
       }
-      return ok(c, userJson(await register(ctx, body, caller, requestMeta(c))), 201);
+      return register(ctx, body, caller, requestMeta(c));
     },
   );
 
@@ -44,25 +42,19 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       formBody: true,
       response: s.loginResult,
     },
-    async (c, { body }) => {
-      const result = await login(ctx, body, requestMeta(c));
-      return ok(c, { ...result, user: userJson(result.user) });
-    },
+    (c, { body }) => login(ctx, body, requestMeta(c)),
   );
 
   // The guard has just read this user from the database; no second query.
   defineRoute(router, { method: 'get', path: '/auth/me', tag: 'auth', summary: 'The current user', access: 'any', devices: true, response: s.user }, (c) => {
     const { sessionId: _session, ...user } = c.get('user');
-    return ok(c, userJson(user));
+    return { ...user, created_at: iso(user.created_at) };
   });
 
   defineRoute(
     router,
     { method: 'get', path: '/auth/users', tag: 'auth', summary: 'List users', access: ['admin'], query: s.usersQuery, response: s.user, list: true },
-    (c, { query }) => {
-      const { items, nextCursor } = listUsers(ctx, query);
-      return okList(c, items.map(userJson), nextCursor);
-    },
+    (_c, { query }) => listUsers(ctx, query),
   );
 
   defineRoute(
@@ -77,7 +69,7 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       body: s.roleBody,
       response: s.user,
     },
-    (c, { params, body }) => commandResponse(c, ctx, 200, () => changeRole(ctx, actorOf(c), params.user_id, body.role), userJson),
+    (c, { params, body }) => command(ctx, () => changeRole(ctx, actorOf(c), params.user_id, body.role)),
   );
 
   defineRoute(
@@ -92,7 +84,7 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       body: s.activeBody,
       response: s.user,
     },
-    (c, { params, body }) => commandResponse(c, ctx, 200, () => setActive(ctx, actorOf(c), params.user_id, body.active), userJson),
+    (c, { params, body }) => command(ctx, () => setActive(ctx, actorOf(c), params.user_id, body.active)),
   );
 
   defineRoute(
@@ -110,7 +102,7 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
     },
     async (c, { body }) => {
       await changeOwnPassword(ctx, actorOf(c), body);
-      return c.body(null, 204);
+      return undefined;
     },
   );
 
@@ -129,20 +121,13 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
     },
     async (c, { params, body }) => {
       await resetPassword(ctx, actorOf(c), params.user_id, body.new_password);
-      return c.body(null, 204);
+      return undefined;
     },
   );
 
   defineRoute(
     router,
     { method: 'post', path: '/auth/logout', tag: 'auth', summary: 'Revoke the presented token', access: 'any', devices: true, status: 204 },
-    (c) =>
-      commandResponse(
-        c,
-        ctx,
-        204,
-        () => logout(ctx, actorOf(c)),
-        () => undefined,
-      ),
+    (c) => command(ctx, () => logout(ctx, actorOf(c))),
   );
 }

@@ -5,6 +5,8 @@ import { idParams, pageQuery, password, str, username } from '../../http/schemas
 export const role = z.enum(ROLES);
 
 export const user = z.object({ id: z.number().int(), username: z.string(), role, active: z.boolean(), created_at: z.string() }).openapi('User');
+/** A user as the API shows it (never the hash). */
+export type UserView = z.input<typeof user>;
 
 export const registerBody = z
   .object({ username, password, role: role.optional().openapi({ description: 'honoured only for an admin caller' }) })
@@ -13,6 +15,7 @@ export const registerBody = z
 export const loginBody = z.object({ username: str(1, 64), password: str(1, 256) }).openapi('LoginRequest');
 
 export const loginResult = z.object({ access_token: z.string(), token_type: z.literal('bearer'), expires_in: z.number().int(), user }).openapi('LoginResult');
+export type LoginResult = z.input<typeof loginResult>;
 
 export const usersQuery = z.object(pageQuery);
 export const userParams = idParams('user_id');

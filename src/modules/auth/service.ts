@@ -2,22 +2,16 @@ import { and, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
 import { type Role, sessions, users } from '../../db/schema.ts';
 import { AppError, conflict } from '../../errors.ts';
+import { iso } from '../../http/envelope.ts';
+import type { AuthUser } from '../../http/types.ts';
 import { recordAudit } from '../audit/service.ts';
+import type { LoginResult, UserView } from './schemas.ts';
 import { admitLogin, admitRegistration } from './throttle.ts';
-
-/** A user as the API shows it (never the hash). */
-export interface UserView {
-  id: number;
-  username: string;
-  role: Role;
-  active: boolean;
-  created_at: number;
-}
 
 type UserRow = typeof users.$inferSelect;
 
 export function toUserView(u: UserRow): UserView {
-  return { id: u.id, username: u.username, role: u.role, active: u.active, created_at: u.createdAt };
+  return { id: u.id, username: u.username, role: u.role, active: u.active, created_at: iso(u.createdAt) };
 }
 
 export function findUserByName(ctx: Pick<AppContext, 'store'>, username: string): UserRow | undefined {
@@ -81,13 +75,6 @@ export function register(
   if (caller?.role !== 'admin') admitRegistration(ctx.throttle, meta.clientIp, ctx.clock.now());
   const role = caller?.role === 'admin' && input.role ? input.role : 'worker';
   return createUser(ctx, { username: input.username, password: input.password, role }, { ...meta, actorUserId: caller?.userId ?? null });
-}
-
-export interface LoginResult {
-  access_token: string;
-  token_type: 'bearer';
-  expires_in: number;
-  user: UserView;
 }
 
 const BAD_CREDENTIALS = 'invalid username or password';
@@ -196,7 +183,12 @@ export async function changeOwnPassword(
 }
 
 /** Resolves the session behind a verified token: undefined when revoked, expired or the user is inactive. */
-export function resolveSession(ctx: Pick<AppContext, 'store' | 'sessions'>, sessionId: string, userId: number, nowMs: number): UserView | undefined {
+export function resolveSession(
+  ctx: Pick<AppContext, 'store' | 'sessions'>,
+  sessionId: string,
+  userId: number,
+  nowMs: number,
+): Omit<AuthUser, 'sessionId'> | undefined {
   const row = ctx.store.read(() => ctx.sessions.get(sessionId));
   if (!row || row.id !== userId || !row.active || row.revoked_at !== null || row.expires_at <= nowMs) return undefined;
   return { id: row.id, username: row.username, role: row.role, active: true, created_at: row.created_at };

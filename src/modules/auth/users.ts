@@ -4,7 +4,8 @@ import { keysetPage, type Page, type PageQuery } from '../../db/keyset.ts';
 import { type Role, users } from '../../db/schema.ts';
 import { conflict, notFound } from '../../errors.ts';
 import { recordAudit } from '../audit/service.ts';
-import { getUserRow, revokeSessions, toUserView, type UserView } from './service.ts';
+import type { UserView } from './schemas.ts';
+import { getUserRow, revokeSessions, toUserView } from './service.ts';
 
 /** GET /auth/users: every user, by id. */
 export function listUsers(ctx: AppContext, q: PageQuery): Page<UserView> {

@@ -1,19 +1,10 @@
 import type { AppContext } from '../../context.ts';
-import { iso, ok, okList } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import { actorOf } from '../../http/actor.ts';
-import { commandResponse } from '../../http/command.ts';
+import { command } from '../../http/command.ts';
 import { stageParams } from '../stages/schemas.ts';
 import * as s from './schemas.ts';
-import { getIssue, type IssueView, listIssues, reportIssue, updateIssue } from './service.ts';
-
-const issueJson = (i: IssueView) => ({
-  ...i,
-  created_at: iso(i.created_at),
-  acknowledged_at: iso(i.acknowledged_at),
-  resolved_at: iso(i.resolved_at),
-  history: i.history.map((h) => ({ ...h, at: iso(h.at) })),
-});
+import { getIssue, listIssues, reportIssue, updateIssue } from './service.ts';
 
 const MANAGERS = ['manager', 'planner', 'admin'] as const;
 
@@ -31,7 +22,7 @@ export function registerIssueRoutes(router: Router, ctx: AppContext): void {
       response: s.issue,
       status: 201,
     },
-    (c, { params, body }) => commandResponse(c, ctx, 201, (tx) => reportIssue(ctx, tx, actorOf(c), params.wos_id, body), issueJson),
+    (c, { params, body }) => command(ctx, (tx) => reportIssue(ctx, tx, actorOf(c), params.wos_id, body)),
   );
   defineRoute(
     router,
@@ -45,7 +36,7 @@ export function registerIssueRoutes(router: Router, ctx: AppContext): void {
       body: s.updateBody,
       response: s.issue,
     },
-    (c, { params, body }) => commandResponse(c, ctx, 200, (tx) => updateIssue(ctx, tx, actorOf(c), params.wos_id, params.issue_id, body), issueJson),
+    (c, { params, body }) => command(ctx, (tx) => updateIssue(ctx, tx, actorOf(c), params.wos_id, params.issue_id, body)),
   );
   defineRoute(
     router,
@@ -59,10 +50,7 @@ export function registerIssueRoutes(router: Router, ctx: AppContext): void {
       response: s.issue,
       list: true,
     },
-    (c, { query }) => {
-      const { items, nextCursor } = listIssues(ctx, query);
-      return okList(c, items.map(issueJson), nextCursor);
-    },
+    (_c, { query }) => listIssues(ctx, query),
   );
   defineRoute(
     router,
@@ -75,6 +63,6 @@ export function registerIssueRoutes(router: Router, ctx: AppContext): void {
       params: s.issueParams,
       response: s.issue,
     },
-    (c, { params }) => ok(c, issueJson(getIssue(ctx, actorOf(c), params.issue_id))),
+    (c, { params }) => getIssue(ctx, actorOf(c), params.issue_id),
   );
 }

@@ -18,6 +18,8 @@ export const issue = z
     history: z.array(z.object({ status: z.enum(ISSUE_STATUSES), at: z.string(), by: z.number().int().nullable(), note: z.string().nullable() })),
   })
   .openapi('Issue');
+/** An issue with its history, as the API shows it. */
+export type IssueView = z.input<typeof issue>;
 
 export const reportBody = z.object({ type: z.enum(ISSUE_TYPES), description: text(1, 2000) }).openapi('ReportIssue');
 export const updateBody = z

@@ -4,32 +4,14 @@ import { keysetPage, type Page } from '../../db/keyset.ts';
 import { events, type IssueStatus, issues, workOrderStages } from '../../db/schema.ts';
 import { forbidden, invalidTransition, notFound } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
+import { iso } from '../../http/envelope.ts';
+import type { IssueView } from './schemas.ts';
 import { checkStageAccess, getStageRow } from '../stages/queries.ts';
 
 type IssueRow = typeof issues.$inferSelect;
 export type IssueType = IssueRow['type'];
 
-export interface IssueHistoryEntry {
-  status: IssueStatus;
-  at: number;
-  by: number | null;
-  note: string | null;
-}
-
-export interface IssueView {
-  id: number;
-  work_order_stage_id: number;
-  type: IssueType;
-  description: string;
-  status: IssueStatus;
-  created_by: number;
-  created_at: number;
-  acknowledged_at: number | null;
-  acknowledged_by: number | null;
-  resolved_at: number | null;
-  resolved_by: number | null;
-  history: IssueHistoryEntry[];
-}
+type IssueHistoryEntry = IssueView['history'][number];
 
 /** Issue lifecycle: open → ack → resolved, open → resolved. */
 const NEXT: Record<IssueStatus, IssueStatus[]> = { open: ['ack', 'resolved'], ack: ['resolved'], resolved: [] };
@@ -57,7 +39,7 @@ function histories(ctx: Pick<AppContext, 'store'>, ids: number[]): Map<number, I
   for (const e of rows) {
     const list = map.get(e.entityId) ?? [];
     const note = (e.data as { note?: unknown } | null)?.note;
-    list.push({ status: e.toStatus as IssueStatus, at: e.occurredAt, by: e.actorUserId, note: typeof note === 'string' ? note : null });
+    list.push({ status: e.toStatus as IssueStatus, at: iso(e.occurredAt), by: e.actorUserId, note: typeof note === 'string' ? note : null });
     map.set(e.entityId, list);
   }
   return map;
@@ -75,10 +57,10 @@ function toViews(ctx: Pick<AppContext, 'store'>, rows: IssueRow[]): IssueView[] 
     description: r.description,
     status: r.status,
     created_by: r.createdBy,
-    created_at: r.createdAt,
-    acknowledged_at: r.acknowledgedAt,
+    created_at: iso(r.createdAt),
+    acknowledged_at: iso(r.acknowledgedAt),
     acknowledged_by: r.acknowledgedBy,
-    resolved_at: r.resolvedAt,
+    resolved_at: iso(r.resolvedAt),
     resolved_by: r.resolvedBy,
     history: hist.get(r.id) ?? [],
   }));

@@ -1,15 +1,23 @@
 import type { AppContext } from '../../context.ts';
-import { iso, ok, okList } from '../../http/envelope.ts';
+import { iso } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import { actorOf } from '../../http/actor.ts';
-import { commandResponse } from '../../http/command.ts';
+import { command } from '../../http/command.ts';
 import * as s from './schemas.ts';
-import { createMachine, getMachine, listMachines, listReadings, type MachineView, patchMachine, postReadings } from './service.ts';
+import type { ReadingView } from './schemas.ts';
+import { createMachine, getMachine, listMachines, listReadings, patchMachine, postReadings } from './service.ts';
 
-const machineJson = (m: MachineView) => ({
-  ...m,
-  last_seen_at: iso(m.last_seen_at),
-  latest: Object.fromEntries(Object.entries(m.latest ?? {}).map(([k, v]) => [k, { ...v, timestamp: iso(v.timestamp) }])),
+type ReadingRow = ReturnType<typeof listReadings>['items'][number];
+
+const readingView = (r: ReadingRow): ReadingView => ({
+  id: r.id,
+  reading_type: r.readingType,
+  value: r.value,
+  unit: r.unit,
+  quality: r.quality,
+  reason: r.quality === 'good' ? null : r.reason,
+  timestamp: iso(r.sourceTs),
+  recorded_at: iso(r.recordedAt),
 });
 
 export function registerMachineRoutes(router: Router, ctx: AppContext): void {
@@ -26,7 +34,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       response: s.machine,
       status: 201,
     },
-    (c, { body }) => commandResponse(c, ctx, 201, (tx) => createMachine(ctx, tx, actorOf(c), body), machineJson),
+    (c, { body }) => command(ctx, (tx) => createMachine(ctx, tx, actorOf(c), body)),
   );
   defineRoute(
     router,
@@ -41,10 +49,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       response: s.machine,
       list: true,
     },
-    (c, { query }) => {
-      const { items, nextCursor } = listMachines(ctx, query);
-      return okList(c, items.map(machineJson), nextCursor);
-    },
+    (_c, { query }) => listMachines(ctx, query),
   );
   defineRoute(
     router,
@@ -58,7 +63,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       params: s.machineParams,
       response: s.machine,
     },
-    (c, { params }) => ok(c, machineJson(getMachine(ctx, params.machine_id))),
+    (_c, { params }) => getMachine(ctx, params.machine_id),
   );
   defineRoute(
     router,
@@ -72,7 +77,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       body: s.patchBody,
       response: s.machine,
     },
-    (c, { params, body }) => commandResponse(c, ctx, 200, (tx) => patchMachine(ctx, tx, actorOf(c), params.machine_id, body), machineJson),
+    (c, { params, body }) => command(ctx, (tx) => patchMachine(ctx, tx, actorOf(c), params.machine_id, body)),
   );
   defineRoute(
     router,
@@ -87,7 +92,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       response: s.accepted,
       status: 201,
     },
-    (c, { params, body }) => {
+    (_c, { params, body }) => {
       const list = Array.isArray(body) ? body : [body];
       const readings = list.map((r) => ({
         readingType: r.reading_type,
@@ -96,13 +101,7 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
         quality: r.quality ?? 'good',
         sourceTs: r.timestamp,
       }));
-      return commandResponse(
-        c,
-        ctx,
-        201,
-        (tx) => postReadings(ctx, tx, params.machine_id, readings, Array.isArray(body)),
-        (accepted) => ({ accepted }),
-      );
+      return command(ctx, (tx) => ({ accepted: postReadings(ctx, tx, params.machine_id, readings, Array.isArray(body)) }));
     },
   );
   defineRoute(
@@ -119,22 +118,9 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       response: s.reading,
       list: true,
     },
-    (c, { params, query }) => {
+    (_c, { params, query }) => {
       const { items, nextCursor } = listReadings(ctx, params.machine_id, query);
-      return okList(
-        c,
-        items.map((r) => ({
-          id: r.id,
-          reading_type: r.readingType,
-          value: r.value,
-          unit: r.unit,
-          quality: r.quality,
-          reason: r.quality === 'good' ? null : r.reason,
-          timestamp: iso(r.sourceTs),
-          recorded_at: iso(r.recordedAt),
-        })),
-        nextCursor,
-      );
+      return { items: items.map(readingView), nextCursor };
     },
   );
 }

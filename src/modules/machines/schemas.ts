@@ -22,6 +22,8 @@ export const machine = z
     latest: z.record(z.string(), latest).openapi({ description: 'latest value per reading type' }),
   })
   .openapi('Machine');
+/** A machine with its latest value per reading type, as the API shows it. */
+export type MachineView = z.input<typeof machine>;
 
 export const createBody = z
   .object({ name: text(1, 64), machine_type: text(1, 64), location: text(1, 128).nullable().optional(), status: z.enum(MACHINE_STATUSES).optional() })
@@ -60,6 +62,8 @@ export const reading = z
     recorded_at: z.string(),
   })
   .openapi('StoredReading');
+/** A stored reading as the API shows it. */
+export type ReadingView = z.input<typeof reading>;
 
 export const accepted = z.object({ accepted: z.number().int() }).openapi('ReadingsAccepted');
 

@@ -5,40 +5,25 @@ import { machineLatest, machineReadings, machines } from '../../db/schema.ts';
 import { conflict, notFound, validation } from '../../errors.ts';
 import { MAX_FUTURE_MS } from '../../lib/time.ts';
 import type { Tx } from '../../db/command.ts';
-import type { Quality, ReadingInput } from '../readings/writer.ts';
+import { iso } from '../../http/envelope.ts';
+import type { MachineView } from './schemas.ts';
+import type { ReadingInput } from '../readings/writer.ts';
 
 type MachineRow = typeof machines.$inferSelect;
 export type MachineStatus = MachineRow['status'];
 export type MachineSource = MachineRow['source'];
 
-export interface LatestValue {
-  value: number | null;
-  unit: string | null;
-  quality: Quality;
-  /** Why a value is not good (null when it is). */
-  reason: string | null;
-  timestamp: number;
-}
+type Latest = MachineView['latest'];
 
-export interface MachineView {
-  id: number;
-  name: string;
-  machine_type: string;
-  location: string | null;
-  status: MachineStatus;
-  source: MachineSource;
-  last_seen_at: number | null;
-  latest?: Record<string, LatestValue>;
-}
-
-const toView = (m: MachineRow): MachineView => ({
+const toView = (m: MachineRow, latest: Latest): MachineView => ({
   id: m.id,
   name: m.name,
   machine_type: m.machineType,
   location: m.location,
   status: m.status,
   source: m.source,
-  last_seen_at: m.lastSeenAt,
+  last_seen_at: iso(m.lastSeenAt),
+  latest,
 });
 
 function getRow(ctx: Pick<AppContext, 'store'>, id: number): MachineRow {
@@ -53,8 +38,8 @@ const reasonOf = sql<string | null>`CASE WHEN ${machineLatest.quality} = 'good' 
     AND r.reading_type = ${machineLatest.readingType} AND r.source_ts = ${machineLatest.sourceTs}
   ORDER BY r.id DESC LIMIT 1) END`;
 
-function latestOf(ctx: Pick<AppContext, 'store'>, ids: number[]): Map<number, Record<string, LatestValue>> {
-  const map = new Map<number, Record<string, LatestValue>>();
+function latestOf(ctx: Pick<AppContext, 'store'>, ids: number[]): Map<number, Latest> {
+  const map = new Map<number, Latest>();
   if (ids.length === 0) return map;
   const rows = ctx.store.db
     .select({
@@ -71,7 +56,7 @@ function latestOf(ctx: Pick<AppContext, 'store'>, ids: number[]): Map<number, Re
     .all();
   for (const r of rows) {
     const entry = map.get(r.machineId) ?? {};
-    entry[r.readingType] = { value: r.value, unit: r.unit, quality: r.quality, reason: r.reason, timestamp: r.sourceTs };
+    entry[r.readingType] = { value: r.value, unit: r.unit, quality: r.quality, reason: r.reason, timestamp: iso(r.sourceTs) };
     map.set(r.machineId, entry);
   }
   return map;
@@ -113,7 +98,7 @@ export function createMachine(ctx: AppContext, tx: Tx, actor: Actor | undefined,
     requestId: actor?.requestId ?? null,
     data: { name: row.name, source },
   });
-  return { ...toView(row), latest: {} };
+  return toView(row, {});
 }
 
 /** Finds a configured device's machine by name, creating it on first start. */
@@ -134,12 +119,12 @@ export function listMachines(ctx: AppContext, q: PageQuery): Page<MachineView> {
       ctx,
       items.map((m) => m.id),
     );
-    return { items: items.map((m) => ({ ...toView(m), latest: latest.get(m.id) ?? {} })), nextCursor };
+    return { items: items.map((m) => toView(m, latest.get(m.id) ?? {})), nextCursor };
   });
 }
 
 export function getMachine(ctx: AppContext, id: number): MachineView {
-  return ctx.store.read(() => ({ ...toView(getRow(ctx, id)), latest: latestOf(ctx, [id]).get(id) ?? {} }));
+  return ctx.store.read(() => toView(getRow(ctx, id), latestOf(ctx, [id]).get(id) ?? {}));
 }
 
 /** A driver's status change, as its own command at once (drivers call this from their callbacks). */
@@ -176,7 +161,7 @@ export function patchMachine(
       requestId: actor?.requestId ?? null,
     });
   }
-  return { ...toView(updated), latest: latestOf(ctx, [id]).get(id) ?? {} };
+  return toView(updated, latestOf(ctx, [id]).get(id) ?? {});
 }
 
 export type PostedReading = Omit<ReadingInput, 'machineId' | 'sourceTs' | 'reason'> & { sourceTs?: number | undefined };

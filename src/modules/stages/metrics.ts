@@ -1,20 +1,13 @@
 import type { AppContext } from '../../context.ts';
 import { getStageRow, type StageRow } from './queries.ts';
+import type { StageMetricsView } from './schemas.ts';
 
 export const seconds = (ms: number) => Math.round(ms / 1000);
 export const round = (n: number, places: number) => Math.round(n * 10 ** places) / 10 ** places;
 export const pct = (num: number, den: number) => (den === 0 ? null : round((100 * num) / den, 2));
 
-/** Stage figures exactly as API.md defines them; null where not yet defined. */
-export interface StageMetrics {
-  planned_duration_s: number | null;
-  actual_duration_s: number | null;
-  paused_s: number;
-  start_delay_s: number | null;
-  end_delay_s: number | null;
-  efficiency: number | null;
-  on_time: boolean | null;
-}
+/** The figures of one stage, without its id and status. */
+export type StageMetrics = Omit<StageMetricsView, 'stage_id' | 'status'>;
 
 export function stageMetrics(s: StageRow, nowMs: number): StageMetrics {
   const done = s.status === 'done' && s.actualStart !== null && s.actualEnd !== null;
@@ -34,7 +27,7 @@ export function stageMetrics(s: StageRow, nowMs: number): StageMetrics {
   };
 }
 
-export function getStageMetrics(ctx: AppContext, stageId: number): StageMetrics & { stage_id: number; status: string } {
+export function getStageMetrics(ctx: AppContext, stageId: number): StageMetricsView {
   const row = ctx.store.read(() => getStageRow(ctx, stageId));
   return { stage_id: row.id, status: row.status, ...stageMetrics(row, ctx.clock.now()) };
 }

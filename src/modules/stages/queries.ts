@@ -3,24 +3,10 @@ import type { Actor, AppContext } from '../../context.ts';
 import { keysetPage, type Page } from '../../db/keyset.ts';
 import { type StageStatus, stageAssignments, workOrderStages } from '../../db/schema.ts';
 import { forbidden, notFound } from '../../errors.ts';
+import { iso } from '../../http/envelope.ts';
+import type { StageView } from './schemas.ts';
 
 export type StageRow = typeof workOrderStages.$inferSelect;
-
-/** A stage as services hand it to routes (times in epoch ms). */
-export interface StageView {
-  id: number;
-  work_order_id: number;
-  seq: number;
-  stage_name: string;
-  planned_start: number | null;
-  planned_end: number | null;
-  actual_start: number | null;
-  actual_end: number | null;
-  status: StageStatus;
-  qty_good: number | null;
-  qty_scrap: number | null;
-  assigned_user_ids: number[];
-}
 
 function assignedUsers(ctx: Pick<AppContext, 'store'>, stageIds: number[]): Map<number, number[]> {
   const map = new Map<number, number[]>();
@@ -61,10 +47,10 @@ export function toStageViews(ctx: Pick<AppContext, 'store'>, rows: StageRow[]): 
     work_order_id: r.workOrderId,
     seq: r.seq,
     stage_name: r.stageName,
-    planned_start: r.plannedStart,
-    planned_end: r.plannedEnd,
-    actual_start: r.actualStart,
-    actual_end: r.actualEnd,
+    planned_start: iso(r.plannedStart),
+    planned_end: iso(r.plannedEnd),
+    actual_start: iso(r.actualStart),
+    actual_end: iso(r.actualEnd),
     status: r.status,
     qty_good: r.qtyGood,
     qty_scrap: r.qtyScrap,

@@ -1,39 +1,13 @@
-import { z } from '@hono/zod-openapi';
 import type { AppContext } from '../../context.ts';
-import { iso, ok, okList } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import { actorOf } from '../../http/actor.ts';
-import { commandResponse } from '../../http/command.ts';
+import { command } from '../../http/command.ts';
 import { getStageMetrics } from './metrics.ts';
-import { listStages, type StageView } from './queries.ts';
+import { listStages } from './queries.ts';
 import * as s from './schemas.ts';
-import { assignUser, listAssignments, transitionStage, unassignUser, type AssignmentView } from './service.ts';
-
-export const stageJson = (v: StageView) => ({
-  ...v,
-  planned_start: iso(v.planned_start),
-  planned_end: iso(v.planned_end),
-  actual_start: iso(v.actual_start),
-  actual_end: iso(v.actual_end),
-});
-
-const assignmentJson = (a: AssignmentView) => ({ ...a, assigned_at: iso(a.assigned_at) });
+import { assignUser, listAssignments, transitionStage, unassignUser } from './service.ts';
 
 const ACTORS = ['worker', 'planner', 'admin'] as const;
-
-const stageMetrics = z
-  .object({
-    stage_id: z.number().int(),
-    status: z.string(),
-    planned_duration_s: z.number().int().nullable(),
-    actual_duration_s: z.number().int().nullable(),
-    paused_s: z.number().int(),
-    start_delay_s: z.number().int().nullable(),
-    end_delay_s: z.number().int().nullable(),
-    efficiency: z.number().nullable(),
-    on_time: z.boolean().nullable(),
-  })
-  .openapi('StageMetrics');
 
 export function registerStageRoutes(router: Router, ctx: AppContext): void {
   const tz = ctx.config.plantTz;
@@ -55,7 +29,7 @@ export function registerStageRoutes(router: Router, ctx: AppContext): void {
         bodyRequired: required,
         response: s.stage,
       },
-      (c, { params, body: input }) => commandResponse(c, ctx, 200, (tx) => transitionStage(ctx, tx, actorOf(c), params.wos_id, name, input), stageJson),
+      (c, { params, body: input }) => command(ctx, (tx) => transitionStage(ctx, tx, actorOf(c), params.wos_id, name, input)),
     );
   action('start', s.startBody(tz), false);
   action('pause', s.pauseBody(tz), true);
@@ -74,15 +48,20 @@ export function registerStageRoutes(router: Router, ctx: AppContext): void {
       response: s.stage,
       list: true,
     },
-    (c, { query }) => {
-      const { items, nextCursor } = listStages(ctx, actorOf(c), query);
-      return okList(c, items.map(stageJson), nextCursor);
-    },
+    (c, { query }) => listStages(ctx, actorOf(c), query),
   );
   defineRoute(
     router,
-    { method: 'get', path: '/stages/{wos_id}/metrics', tag: 'metrics', summary: 'Stage metrics', access: 'any', params: s.stageParams, response: stageMetrics },
-    (c, { params }) => ok(c, getStageMetrics(ctx, params.wos_id)),
+    {
+      method: 'get',
+      path: '/stages/{wos_id}/metrics',
+      tag: 'metrics',
+      summary: 'Stage metrics',
+      access: 'any',
+      params: s.stageParams,
+      response: s.stageMetrics,
+    },
+    (_c, { params }) => getStageMetrics(ctx, params.wos_id),
   );
   defineRoute(
     router,
@@ -97,7 +76,7 @@ export function registerStageRoutes(router: Router, ctx: AppContext): void {
       response: s.assignment,
       status: 201,
     },
-    (c, { params, body }) => commandResponse(c, ctx, 201, (tx) => assignUser(ctx, tx, actorOf(c), params.wos_id, body.user_id), assignmentJson),
+    (c, { params, body }) => command(ctx, (tx) => assignUser(ctx, tx, actorOf(c), params.wos_id, body.user_id)),
   );
   defineRoute(
     router,
@@ -110,14 +89,7 @@ export function registerStageRoutes(router: Router, ctx: AppContext): void {
       params: s.assignmentParams,
       status: 204,
     },
-    (c, { params }) =>
-      commandResponse(
-        c,
-        ctx,
-        204,
-        (tx) => unassignUser(ctx, tx, actorOf(c), params.wos_id, params.user_id),
-        () => undefined,
-      ),
+    (c, { params }) => command(ctx, (tx) => unassignUser(ctx, tx, actorOf(c), params.wos_id, params.user_id)),
   );
   defineRoute(
     router,
@@ -131,6 +103,6 @@ export function registerStageRoutes(router: Router, ctx: AppContext): void {
       response: s.assignment,
       list: true,
     },
-    (c, { params }) => okList(c, listAssignments(ctx, params.wos_id).map(assignmentJson), null),
+    (_c, { params }) => ({ items: listAssignments(ctx, params.wos_id), nextCursor: null }),
   );
 }

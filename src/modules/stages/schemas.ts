@@ -19,7 +19,26 @@ export const stage = z
   })
   .openapi('Stage');
 
+/** A stage as the API shows it (and services hand it to routes). */
+export type StageView = z.input<typeof stage>;
+
 export const stageParams = idParams('wos_id');
+
+export const stageMetrics = z
+  .object({
+    stage_id: z.number().int(),
+    status: z.string(),
+    planned_duration_s: z.number().int().nullable(),
+    actual_duration_s: z.number().int().nullable(),
+    paused_s: z.number().int(),
+    start_delay_s: z.number().int().nullable(),
+    end_delay_s: z.number().int().nullable(),
+    efficiency: z.number().nullable(),
+    on_time: z.boolean().nullable(),
+  })
+  .openapi('StageMetrics');
+/** Stage figures exactly as API.md defines them; null where not yet defined. */
+export type StageMetricsView = z.input<typeof stageMetrics>;
 
 const qty = z.number().int({ message: 'must be an integer' }).min(0, { message: 'must be ≥ 0' }).max(1_000_000_000);
 
@@ -41,4 +60,6 @@ export const assignmentBody = z.object({ user_id: idNumber }).openapi('Assignmen
 export const assignment = z
   .object({ stage_id: z.number().int(), user_id: z.number().int(), username: z.string(), assigned_at: z.string(), assigned_by: z.number().int().nullable() })
   .openapi('Assignment');
+/** One user assigned to a stage, as the API shows it. */
+export type AssignmentView = z.input<typeof assignment>;
 export const assignmentParams = idParams('wos_id', 'user_id');

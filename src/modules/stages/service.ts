@@ -3,8 +3,10 @@ import type { Actor, AppContext } from '../../context.ts';
 import { type StageStatus, stageAssignments, users, type WorkOrderStatus, workOrderStages, workOrders } from '../../db/schema.ts';
 import { conflict, invalidTransition, notFound, validation } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
+import { iso } from '../../http/envelope.ts';
 import { MAX_FUTURE_MS } from '../../lib/time.ts';
-import { checkStageAccess, getStageRow, type StageRow, type StageView, toStageViews } from './queries.ts';
+import { checkStageAccess, getStageRow, type StageRow, toStageViews } from './queries.ts';
+import type { AssignmentView, StageView } from './schemas.ts';
 
 export type StageAction = 'start' | 'pause' | 'resume' | 'done';
 
@@ -159,14 +161,6 @@ export function transitionStage(ctx: AppContext, tx: Tx, actor: Actor, stageId: 
   return toStageViews(ctx, [updated])[0] as StageView;
 }
 
-export interface AssignmentView {
-  stage_id: number;
-  user_id: number;
-  username: string;
-  assigned_at: number;
-  assigned_by: number | null;
-}
-
 export function listAssignments(ctx: AppContext, stageId: number): AssignmentView[] {
   return ctx.store.read(() => {
     getStageRow(ctx, stageId);
@@ -182,7 +176,8 @@ export function listAssignments(ctx: AppContext, stageId: number): AssignmentVie
       .innerJoin(users, eq(users.id, stageAssignments.userId))
       .where(eq(stageAssignments.stageId, stageId))
       .orderBy(asc(stageAssignments.userId))
-      .all();
+      .all()
+      .map((a) => ({ ...a, assigned_at: iso(a.assigned_at) }));
   });
 }
 
@@ -209,7 +204,7 @@ export function assignUser(ctx: AppContext, tx: Tx, actor: Actor, stageId: numbe
     requestId: actor.requestId ?? null,
     data: { user_id: userId },
   });
-  return { stage_id: stageId, user_id: userId, username: user.username, assigned_at: now, assigned_by: actor.userId };
+  return { stage_id: stageId, user_id: userId, username: user.username, assigned_at: iso(now), assigned_by: actor.userId };
 }
 
 /** DELETE /stages/{id}/assignments/{user_id}. */

@@ -2,25 +2,10 @@ import { and, count, eq, inArray } from 'drizzle-orm';
 import type { AppContext } from '../../context.ts';
 import { issues, workOrderStages } from '../../db/schema.ts';
 import { stageMetrics } from '../stages/metrics.ts';
+import type { WorkOrderMetrics } from './schemas.ts';
 import { getWorkOrderRow } from './service.ts';
 
 import { pct, round, seconds } from '../stages/metrics.ts';
-
-export interface WorkOrderMetrics {
-  work_order_id: number;
-  stages_total: number;
-  stages_done: number;
-  stages_in_progress: number;
-  stages_paused: number;
-  progress_pct: number | null;
-  on_time_pct: number | null;
-  efficiency: number | null;
-  end_delay_s: number | null;
-  open_issues: number;
-  qty_good: number | null;
-  qty_scrap: number | null;
-  yield_pct: number | null;
-}
 
 /** Work-order figures from its stages (API.md's formulas); percentages 2 decimals. */
 export function getWorkOrderMetrics(ctx: AppContext, workOrderId: number): WorkOrderMetrics {

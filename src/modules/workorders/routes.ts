@@ -1,40 +1,11 @@
-import { z } from '@hono/zod-openapi';
 import type { AppContext } from '../../context.ts';
-import { iso, ok, okList } from '../../http/envelope.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import { actorOf } from '../../http/actor.ts';
-import { commandResponse } from '../../http/command.ts';
-import { stageJson } from '../stages/routes.ts';
+import { command } from '../../http/command.ts';
 import { getWorkOrderMetrics } from './metrics.ts';
 import { stage } from '../stages/schemas.ts';
 import * as s from './schemas.ts';
-import { createWorkOrder, getWorkOrder, listStagesOf, listWorkOrders, type WorkOrderView } from './service.ts';
-
-const workOrderJson = (w: WorkOrderView) => ({
-  ...w,
-  planned_start: iso(w.planned_start),
-  planned_end: iso(w.planned_end),
-  created_at: iso(w.created_at),
-  updated_at: iso(w.updated_at),
-});
-
-const metricsSchema = z
-  .object({
-    work_order_id: z.number().int(),
-    stages_total: z.number().int(),
-    stages_done: z.number().int(),
-    stages_in_progress: z.number().int(),
-    stages_paused: z.number().int(),
-    progress_pct: z.number().nullable(),
-    on_time_pct: z.number().nullable(),
-    efficiency: z.number().nullable(),
-    end_delay_s: z.number().int().nullable(),
-    open_issues: z.number().int(),
-    qty_good: z.number().int().nullable(),
-    qty_scrap: z.number().int().nullable(),
-    yield_pct: z.number().nullable(),
-  })
-  .openapi('WorkOrderMetrics');
+import { createWorkOrder, getWorkOrder, listStagesOf, listWorkOrders } from './service.ts';
 
 export function registerWorkOrderRoutes(router: Router, ctx: AppContext): void {
   const tz = ctx.config.plantTz;
@@ -50,14 +21,7 @@ export function registerWorkOrderRoutes(router: Router, ctx: AppContext): void {
       response: s.workOrderWithStages,
       status: 201,
     },
-    (c, { body }) =>
-      commandResponse(
-        c,
-        ctx,
-        201,
-        (tx) => createWorkOrder(ctx, tx, actorOf(c), body),
-        (wo) => ({ ...workOrderJson(wo), stages: wo.stages.map(stageJson) }),
-      ),
+    (c, { body }) => command(ctx, (tx) => createWorkOrder(ctx, tx, actorOf(c), body)),
   );
   defineRoute(
     router,
@@ -71,15 +35,12 @@ export function registerWorkOrderRoutes(router: Router, ctx: AppContext): void {
       response: s.workOrder,
       list: true,
     },
-    (c, { query }) => {
-      const { items, nextCursor } = listWorkOrders(ctx, query);
-      return okList(c, items.map(workOrderJson), nextCursor);
-    },
+    (_c, { query }) => listWorkOrders(ctx, query),
   );
   defineRoute(
     router,
     { method: 'get', path: '/workorders/{wo_id}', tag: 'work orders', summary: 'One work order', access: 'any', params: s.woParams, response: s.workOrder },
-    (c, { params }) => ok(c, workOrderJson(getWorkOrder(ctx, params.wo_id))),
+    (_c, { params }) => getWorkOrder(ctx, params.wo_id),
   );
   defineRoute(
     router,
@@ -93,7 +54,7 @@ export function registerWorkOrderRoutes(router: Router, ctx: AppContext): void {
       response: stage,
       list: true,
     },
-    (c, { params }) => okList(c, listStagesOf(ctx, actorOf(c), params.wo_id).map(stageJson), null),
+    (c, { params }) => ({ items: listStagesOf(ctx, actorOf(c), params.wo_id), nextCursor: null }),
   );
   defineRoute(
     router,
@@ -104,8 +65,8 @@ export function registerWorkOrderRoutes(router: Router, ctx: AppContext): void {
       summary: 'Work-order metrics',
       access: 'any',
       params: s.woParams,
-      response: metricsSchema,
+      response: s.workOrderMetrics,
     },
-    (c, { params }) => ok(c, getWorkOrderMetrics(ctx, params.wo_id)),
+    (_c, { params }) => getWorkOrderMetrics(ctx, params.wo_id),
   );
 }

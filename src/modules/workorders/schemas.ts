@@ -18,6 +18,8 @@ export const workOrder = z
     updated_at: z.string(),
   })
   .openapi('WorkOrder');
+/** A work order as the API shows it. */
+export type WorkOrderView = z.input<typeof workOrder>;
 
 export const workOrderWithStages = workOrder.extend({ stages: z.array(stage) }).openapi('WorkOrderWithStages');
 
@@ -55,3 +57,23 @@ export const listQuery = (tz: string) =>
   });
 
 export const woParams = idParams('wo_id');
+
+export const workOrderMetrics = z
+  .object({
+    work_order_id: z.number().int(),
+    stages_total: z.number().int(),
+    stages_done: z.number().int(),
+    stages_in_progress: z.number().int(),
+    stages_paused: z.number().int(),
+    progress_pct: z.number().nullable(),
+    on_time_pct: z.number().nullable(),
+    efficiency: z.number().nullable(),
+    end_delay_s: z.number().int().nullable(),
+    open_issues: z.number().int(),
+    qty_good: z.number().int().nullable(),
+    qty_scrap: z.number().int().nullable(),
+    yield_pct: z.number().nullable(),
+  })
+  .openapi('WorkOrderMetrics');
+/** Work-order figures from its stages (API.md's formulas). */
+export type WorkOrderMetrics = z.input<typeof workOrderMetrics>;

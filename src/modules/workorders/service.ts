@@ -4,21 +4,12 @@ import { keysetPage, type Page } from '../../db/keyset.ts';
 import { type WorkOrderStatus, workOrderStages, workOrders } from '../../db/schema.ts';
 import { notFound } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
-import { type StageView, stagesOfWorkOrder } from '../stages/queries.ts';
+import { iso } from '../../http/envelope.ts';
+import type { WorkOrderView } from './schemas.ts';
+import { stagesOfWorkOrder } from '../stages/queries.ts';
+import type { StageView } from '../stages/schemas.ts';
 
 export type WorkOrderRow = typeof workOrders.$inferSelect;
-
-export interface WorkOrderView {
-  id: number;
-  product_code: string;
-  lot_no: string;
-  qty: number;
-  planned_start: number;
-  planned_end: number;
-  status: WorkOrderStatus;
-  created_at: number;
-  updated_at: number;
-}
 
 function toWorkOrderView(r: WorkOrderRow): WorkOrderView {
   return {
@@ -26,11 +17,11 @@ function toWorkOrderView(r: WorkOrderRow): WorkOrderView {
     product_code: r.productCode,
     lot_no: r.lotNo,
     qty: r.qty,
-    planned_start: r.plannedStart,
-    planned_end: r.plannedEnd,
+    planned_start: iso(r.plannedStart),
+    planned_end: iso(r.plannedEnd),
     status: r.status,
-    created_at: r.createdAt,
-    updated_at: r.updatedAt,
+    created_at: iso(r.createdAt),
+    updated_at: iso(r.updatedAt),
   };
 }
 
