@@ -201,10 +201,11 @@ export function defineRoute<const S extends RouteSpec>(router: Router, spec: S, 
     },
   });
   const list = spec.list === true;
-  const wrapped = async (c: Context<HttpEnv, string, Validated<S>>): Promise<Response> => {
+  const wrapped = (c: Context<HttpEnv, string, Validated<S>>): Response | Promise<Response> => {
     // A part the spec does not declare was never validated and reads as undefined, as its type says.
-    const reply = await handler(c, { body: bodyOf(c, spec), query: c.req.valid('query'), params: c.req.valid('param') });
-    return answer(c, reply, status, list);
+    const reply = handler(c, { body: bodyOf(c, spec), query: c.req.valid('query'), params: c.req.valid('param') });
+    // Most reads answer synchronously: no extra promise turn for them.
+    return reply instanceof Promise ? reply.then((r) => answer(c, r, status, list)) : answer(c, reply, status, list);
   };
   router.app.openapi<RouteConfig, Validated<S>>(route, wrapped);
   router.routes.push({
