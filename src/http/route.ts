@@ -236,7 +236,8 @@ function bodyOf<S extends RouteSpec>(c: Context<HttpEnv, string, Validated<S>>, 
   if (type.startsWith('application/x-www-form-urlencoded')) return c.req.valid('form');
   if (type.includes('json')) return c.req.valid('json');
   // Without a JSON or form body neither validator ran and the library leaves `{}`: check that
-  // against the schema, so missing fields are reported like any other validation failure.
+  // against the schema, so missing fields are reported like any other validation failure (a form
+  // route whose fields are all optional gets that `{}`, which its schema accepts).
   const empty = spec.body?.safeParse({});
   if (empty && !empty.success) throw zodFailure(empty.error);
   return c.req.valid('json');
