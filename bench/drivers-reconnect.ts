@@ -33,7 +33,13 @@ export async function benchReconnects(cycles = Number(process.env.BENCH_RECONNEC
     ],
   }).devices[0]?.config as ModbusTcpDevice;
   let last: Sample | undefined;
-  const driver = createModbusDriver(device, { sink: (_d, s) => (last = s.at(-1) ?? last), logger: silentLogger() });
+  const driver = createModbusDriver(device, {
+    sink: (_d, s) => {
+      last = s.at(-1) ?? last;
+      return undefined;
+    },
+    logger: silentLogger(),
+  });
   driver.start();
   await until(() => last?.quality === 'good');
   global.gc?.();

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { ConfiguredDevice, Protocol } from './engine/protocol.ts';
+import type { DriverHost } from './engine/types.ts';
 import { type MachineSource, PROTOCOLS } from './registry.ts';
 
 const machineDecl = z
@@ -45,8 +46,11 @@ function where(raw: unknown, path: readonly PropertyKey[]): string {
 /** The protocols a device file may name: the registry's (tests add a fake one to prove the seam). */
 export type Protocols = ReadonlyArray<Protocol<string, MachineSource>>;
 
-/** Validates a parsed devices document; the error is one line naming file, device and tag. */
-export function parseDevices(doc: unknown, file = 'devices', protocols: Protocols = PROTOCOLS): DevicesConfig {
+/**
+ * Validates a parsed devices document; the error is one line naming file, device and tag. `host`
+ * is what the gateway offers devices (its MQTT broker, the default for MQTT devices).
+ */
+export function parseDevices(doc: unknown, file = 'devices', protocols: Protocols = PROTOCOLS, host: DriverHost = {}): DevicesConfig {
   const top = devicesFile.safeParse(doc ?? {});
   if (!top.success) {
     const i = top.error.issues[0];
@@ -64,7 +68,7 @@ export function parseDevices(doc: unknown, file = 'devices', protocols: Protocol
     const name = (raw as { protocol?: unknown } | null)?.protocol;
     const protocol = protocols.find((p) => p.protocol === name);
     if (!protocol) fail(`${where(raw, ['protocol'])}: must be one of ${protocols.map((p) => p.protocol).join(', ')}`);
-    const parsed = protocol.parse(raw);
+    const parsed = protocol.parse(raw, host);
     if (!parsed.ok) fail(`${where(raw, parsed.issue?.path ?? [])}: ${parsed.issue?.message}`);
     const d = parsed.device.config;
     if (seen.has(d.name)) fail(`device '${d.name}': name is used twice`);
@@ -75,6 +79,7 @@ export function parseDevices(doc: unknown, file = 'devices', protocols: Protocol
       if (tagNames.has(t.name)) fail(`${at}: name is used twice`);
       tagNames.add(t.name);
       const m = t.machine ?? d.machine;
+      if (m === undefined) fail(`${at}: machine: required (on the tag or its device)`);
       if (!machineNames.has(m)) fail(`${at}: machine '${m}' is not declared under machines`);
       const types = series.get(m) ?? new Map<string, string>();
       const other = types.get(t.reading_type);
@@ -88,7 +93,7 @@ export function parseDevices(doc: unknown, file = 'devices', protocols: Protocol
   return { pkiDir: top.data.pki_dir, machines: top.data.machines, devices };
 }
 
-export function loadDevicesFile(file: string, protocols: Protocols = PROTOCOLS): DevicesConfig {
+export function loadDevicesFile(file: string, host: DriverHost = {}, protocols: Protocols = PROTOCOLS): DevicesConfig {
   if (!existsSync(file)) throw new DeviceConfigError(`${file}: file not found`);
   let doc: unknown;
   try {
@@ -96,5 +101,5 @@ export function loadDevicesFile(file: string, protocols: Protocols = PROTOCOLS):
   } catch (err) {
     throw new DeviceConfigError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
-  return parseDevices(doc, file, protocols);
+  return parseDevices(doc, file, protocols, host);
 }

@@ -153,8 +153,8 @@ const mqttSettingsSchema = z
     retain_last_values: z.boolean().default(MQTT_DEFAULTS.retain_last_values),
     reconnect_initial_ms: z.number().int().min(10).max(60_000).default(MQTT_DEFAULTS.reconnect_initial_ms),
     reconnect_max_ms: z.number().int().min(100).max(600_000).default(MQTT_DEFAULTS.reconnect_max_ms),
-    /** Readings that machines publish: subscriptions per broker, in this file under CONFIG_DIR. */
-    ingest_file: z.string().min(1).optional(),
+    /** Gone: MQTT ingest devices are `protocol: mqtt` entries of the devices file. Named so the error says where they went. */
+    ingest_file: z.undefined({ error: 'removed: declare MQTT ingest devices with protocol: mqtt in the devices file (devices_file)' }).optional(),
   })
   .strict()
   .default(MQTT_DEFAULTS);

@@ -12,7 +12,6 @@ import { startHousekeeping } from './modules/ops/housekeeping.ts';
 import { loadDeviceConfig, startDrivers } from './modules/machines/drivers.ts';
 import { acquireRunLock } from './modules/backup/run-lock.ts';
 import { createGatewaySync } from '../sync/index.ts';
-import { startMqttIngest } from './mqtt/ingest.ts';
 import { startMqtt } from './mqtt/service.ts';
 
 /** A long-lived part of the process, started in order and stopped in reverse. */
@@ -79,7 +78,6 @@ export async function startGateway(config: Config, logger: Logger, opts: Context
     started.push({ name: 'readings', stop: () => ctx.readings.stop() });
     const drivers = await startDrivers(ctx, devices);
     started.push(drivers);
-    started.push(await startMqttIngest(ctx));
     started.push(startHousekeeping(ctx));
     const sync = createGatewaySync(ctx);
     if (sync) {

@@ -13,6 +13,14 @@ const base = (tags: unknown[], extra: Record<string, unknown> = {}) => ({
   devices: [{ name: 'press-plc', protocol: 'modbus-tcp', machine: 'm1', host: '10.0.0.5', tags, ...extra }],
 });
 
+const mqtt = (
+  extra: Record<string, unknown>,
+  subscriptions: unknown[] = [{ topic: 'plant/+/temp', machine: { segment: 1 }, reading_type: 'temperature' }],
+) => ({
+  machines: [{ name: 'm1', machine_type: 'p' }],
+  devices: [{ name: 'uns', protocol: 'mqtt', url: 'mqtt://broker:1883', subscriptions, ...extra }],
+});
+
 const opcua = (extra: Record<string, unknown>, tags: unknown[]) => ({
   machines: [{ name: 'm1', machine_type: 'p' }],
   devices: [{ name: 'opc', protocol: 'opcua', machine: 'm1', endpoint: 'opc.tcp://x:4840', tags, ...extra }],
@@ -64,7 +72,7 @@ describe('device configuration errors name the device and the tag, on one line',
     [
       'unknown protocol',
       { machines: [], devices: [{ name: 'plc', protocol: 'profinet' }] },
-      /device 'plc': protocol: must be one of modbus-tcp, modbus-rtu, opcua$/,
+      /device 'plc': protocol: must be one of modbus-tcp, modbus-rtu, opcua, mqtt$/,
     ],
     [
       'float32 past the last register',
@@ -109,6 +117,26 @@ describe('device configuration errors name the device and the tag, on one line',
       'OPC UA None without allow_insecure',
       opcua({ security_mode: 'None', security_policy: 'None' }, [{ name: 't', reading_type: 't', node_id: 'ns=1;i=1' }]),
       /device 'opc': security_mode: None is refused unless allow_insecure: true/,
+    ],
+    ['MQTT device without a broker (no url, no MQTT_URL)', mqtt({ url: undefined }), /^devices\.yaml: device 'uns': url: required when MQTT_URL is not set$/],
+    ['MQTT device with a non-MQTT url', mqtt({ url: 'http://broker' }), /device 'uns': url: must be an mqtt:\/\/ or mqtts:\/\/ URL/],
+    [
+      'MQTT subscription with a bad machine source',
+      mqtt({}, [{ topic: 'a/+', machine: { segmnt: 1 }, reading_type: 't' }]),
+      /device 'uns': subscriptions\.0\.machine: /,
+    ],
+    ['MQTT subscription with a bad topic filter', mqtt({}, [{ topic: 'a/#/b', machine: 'm1', reading_type: 't' }]), /device 'uns': subscriptions\.0\.topic: /],
+    ['MQTT device with tags', mqtt({ tags: [] }), /device 'uns': .*tags/],
+    [
+      'MQTT device named like another device',
+      {
+        machines: [{ name: 'm1', machine_type: 'p' }],
+        devices: [
+          { name: 'uns', protocol: 'modbus-tcp', machine: 'm1', host: 'h', tags: [{ name: 'a', reading_type: 'rpm', area: 'input', address: 1 }] },
+          ...mqtt({}).devices,
+        ],
+      },
+      /device 'uns': name is used twice/,
     ],
     [
       'OPC UA tag with both node id and browse path',

@@ -82,7 +82,7 @@ describe('driver registry', () => {
 
   it('names the protocols it knows when a device asks for another', () => {
     expect(() => parseDevices({ devices: [{ name: 'x', protocol: 'fake' }] }, 'devices.yaml')).toThrow(
-      "devices.yaml: device 'x': protocol: must be one of modbus-tcp, modbus-rtu, opcua",
+      "devices.yaml: device 'x': protocol: must be one of modbus-tcp, modbus-rtu, opcua, mqtt",
     );
   });
 });

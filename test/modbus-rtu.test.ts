@@ -74,7 +74,7 @@ describe.skipIf(!hasSocat)('Modbus RTU over a serial line (socat pty pair)', () 
       ],
     }).devices[0]?.config as ModbusRtuDevice;
     const seen: Sample[] = [];
-    const driver = createModbusDriver(device, { sink: (_d, s) => seen.push(...s), logger: silentLogger() });
+    const driver = createModbusDriver(device, { sink: (_d, s) => void seen.push(...s), logger: silentLogger() });
     const latest = (tag: string) => [...seen].reverse().find((s) => s.tag === tag);
     driver.start();
     try {

@@ -47,7 +47,7 @@ function device(extra: Record<string, unknown>, tags: Array<Record<string, unkno
 /** Runs a driver and collects what it emits, per tag, latest last. */
 function run(dev: ModbusTcpDevice, onRequests?: (n: number) => void) {
   const seen: Sample[] = [];
-  const d = createModbusDriver(dev, { sink: (_dev, samples) => seen.push(...samples), logger: silentLogger(), ...(onRequests ? { onRequests } : {}) });
+  const d = createModbusDriver(dev, { sink: (_dev, samples) => void seen.push(...samples), logger: silentLogger(), ...(onRequests ? { onRequests } : {}) });
   drivers.push(d);
   d.start();
   const latest = (tag: string) => [...seen].reverse().find((s) => s.tag === tag);

@@ -54,7 +54,7 @@ function device(extra: Record<string, unknown>, tags: Array<Record<string, unkno
 
 function run(dev: OpcuaDevice) {
   const seen: Sample[] = [];
-  const d = createOpcuaDriver(dev, { sink: (_d, s) => seen.push(...s), logger: silentLogger(), pkiDir: pki });
+  const d = createOpcuaDriver(dev, { sink: (_d, s) => void seen.push(...s), logger: silentLogger(), pkiDir: pki });
   drivers.push(d);
   d.start();
   return { driver: d, seen, latest: (tag: string) => [...seen].reverse().find((s) => s.tag === tag) };

@@ -37,7 +37,17 @@ export const deviceCommon = {
 };
 
 const tagBase = z.object(tagCommon);
-const deviceBase = z.object({ ...deviceCommon, protocol: z.string(), tags: z.array(tagBase) });
+
+/** A fixed tag as the gateway sees it: the values of one series of one machine. */
+export type TagBase = z.output<typeof tagBase>;
 
 /** What the gateway needs of any device, whatever its protocol. */
-export type DeviceBase = z.output<typeof deviceBase>;
+export interface DeviceBase {
+  name: string;
+  protocol: string;
+  /** The machine its tags feed (a tag may name another); absent on push devices, whose messages name their machine. */
+  machine?: string | undefined;
+  status?: z.output<typeof statusMap>;
+  /** Fixed tags; none on push devices (MQTT ingest), where every message says its machine and reading type. */
+  tags: readonly TagBase[];
+}

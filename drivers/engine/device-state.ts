@@ -1,4 +1,4 @@
-import type { DeviceStatus, DriverLogger, Quality, Sample, SampleSink } from './types.ts';
+import type { DeviceStatus, DriverLogger, Quality, Sample, SampleSink, SinkRefusal } from './types.ts';
 
 interface DeviceStateOptions {
   device: string;
@@ -37,19 +37,22 @@ export function createDeviceState(o: DeviceStateOptions) {
   let timer: NodeJS.Timeout | undefined;
   let lastCheck = 0;
 
-  const emit = (samples: Sample[]) => {
-    if (samples.length === 0) return;
+  /** Hands samples to the sink; a refused batch (unknown machine) changes no tag's state. */
+  const emit = (samples: Sample[]): SinkRefusal | undefined => {
+    if (samples.length === 0) return undefined;
+    try {
+      const refused = o.sink(o.device, samples);
+      if (refused) return refused;
+    } catch (err) {
+      o.log.error({ err }, 'sample sink failed');
+    }
     const at = o.now();
     for (const s of samples) {
       quality.set(s.tag, s.quality);
       aged.delete(s.tag);
       if (s.quality === 'good') fresh.set(s.tag, { value: s.value, at });
     }
-    try {
-      o.sink(o.device, samples);
-    } catch (err) {
-      o.log.error({ err }, 'sample sink failed');
-    }
+    return undefined;
   };
 
   /** The device confirmed its values are current without sending them again (OPC UA keep-alive, notifications). */
@@ -84,9 +87,12 @@ export function createDeviceState(o: DeviceStateOptions) {
   return {
     emit,
     heard,
-    /** Records an error for /drivers/status (logged when it differs from the last one). */
-    fail(message: string) {
-      if (figures.last_error !== message) o.log.warn({ error: message }, 'device error');
+    /**
+     * Records an error for /drivers/status, logged when it differs from the last one unless the
+     * driver logs it itself (MQTT: a bad payload, at most once per topic per interval).
+     */
+    fail(message: string, opts: { logged?: boolean } = {}) {
+      if (figures.last_error !== message && !opts.logged) o.log.warn({ error: message }, 'device error');
       figures.last_error = message;
       figures.last_error_at = o.now();
     },
@@ -104,6 +110,12 @@ export function createDeviceState(o: DeviceStateOptions) {
     },
     get connected() {
       return figures.connected;
+    },
+    /** A push device got a message (last_poll_at), which became readings when stored (last_success_at). */
+    received(stored: boolean) {
+      const at = o.now();
+      figures.last_poll_at = at;
+      if (stored) figures.last_success_at = at;
     },
     /** A poll cycle ended: its start, and whether every request in it answered. */
     polled(startedAt: number, ok: boolean) {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-
-const ident = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'must be 1–64 characters of A-Z a-z 0-9 _ . : -' });
+import { deviceCommon, type TagBase } from '../engine/device-schema.ts';
 
 /** A topic filter: levels split by `/`, `+` a whole level, `#` only as the last level. */
 const topicFilter = z
@@ -34,10 +33,13 @@ const subscription = z
   })
   .strict();
 
-/** One MQTT ingest device: a connection and the subscriptions that turn payloads into readings. */
+/**
+ * One MQTT ingest device of the devices file: a broker connection and the subscriptions that turn
+ * payloads into readings. It has no fixed tags: each message names its machine and reading type.
+ */
 export const mqttDeviceSchema = z
   .object({
-    name: ident,
+    name: deviceCommon.name,
     protocol: z.literal('mqtt'),
     /** The broker; default MQTT_URL (and its credentials and TLS files). */
     url: z
@@ -59,14 +61,12 @@ export const mqttDeviceSchema = z
       .default(256 * 1024),
     /** A bad payload is logged at most once per topic per this many seconds (every one is counted). */
     log_interval_s: z.number().int().min(1).max(86_400).default(60),
-    reconnect: z
-      .object({ initial_ms: z.number().int().min(10).max(60_000).default(500), max_ms: z.number().int().min(100).max(600_000).default(30_000) })
-      .strict()
-      .default({ initial_ms: 500, max_ms: 30_000 }),
+    reconnect: deviceCommon.reconnect,
     subscriptions: z.array(subscription).min(1),
   })
-  .strict();
+  .strict()
+  .transform((d) => ({ ...d, tags: [] as TagBase[] }));
 
-export type MqttDevice = z.infer<typeof mqttDeviceSchema>;
+export type MqttDevice = z.output<typeof mqttDeviceSchema>;
 export type Subscription = z.infer<typeof subscription>;
 export type NameSource = z.infer<typeof nameSource>;

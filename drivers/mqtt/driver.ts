@@ -1,56 +1,63 @@
-import type { DeviceStatus, Driver, DriverLogger } from '../engine/types.ts';
+import { createDeviceState } from '../engine/device-state.ts';
+import type { BrokerDefaults, Driver, DriverDeps, Sample } from '../engine/types.ts';
 import type { MqttDevice } from './config.ts';
 import { type BrokerLink, type BrokerSettings, openBrokerLink, safeUrl } from './connection.ts';
 import { decodeMessage, type RejectReason } from './mapping.ts';
 
-/** A reading ready for the gateway's readings writer. */
-export interface IngestedReading {
-  machineId: number;
-  readingType: string;
-  value: number;
-  unit: string | null;
-  quality: 'good';
-  reason: null;
-  sourceTs: number;
-}
-
-/** What the ingest driver is given: where readings go and how machine names resolve. */
-export interface IngestDeps {
-  logger: DriverLogger;
-  push(readings: IngestedReading[]): void;
-  /** The machine's id, or undefined when no machine has that name (the message is dropped). */
-  machineId(name: string): number | undefined;
-  onRejected?(reason: RejectReason): void;
-  now?: () => number;
-}
-
-export interface IngestStats {
-  received: number;
-  stored: number;
-  rejected: number;
+/**
+ * The device's broker: its own `url`, else the gateway's (MQTT_URL) with its credentials and TLS
+ * files. The client id is stable (`<MQTT_CLIENT_ID>-<name>` unless set), so with clean session off
+ * the broker keeps the QoS 1 subscriptions across reconnects.
+ */
+export function ingestBroker(d: MqttDevice, gw: BrokerDefaults | undefined): Omit<BrokerSettings, 'will'> {
+  const url = d.url ?? gw?.url;
+  if (!url) throw new Error(`device '${d.name}': url: required when MQTT_URL is not set`);
+  const inherit = d.url === undefined && gw !== undefined;
+  return {
+    url,
+    clientId: d.client_id ?? `${gw?.clientId ?? 'gateway'}-${d.name}`,
+    username: d.username ?? (inherit ? gw.username : undefined),
+    password: d.password ?? (inherit ? gw.password : undefined),
+    caFile: inherit ? gw.caFile : undefined,
+    certFile: inherit ? gw.certFile : undefined,
+    keyFile: inherit ? gw.keyFile : undefined,
+    reconnectInitialMs: d.reconnect.initial_ms,
+    reconnectMaxMs: d.reconnect.max_ms,
+  };
 }
 
 /**
- * Subscribes (QoS 1) to the device's topic filters and turns JSON payloads into readings. A bad
- * payload is counted and dropped, logged at most once per topic per log_interval_s.
+ * Subscribes (QoS 1) to the device's topic filters and turns JSON payloads into samples that name
+ * their machine; the gateway resolves the name. A bad payload is counted and dropped, logged at most
+ * once per topic per log_interval_s. The device's "tags" in /drivers/status are its subscriptions:
+ * uncertain once granted until a message comes, good after one, bad while disconnected.
  */
-export function createMqttIngestDriver(device: MqttDevice, broker: Omit<BrokerSettings, 'will'>, deps: IngestDeps): Driver & { stats(): IngestStats } {
+export function createMqttIngestDriver(device: MqttDevice, deps: DriverDeps): Driver {
   const log = deps.logger.child({ module: 'mqtt-ingest', device: device.name });
   const now = deps.now ?? Date.now;
+  const broker = ingestBroker(device, deps.broker);
   const filters = [...new Set(device.subscriptions.map((s) => s.topic))];
-  const stats: IngestStats = { received: 0, stored: 0, rejected: 0 };
+  const tags = device.subscriptions.map((s, i) => `${i + 1}:${s.topic}`);
+  const state = createDeviceState({
+    device: device.name,
+    protocol: 'mqtt',
+    tags,
+    sink: deps.sink,
+    log,
+    now,
+    // Machines publish when they choose: no stale rule (aging is never started).
+    staleAfterMs: () => Number.POSITIVE_INFINITY,
+    checkEveryMs: 1000,
+    onConnectedChange: deps.onConnectedChange,
+  });
   const loggedAt = new Map<string, { at: number; suppressed: number }>();
   let link: BrokerLink | undefined;
-  let lastMessageAt: number | null = null;
-  let lastStoredAt: number | null = null;
-  let lastReject: { message: string; at: number } | null = null;
-  let subscribed = false; // connected counts only once the broker has granted the subscriptions
 
-  const reject = (topic: string, reason: RejectReason, detail: string) => {
-    stats.rejected++;
-    deps.onRejected?.(reason);
+  /** Logs (at most once per topic per interval) and shows a dropped message; the count is the caller's. */
+  const note = (topic: string, reason: RejectReason, detail: string) => {
+    state.received(false);
+    state.fail(`${reason}: ${detail}`, { logged: true });
     const t = now();
-    lastReject = { message: `${reason}: ${detail}`, at: t };
     const seen = loggedAt.get(topic);
     if (seen && t - seen.at < device.log_interval_s * 1000) {
       seen.suppressed++;
@@ -62,21 +69,31 @@ export function createMqttIngestDriver(device: MqttDevice, broker: Omit<BrokerSe
   };
 
   const onMessage = (topic: string, payload: Buffer) => {
-    stats.received++;
-    const t = now();
-    lastMessageAt = t;
-    const decoded = decodeMessage(device.subscriptions, topic, payload, device.max_payload_bytes, t);
-    if (!decoded.ok) return reject(topic, decoded.reason, decoded.detail);
-    const readings: IngestedReading[] = [];
-    for (const r of decoded.readings) {
-      const machineId = deps.machineId(r.machine);
-      if (machineId === undefined) return reject(topic, 'unknown_machine', `no machine named '${r.machine.slice(0, 64)}'`);
-      readings.push({ machineId, readingType: r.readingType, value: r.value, unit: r.unit, quality: 'good', reason: null, sourceTs: r.sourceTs });
+    const decoded = decodeMessage(device.subscriptions, topic, payload, device.max_payload_bytes, now());
+    if (!decoded.ok) {
+      deps.onRejected?.(decoded.reason);
+      return note(topic, decoded.reason, decoded.detail);
     }
-    if (readings.length === 0) return;
-    deps.push(readings);
-    stats.stored += readings.length;
-    lastStoredAt = t;
+    const samples: Sample[] = decoded.readings.map((r) => ({
+      tag: tags[r.subscription] ?? tags[0] ?? '',
+      value: r.value,
+      quality: 'good',
+      reason: null,
+      sourceTs: r.sourceTs,
+      target: { machine: r.machine, readingType: r.readingType, unit: r.unit },
+    }));
+    // One message is one batch: the gateway takes all of it or none (an unknown machine, counted there).
+    const refused = state.emit(samples);
+    if (refused) return note(topic, refused.reason, refused.detail);
+    state.received(samples.length > 0);
+  };
+
+  const subscribed = () => {
+    state.setConnected(true);
+    const t = now();
+    state.emit(
+      tags.filter((tag) => state.qualityOf(tag) !== 'good').map((tag) => ({ tag, value: null, quality: 'uncertain', reason: 'no message yet', sourceTs: t })),
+    );
   };
 
   return {
@@ -92,43 +109,27 @@ export function createMqttIngestDriver(device: MqttDevice, broker: Omit<BrokerSe
           log.error({ err, topic: topic.slice(0, 256) }, 'mqtt message handling failed');
         }
       });
-      // Subscribing again on every CONNACK is idempotent, and covers a broker that lost our session.
+      // The connection logs its own errors, one line per distinct error.
+      client.on('error', (err) => state.fail(`broker: ${err.message}`, { logged: true }));
       client.on('close', () => {
-        subscribed = false;
+        state.setConnected(false);
+        state.markBad(tags, 'not connected');
       });
+      // Subscribing again on every CONNACK is idempotent, and covers a broker that lost our session.
       link.onConnect(() => {
         client.subscribe(filters, { qos: 1 }, (err, granted) => {
           const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
-          if (err || refused.length > 0) log.warn({ err: err?.message, refused, url: safeUrl(broker.url) }, 'mqtt subscribe failed');
-          subscribed = !err && refused.length === 0;
+          if (!err && refused.length === 0) return subscribed();
+          log.warn({ err: err?.message, refused, url: safeUrl(broker.url) }, 'mqtt subscribe failed');
+          state.fail(`subscribe refused: ${err?.message ?? refused.join(', ')}`, { logged: true });
         });
       });
     },
     stop: async () => {
       await link?.close();
       link = undefined;
+      state.setConnected(false);
     },
-    status: (): DeviceStatus => {
-      const e = link?.lastError() ?? null;
-      const last = e && (!lastReject || e.at >= lastReject.at) ? e : lastReject;
-      const connected = (link?.connected() ?? false) && subscribed;
-      // "Tags" of an ingest device are its subscriptions: good while they are granted.
-      const subs = device.subscriptions.length;
-      return {
-        device: device.name,
-        protocol: 'mqtt',
-        connected,
-        last_poll_at: lastMessageAt,
-        last_success_at: lastStoredAt,
-        last_error: last?.message ?? null,
-        last_error_at: last?.at ?? null,
-        poll_duration_ms: null,
-        tags_total: subs,
-        tags_good: connected ? subs : 0,
-        tags_bad: connected ? 0 : subs,
-        tags_uncertain: 0,
-      };
-    },
-    stats: () => ({ ...stats }),
+    status: () => state.status(),
   };
 }

@@ -2,6 +2,8 @@ import type { NameSource, Subscription } from './config.ts';
 
 /** A reading decoded from a payload, before the machine name is resolved to an id. */
 export interface DecodedReading {
+  /** Index of the subscription that produced it. */
+  subscription: number;
   machine: string;
   readingType: string;
   value: number;
@@ -91,7 +93,7 @@ export function decodeMessage(subs: Subscription[], topic: string, payload: Buff
   const levels = topic.split('/');
   const readings: DecodedReading[] = [];
   try {
-    for (const s of subs) {
+    for (const [i, s] of subs.entries()) {
       if (!topicMatches(s.topic, topic)) continue;
       const v = at(doc, s.value_path);
       if (v === MISSING) throw new Reject('missing_field', `${s.value_path} not found`);
@@ -99,6 +101,7 @@ export function decodeMessage(subs: Subscription[], topic: string, payload: Buff
       if (typeof value !== 'number' || !Number.isFinite(value))
         throw new Reject('wrong_type', `${s.value_path || 'payload'} must be a finite number or a boolean`);
       readings.push({
+        subscription: i,
         machine: nameFrom(s.machine, levels, doc, 'machine'),
         readingType: nameFrom(s.reading_type, levels, doc, 'reading_type'),
         value,

@@ -39,5 +39,10 @@ describe('MQTT configuration', () => {
     expect(() => loadConfig({ CONFIG_DIR: cfgDir }, dir)).toThrow(/gateway.yaml: mqtt.drain_rate_per_s/);
     writeFileSync(path.join(cfgDir, 'gateway.yaml'), 'mqtt:\n  qeue_max: 10\n');
     expect(() => loadConfig({ CONFIG_DIR: cfgDir }, dir)).toThrow(/gateway.yaml: mqtt/);
+    // Ingest moved to the devices file; the old key says where.
+    writeFileSync(path.join(cfgDir, 'gateway.yaml'), 'mqtt:\n  ingest_file: mqtt-ingest.yaml\n');
+    expect(() => loadConfig({ CONFIG_DIR: cfgDir }, dir)).toThrow(
+      /gateway.yaml: mqtt.ingest_file: removed: declare MQTT ingest devices with protocol: mqtt in the devices file/,
+    );
   });
 });

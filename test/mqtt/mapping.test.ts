@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, topicMatches } from '../../drivers/mqtt/mapping.ts';
 import { topicLevel, topicTree } from '../../drivers/mqtt/topics.ts';
-import { loadIngestDevices } from '../../src/mqtt/ingest.ts';
+import { loadDevicesFile } from '../../drivers/config.ts';
 
 describe('MQTT topics and payload mapping', () => {
   it('sanitises names into single topic levels', () => {
@@ -35,8 +35,8 @@ describe('MQTT topics and payload mapping', () => {
     expect(good).toEqual({
       ok: true,
       readings: [
-        { machine: 'x', readingType: 't', value: 1, unit: 'C', sourceTs: 5 },
-        { machine: 'x', readingType: 'p', value: 1, unit: null, sourceTs: 5 },
+        { subscription: 0, machine: 'x', readingType: 't', value: 1, unit: 'C', sourceTs: 5 },
+        { subscription: 1, machine: 'x', readingType: 'p', value: 1, unit: null, sourceTs: 5 },
       ],
     });
     expect(decodeMessage(subs, 'm/x', Buffer.from('{"a":1,"b":"no"}'), 1000, 5)).toMatchObject({ ok: false, reason: 'wrong_type' });
@@ -44,16 +44,29 @@ describe('MQTT topics and payload mapping', () => {
     expect(decodeMessage([{ ...subs[0], value_path: '' } as never], 'm/x', Buffer.from('3.5'), 1000, 5)).toMatchObject({ ok: true });
   });
 
-  it('refuses a bad ingest file with the file, device and key named', () => {
+  it('refuses a bad MQTT device in the devices file with the file, device and key named', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'gw-ingest-cfg-'));
-    const file = path.join(dir, 'i.yaml');
+    const file = path.join(dir, 'devices.yaml');
+    const broker = { broker: { url: 'mqtt://127.0.0.1:1883', clientId: 'gw' } };
     writeFileSync(
       file,
       'devices:\n  - name: plant\n    protocol: mqtt\n    subscriptions:\n      - topic: a/#/b\n        machine: m\n        reading_type: t\n',
     );
-    expect(() => loadIngestDevices(file)).toThrow(/i\.yaml: device 'plant': subscriptions\.0\.topic: must be an MQTT topic filter/);
+    expect(() => loadDevicesFile(file, broker)).toThrow(/devices\.yaml: device 'plant': subscriptions\.0\.topic: must be an MQTT topic filter/);
     writeFileSync(file, 'devices:\n  - name: plant\n    protocol: mqtt\n    subscriptions: []\n');
-    expect(() => loadIngestDevices(file)).toThrow(/device 'plant': subscriptions/);
-    expect(() => loadIngestDevices(path.join(dir, 'none.yaml'))).toThrow(/file not found/);
+    expect(() => loadDevicesFile(file, broker)).toThrow(/device 'plant': subscriptions/);
+    writeFileSync(
+      file,
+      'devices:\n  - name: plant\n    protocol: mqtt\n    subscriptions:\n      - { topic: a/+, machine: { segment: 1 }, reading_type: t }\n',
+    );
+    // Without its own url a device needs the gateway's broker.
+    expect(() => loadDevicesFile(file)).toThrow(/devices\.yaml: device 'plant': url: required when MQTT_URL is not set/);
+    expect(loadDevicesFile(file, broker).devices.map((d) => [d.config.name, d.source])).toEqual([['plant', 'mqtt']]);
+    writeFileSync(
+      file,
+      'devices:\n  - name: plant\n    protocol: mqtt\n    tags: []\n    subscriptions:\n      - { topic: a/+, machine: m, reading_type: t }\n',
+    );
+    expect(() => loadDevicesFile(file, broker)).toThrow(/device 'plant': .*tags/);
+    expect(() => loadDevicesFile(path.join(dir, 'none.yaml'))).toThrow(/file not found/);
   });
 });

@@ -1,7 +1,7 @@
 import type { DevicesConfig } from '../../../drivers/config.ts';
 import type { DeviceBase } from '../../../drivers/engine/device-schema.ts';
 import { createExceptionFilter } from '../../../drivers/engine/rbe.ts';
-import type { MachineStatus, Sample, SampleSink } from '../../../drivers/engine/types.ts';
+import type { MachineStatus, Sample, SampleSink, SinkRefusal } from '../../../drivers/engine/types.ts';
 import type { AppContext } from '../../context.ts';
 import type { ReadingInput } from '../readings/writer.ts';
 import { getMachine, updateMachine } from './service.ts';
@@ -14,15 +14,71 @@ function setStatus(ctx: AppContext, machineId: number, status: MachineStatus, de
   }
 }
 
-/** Adapts one device's samples: report by exception, then the readings writer and the status map. */
-export function deviceSink(ctx: AppContext, device: DeviceBase, source: string, machineIds: Map<string, number>): SampleSink {
+/** Machine id by name, for samples that name their machine; undefined when there is none. */
+export type MachineLookup = (name: string) => number | undefined;
+
+/**
+ * Looks machine names up in the machines table; found ids are kept (machines are never renamed or
+ * deleted), misses are not, so a machine created later (`POST /machines`) is found then.
+ */
+export function machineLookup(ctx: AppContext, known: Map<string, number>): MachineLookup {
+  const byName = ctx.store.sqlite.prepare('SELECT id FROM machines WHERE name = ?').pluck();
+  const found = new Map(known);
+  return (name) => {
+    const hit = found.get(name);
+    if (hit !== undefined) return hit;
+    const id = byName.get(name) as number | undefined;
+    if (id !== undefined && found.size < 100_000) found.set(name, id);
+    return id;
+  };
+}
+
+/**
+ * Readings of the samples that name their series (push protocols), undefined when there are none,
+ * or a refusal when one names an unknown machine: then nothing of the batch is stored. These pass
+ * unfiltered: a machine that publishes has chosen what to send.
+ */
+function namedReadings(samples: Sample[], lookup: MachineLookup): ReadingInput[] | SinkRefusal | undefined {
+  let out: ReadingInput[] | undefined;
+  for (const s of samples) {
+    if (!s.target || typeof s.value === 'string') continue;
+    const machineId = lookup(s.target.machine);
+    if (machineId === undefined) return { reason: 'unknown_machine', detail: `no machine named '${s.target.machine.slice(0, 64)}'` };
+    out ??= [];
+    out.push({
+      machineId,
+      readingType: s.target.readingType,
+      value: s.value,
+      unit: s.target.unit,
+      quality: s.quality,
+      reason: s.reason,
+      sourceTs: s.sourceTs,
+    });
+  }
+  return out;
+}
+
+/** What a device's sink needs besides the device: machine ids, and where refused batches are counted. */
+export interface SinkTargets {
+  machineIds: Map<string, number>;
+  lookup: MachineLookup;
+  onRefused(refusal: SinkRefusal): void;
+}
+
+/**
+ * Adapts one device's samples: report by exception for tags, then the readings writer and the
+ * status map. Samples that name their machine (push protocols) are resolved by name, all or none.
+ */
+export function deviceSink(ctx: AppContext, device: DeviceBase, source: string, to: SinkTargets): SampleSink {
+  const { machineIds } = to;
   const targets = new Map<string, { machineId: number; readingType: string; unit: string | null }>();
   for (const t of device.tags) {
-    targets.set(t.name, { machineId: machineIds.get(t.machine ?? device.machine) ?? 0, readingType: t.reading_type, unit: t.unit ?? null });
+    const machine = t.machine ?? device.machine;
+    targets.set(t.name, { machineId: (machine && machineIds.get(machine)) || 0, readingType: t.reading_type, unit: t.unit ?? null });
   }
   const deadband = new Map(device.tags.map((t) => [t.name, t.deadband]));
   const filter = createExceptionFilter((tag) => deadband.get(tag) ?? 0, ctx.config.settings.readings.heartbeat_s * 1000);
-  const machineId = machineIds.get(device.machine) ?? 0;
+  const machineId = (device.machine && machineIds.get(device.machine)) || 0;
   let lastStatus: MachineStatus | undefined;
   const mapStatus = (status: MachineStatus) => {
     if (status === lastStatus) return;
@@ -32,8 +88,13 @@ export function deviceSink(ctx: AppContext, device: DeviceBase, source: string, 
 
   return (_device: string, samples: Sample[]) => {
     ctx.metrics.driverValues.inc({ device: device.name }, samples.length);
+    const named = namedReadings(samples, to.lookup);
+    if (named && !Array.isArray(named)) {
+      to.onRefused(named);
+      return named;
+    }
     const passed = filter(samples, ctx.clock.now());
-    const readings: ReadingInput[] = [];
+    const readings: ReadingInput[] = named ?? [];
     for (const s of passed) {
       const target = targets.get(s.tag);
       if (!target || typeof s.value === 'string') continue;
@@ -48,7 +109,7 @@ export function deviceSink(ctx: AppContext, device: DeviceBase, source: string, 
       });
     }
     if (readings.length > 0) ctx.readings.push(readings, source);
-    if (device.status) {
+    if (device.status && device.machine) {
       const statusSample = samples.find((s) => s.tag === device.status?.tag);
       if (statusSample?.quality === 'good') {
         // Map keys are the text of the scaled value: 1 → "1", 1.5 → "1.5", a string tag's text as is.
@@ -58,6 +119,7 @@ export function deviceSink(ctx: AppContext, device: DeviceBase, source: string, 
         mapStatus('offline');
       }
     }
+    return undefined;
   };
 }
 
@@ -71,7 +133,7 @@ export function connectivityStatus(ctx: AppContext, cfg: DevicesConfig, machineI
   const answering = new Map<string, Set<string>>();
   const handlers = new Map<string, (up: boolean) => void>();
   for (const { config: d } of cfg.devices) {
-    const fed = new Set([d.machine, ...d.tags.map((t) => t.machine ?? d.machine)].filter((m) => !mapped.has(m)));
+    const fed = new Set([d.machine, ...d.tags.map((t) => t.machine ?? d.machine)].filter((m): m is string => m !== undefined && !mapped.has(m)));
     if (fed.size === 0) continue;
     handlers.set(d.name, (up) => {
       for (const machine of fed) {

@@ -1,10 +1,19 @@
 import path from 'node:path';
+import { Counter } from 'prom-client';
 import { type DevicesConfig, loadDevicesFile } from '../../../drivers/config.ts';
-import type { DeviceStatus, Driver } from '../../../drivers/engine/types.ts';
+import type { DeviceStatus, Driver, DriverHost } from '../../../drivers/engine/types.ts';
 import type { Config } from '../../config.ts';
 import type { AppContext } from '../../context.ts';
-import { connectivityStatus, deviceSink } from './driver-sink.ts';
+import { connectivityStatus, deviceSink, machineLookup } from './driver-sink.ts';
 import { ensureMachine } from './service.ts';
+
+/** What devices get from the gateway's config: its MQTT broker (MQTT_URL) and stable client id. */
+export function driverHost(config: Config): DriverHost {
+  const m = config.mqtt;
+  return {
+    broker: m && { url: m.url, clientId: m.clientId, username: m.username, password: m.password, caFile: m.caFile, certFile: m.certFile, keyFile: m.keyFile },
+  };
+}
 
 /**
  * Reads and validates CONFIG_DIR/<devices_file> (undefined when none is configured). Called before
@@ -12,7 +21,23 @@ import { ensureMachine } from './service.ts';
  */
 export function loadDeviceConfig(config: Config): DevicesConfig | undefined {
   const file = config.settings.devices_file;
-  return file ? loadDevicesFile(path.resolve(config.configDir, file)) : undefined;
+  return file ? loadDevicesFile(path.resolve(config.configDir, file), driverHost(config)) : undefined;
+}
+
+/**
+ * Messages a push device dropped, by device and reason: `gateway_<source>_ingest_rejected_total`
+ * (`gateway_mqtt_ingest_rejected_total`). Registered once per registry, on first use.
+ */
+function rejectedCounter(ctx: AppContext, source: string): Counter<'device' | 'reason'> {
+  const name = `gateway_${source.replace(/\W/g, '_')}_ingest_rejected_total`;
+  const existing = ctx.metrics.registry.getSingleMetric(name);
+  if (existing) return existing as Counter<'device' | 'reason'>;
+  return new Counter({
+    name,
+    help: `${source} messages dropped by ingest (too large, malformed JSON, wrong types, unknown machine)`,
+    labelNames: ['device', 'reason'],
+    registers: [ctx.metrics.registry],
+  });
 }
 
 /** Registers the configured machines (source = that of the first device that feeds them). */
@@ -49,14 +74,19 @@ export async function startDrivers(ctx: AppContext, cfg: DevicesConfig | undefin
   const machineIds = registerMachines(ctx, cfg);
   const pkiDir = path.resolve(ctx.config.configDir, cfg.pkiDir ?? path.join(path.dirname(ctx.config.databasePath), 'pki'));
   const connectivity = connectivityStatus(ctx, cfg, machineIds);
+  const lookup = machineLookup(ctx, machineIds);
+  const host = driverHost(ctx.config);
   let stopping = false;
   const drivers: Driver[] = await Promise.all(
     cfg.devices.map(({ config, source, create }) => {
       const follow = connectivity.get(config.name);
+      const rejected = (reason: string) => rejectedCounter(ctx, source).inc({ device: config.name, reason });
       return create({
-        sink: deviceSink(ctx, config, source, machineIds),
+        sink: deviceSink(ctx, config, source, { machineIds, lookup, onRefused: (r) => rejected(r.reason) }),
         logger: ctx.logger,
         pkiDir,
+        ...host,
+        onRejected: rejected,
         // Stopping the gateway is not the device going away.
         ...(follow ? { onConnectedChange: (up: boolean) => stopping || follow(up) } : {}),
       });
