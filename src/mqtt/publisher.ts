@@ -10,6 +10,8 @@ export interface PublisherStatus {
   connected: boolean;
   queueDepth: number;
   dropped: number;
+  /** Queued messages whose row was deleted before they were sent (readings pruned by retention). */
+  skipped: number;
   published: number;
   lastError: string | null;
   lastErrorAt: number | null;
@@ -37,6 +39,25 @@ export interface PublisherOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A running total of messages lost one way, logged at most every 10 s with how many since the last line. */
+function lossCounter(log: Logger, key: string, message: string, extra: object = {}) {
+  let total = 0;
+  let unlogged = 0;
+  let loggedAt = 0;
+  return {
+    add(n: number) {
+      total += n;
+      unlogged += n;
+      const now = Date.now();
+      if (now - loggedAt < 10_000) return;
+      log.warn({ [key]: unlogged, [`${key}_total`]: total, ...extra }, message);
+      loggedAt = now;
+      unlogged = 0;
+    },
+    total: () => total,
+  };
+}
+
 export function createMqttPublisher(
   deps: { sqlite: Database; logger: Logger; siteId: number },
   cfg: MqttConfig,
@@ -58,11 +79,11 @@ export function createMqttPublisher(
   let scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let stopping = false;
-  let dropped = 0;
+  const dropped = lossCounter(log, 'dropped', 'mqtt queue over its cap: oldest messages dropped', { queue_max: settings.queue_max });
+  // Retention pruned a queued reading's row before the broker came back: nothing left to send.
+  const skipped = lossCounter(log, 'skipped', 'mqtt queue: messages skipped, their rows were deleted (retention) before they could be sent');
   let published = 0;
   let lastPublishedAt: number | null = null;
-  let droppedUnlogged = 0;
-  let droppedLoggedAt = 0;
   // count(*) walks the whole queue; one scrape reads status() several times, so keep it 250 ms.
   let depth = { n: 0, at: Number.NEGATIVE_INFINITY };
   const queueDepth = () => {
@@ -128,7 +149,8 @@ export function createMqttPublisher(
     for (const m of rows) {
       cursor = m.seq;
       if (m.topic === null) {
-        ack(m.seq); // its reading was pruned before it could be sent
+        ack(m.seq);
+        skipped.add(1);
         continue;
       }
       inflight++;
@@ -153,14 +175,7 @@ export function createMqttPublisher(
     const n = outbox.trim(settings.queue_max);
     if (n === 0) return;
     depth.at = Number.NEGATIVE_INFINITY; // status() must not show a depth from before the drop
-    dropped += n;
-    droppedUnlogged += n;
-    const now = Date.now();
-    if (now - droppedLoggedAt >= 10_000) {
-      log.warn({ dropped: droppedUnlogged, dropped_total: dropped, queue_max: settings.queue_max }, 'mqtt queue over its cap: oldest messages dropped');
-      droppedLoggedAt = now;
-      droppedUnlogged = 0;
-    }
+    dropped.add(n);
   };
 
   const tick = () => {
@@ -225,7 +240,8 @@ export function createMqttPublisher(
       return {
         connected: link?.connected() ?? false,
         queueDepth: queueDepth(),
-        dropped,
+        dropped: dropped.total(),
+        skipped: skipped.total(),
         published,
         lastError: e?.message ?? null,
         lastErrorAt: e?.at ?? null,

@@ -20,6 +20,7 @@ function deviceEntry(s: PublisherStatus): DeviceStatus {
     tags_uncertain: 0,
     queue_depth: s.queueDepth,
     dropped: s.dropped,
+    skipped: s.skipped,
   };
 }
 
@@ -45,6 +46,11 @@ function registerMetrics(ctx: AppContext, publisher: MqttPublisher): void {
   // Counters owned by the publisher; exposed as gauges of its running totals since start.
   for (const [name, help, read] of [
     ['gateway_mqtt_dropped_total', 'Queued MQTT messages dropped (oldest first) over the queue cap', (s: PublisherStatus) => s.dropped],
+    [
+      'gateway_mqtt_skipped_total',
+      'Queued MQTT messages not sent because their row was deleted first (readings pruned by retention)',
+      (s: PublisherStatus) => s.skipped,
+    ],
     ['gateway_mqtt_published_total', 'MQTT messages acknowledged by the broker (PUBACK)', (s: PublisherStatus) => s.published],
   ] as const) {
     new Counter({

@@ -6,6 +6,7 @@ import { listeningGateway, makeGateway, rowCount } from '../helpers/app.ts';
 import { clearRetained, recorder, type TestBroker, tcpProxy, testBroker, uniqueId } from '../helpers/mqtt-broker.ts';
 import { loginOverHttp, until } from '../helpers/server.ts';
 import { startMqtt } from '../../src/mqtt/service.ts';
+import { PRUNE_SYNCED_READINGS } from '../../sync/retention.ts';
 
 describe('MQTT store-and-forward queue', () => {
   it('stays empty when MQTT is not configured', async () => {
@@ -83,6 +84,64 @@ describe('MQTT store-and-forward queue', () => {
         await until(async () => (await status())?.queue_depth === 0);
         const values = sub.messages.filter((x) => x.topic.endsWith('/count')).map((x) => (JSON.parse(x.payload) as { value: number }).value);
         expect([...new Set(values)]).toEqual(Array.from({ length: 100 }, (_, i) => 150 + i));
+        await sub.close();
+      } finally {
+        await gw.stop();
+      }
+    });
+  });
+
+  describe('rows pruned while queued', () => {
+    let broker: TestBroker;
+    let proxy: Awaited<ReturnType<typeof tcpProxy>>;
+    const dir = mkdtempSync(path.join(tmpdir(), 'gw-mqtt-pruned-'));
+    const prefix = uniqueId('pruned');
+
+    beforeAll(async () => {
+      broker = await testBroker();
+      proxy = await tcpProxy(broker.url);
+      mkdirSync(path.join(dir, 'config'));
+    });
+    afterAll(async () => {
+      await clearRetained(broker.url, `${prefix}/1/gateway/status`);
+      await proxy.close();
+      await broker.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('skips a queued reading whose row retention deleted, and counts it', async () => {
+      await proxy.down();
+      const { gw, base } = await listeningGateway(dir, {
+        MQTT_URL: proxy.url,
+        MQTT_TOPIC_PREFIX: prefix,
+        MQTT_CLIENT_ID: uniqueId('gw'),
+        ADMIN_PASSWORD: 'pruned-admin-pw-1',
+      });
+      try {
+        const token = await loginOverHttp(base, 'admin', 'pruned-admin-pw-1');
+        const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+        const m = (await (
+          await fetch(`${base}/machines`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'pruned-m', machine_type: 'x' }) })
+        ).json()) as { data: { id: number } };
+        const batch = Array.from({ length: 5 }, (_, i) => ({ reading_type: 'count', value: i }));
+        expect((await fetch(`${base}/machines/${m.data.id}/readings`, { method: 'POST', headers: auth, body: JSON.stringify(batch) })).status).toBe(201);
+        // The broker stays away past retention: housekeeping's statement deletes the readings (sync is off).
+        expect(gw.ctx.store.sqlite.prepare(PRUNE_SYNCED_READINGS).run(Date.now() + 1, 1000).changes).toBe(5);
+        const status = async () =>
+          (
+            (await (await fetch(`${base}/drivers/status`, { headers: auth })).json()) as {
+              data: Array<{ device: string; queue_depth: number; skipped: number }>;
+            }
+          ).data.find((d) => d.device === 'mqtt-publisher');
+        expect(await status()).toMatchObject({ skipped: 0 });
+
+        const sub = await recorder(broker.url, `${prefix}/1/events/#`);
+        await proxy.up();
+        await until(async () => (await status())?.queue_depth === 0);
+        expect(await status()).toMatchObject({ skipped: 5, queue_depth: 0 });
+        expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^gateway_mqtt_skipped_total 5$/m);
+        // The machine's event, still there, was sent.
+        await until(() => sub.messages.length === 1);
         await sub.close();
       } finally {
         await gw.stop();

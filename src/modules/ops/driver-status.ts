@@ -1,7 +1,7 @@
 import type { DeviceStatus as DriverDeviceStatus } from '../../../drivers/engine/types.ts';
 
-/** A device's figures for GET /drivers/status; the MQTT publisher adds its queue depth and drops. */
-export type DeviceStatus = DriverDeviceStatus & { queue_depth?: number; dropped?: number };
+/** A device's figures for GET /drivers/status; the MQTT publisher adds its queue depth, drops and skips. */
+export type DeviceStatus = DriverDeviceStatus & { queue_depth?: number; dropped?: number; skipped?: number };
 
 /** Whatever runs the field drivers reports through this; empty when no devices are configured. */
 export interface DriverStatusSource {

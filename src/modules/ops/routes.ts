@@ -23,6 +23,11 @@ const deviceStatus = z
     tags_uncertain: z.number().int(),
     queue_depth: z.number().int().optional().openapi({ description: 'MQTT publisher: messages queued' }),
     dropped: z.number().int().optional().openapi({ description: 'MQTT publisher: oldest messages dropped over the queue cap' }),
+    skipped: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'MQTT publisher: queued messages not sent because their row was deleted first (readings pruned by retention)' }),
   })
   .openapi('DeviceStatus');
 
