@@ -69,6 +69,9 @@ describe('MQTT ingest: machines publish readings', () => {
             subscriptions: [
               { topic: `${prefix}/plc/+/temp`, machine: { segment: 2 }, reading_type: 'temperature', value_path: 'v', timestamp_path: 'ts', unit: '°C' },
               { topic: `${prefix}/json`, machine: { field: 'machine' }, reading_type: { field: 'type' }, value_path: 'data.value' },
+              // One message, two machines: stored whole or not at all.
+              { topic: `${prefix}/pair`, machine: { field: 'first' }, reading_type: 'pair_a', value_path: 'v' },
+              { topic: `${prefix}/pair`, machine: { field: 'second' }, reading_type: 'pair_b', value_path: 'v' },
             ],
           },
         ],
@@ -121,7 +124,7 @@ describe('MQTT ingest: machines publish readings', () => {
     );
     expect(await readingsOf(press2)).toEqual([expect.objectContaining({ reading_type: 'rpm', value: 900 })]);
     const plant = (await status()).find((d) => d.device === 'plant');
-    expect(plant).toMatchObject({ connected: true, tags_total: 2, last_error: null });
+    expect(plant).toMatchObject({ connected: true, tags_total: 4, last_error: null });
   });
 
   it('drops and counts malformed JSON, wrong types, unknown machines and 1 MB payloads, and keeps going', async () => {
@@ -141,5 +144,14 @@ describe('MQTT ingest: machines publish readings', () => {
     const rows = await readings();
     expect(rows.map((r) => r.value).sort((a, b) => a - b)).toEqual([21.5, 22, 1200]);
     expect((await status()).find((d) => d.device === 'plant')).toMatchObject({ connected: true, last_error: expect.stringMatching(/^missing_field/) });
+  });
+
+  it('stores nothing of a message that names an unknown machine, even beside a known one', async () => {
+    await pub.publishAsync(`${prefix}/pair`, JSON.stringify({ first: 'press-1', second: 'ghost', v: 5 }), { qos: 1 });
+    await pub.publishAsync(`${prefix}/pair`, JSON.stringify({ first: 'press-1', second: 'press-2', v: 6 }), { qos: 1 });
+    await until(async () => (await readingsOf(press2)).some((r) => r.reading_type === 'pair_b'));
+    expect((await readings()).filter((r) => r.reading_type === 'pair_a').map((r) => r.value)).toEqual([6]);
+    expect((await rejected()).unknown_machine).toBe(2);
+    expect((await status()).find((d) => d.device === 'plant')).toMatchObject({ last_error: "unknown_machine: no machine named 'ghost'" });
   });
 });
