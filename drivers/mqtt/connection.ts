@@ -1,17 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { createBackoff } from '../engine/backoff.ts';
-import type { DriverLogger } from '../engine/types.ts';
+import type { BrokerDefaults, DriverLogger } from '../engine/types.ts';
 
 /** How to reach a broker; shared by the publisher and the ingest driver. */
-export interface BrokerSettings {
-  url: string;
-  clientId: string;
-  username?: string | undefined;
-  password?: string | undefined;
-  caFile?: string | undefined;
-  certFile?: string | undefined;
-  keyFile?: string | undefined;
+export interface BrokerSettings extends BrokerDefaults {
   reconnectInitialMs: number;
   reconnectMaxMs: number;
   /** Published by the broker if this client vanishes without a clean disconnect. */

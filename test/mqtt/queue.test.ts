@@ -8,6 +8,56 @@ import { loginOverHttp, until } from '../helpers/server.ts';
 import { startMqtt } from '../../src/mqtt/service.ts';
 import { PRUNE_SYNCED_READINGS } from '../../sync/retention.ts';
 
+/**
+ * A broker behind a proxy the test takes down, and a gateway that publishes to it while it is down:
+ * logged in, with one machine, and the publisher's /drivers/status entry at hand.
+ */
+function brokerBehindProxy(label: string, gatewayYaml = '') {
+  const fx = {} as { broker: TestBroker; proxy: Awaited<ReturnType<typeof tcpProxy>> };
+  const dir = mkdtempSync(path.join(tmpdir(), `gw-mqtt-${label}-`));
+  const prefix = uniqueId(label);
+  beforeAll(async () => {
+    fx.broker = await testBroker();
+    fx.proxy = await tcpProxy(fx.broker.url);
+    mkdirSync(path.join(dir, 'config'));
+    writeFileSync(path.join(dir, 'config', 'gateway.yaml'), gatewayYaml);
+  });
+  afterAll(async () => {
+    await clearRetained(fx.broker.url, `${prefix}/1/gateway/status`);
+    await fx.proxy.close();
+    await fx.broker.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const start = async () => {
+    await fx.proxy.down();
+    const password = `${label}-admin-pw-1`;
+    const { gw, base } = await listeningGateway(dir, {
+      MQTT_URL: fx.proxy.url,
+      MQTT_TOPIC_PREFIX: prefix,
+      MQTT_CLIENT_ID: uniqueId('gw'),
+      ADMIN_PASSWORD: password,
+    });
+    const auth = { authorization: `Bearer ${await loginOverHttp(base, 'admin', password)}`, 'content-type': 'application/json' };
+    const created = await fetch(`${base}/machines`, { method: 'POST', headers: auth, body: JSON.stringify({ name: `${label}-m`, machine_type: 'x' }) });
+    const machineId = ((await created.json()) as { data: { id: number } }).data.id;
+    const postReadings = (n: number) =>
+      fetch(`${base}/machines/${machineId}/readings`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify(Array.from({ length: n }, (_, i) => ({ reading_type: 'count', value: i }))),
+      });
+    const status = async () =>
+      (
+        (await (await fetch(`${base}/drivers/status`, { headers: auth })).json()) as {
+          data: Array<{ device: string; queue_depth: number; dropped: number; skipped: number }>;
+        }
+      ).data.find((d) => d.device === 'mqtt-publisher');
+    const metrics = async () => (await fetch(`${base}/metrics`)).text();
+    return { gw, postReadings, status, metrics };
+  };
+  return { fx, prefix, start };
+}
+
 describe('MQTT store-and-forward queue', () => {
   it('stays empty when MQTT is not configured', async () => {
     const gw = makeGateway();
@@ -27,59 +77,22 @@ describe('MQTT store-and-forward queue', () => {
   });
 
   describe('over its cap', () => {
-    let broker: TestBroker;
-    let proxy: Awaited<ReturnType<typeof tcpProxy>>;
-    const dir = mkdtempSync(path.join(tmpdir(), 'gw-mqtt-cap-'));
-    const prefix = uniqueId('cap');
-
-    beforeAll(async () => {
-      broker = await testBroker();
-      proxy = await tcpProxy(broker.url);
-      mkdirSync(path.join(dir, 'config'));
-      writeFileSync(path.join(dir, 'config', 'gateway.yaml'), 'mqtt:\n  queue_max: 100\n');
-    });
-    afterAll(async () => {
-      await clearRetained(broker.url, `${prefix}/1/gateway/status`);
-      await proxy.close();
-      await broker.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const { fx, prefix, start } = brokerBehindProxy('cap', 'mqtt:\n  queue_max: 100\n');
 
     it('drops the oldest first, counts every drop, and sends the newest when the broker returns', async () => {
-      await proxy.down();
-      const { gw, base } = await listeningGateway(dir, {
-        MQTT_URL: proxy.url,
-        MQTT_TOPIC_PREFIX: prefix,
-        MQTT_CLIENT_ID: uniqueId('gw'),
-        ADMIN_PASSWORD: 'cap-admin-pw-12',
-      });
+      const { gw, postReadings, status, metrics } = await start();
       try {
-        const token = await loginOverHttp(base, 'admin', 'cap-admin-pw-12');
-        const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-        const m = (await (
-          await fetch(`${base}/machines`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'cap-m', machine_type: 'x' }) })
-        ).json()) as {
-          data: { id: number };
-        };
-        const batch = Array.from({ length: 250 }, (_, i) => ({ reading_type: 'count', value: i }));
-        const posted = await fetch(`${base}/machines/${m.data.id}/readings`, { method: 'POST', headers: auth, body: JSON.stringify(batch) });
-        expect(posted.status).toBe(201);
+        expect((await postReadings(250)).status).toBe(201);
         // 1 machine event + 250 readings queued; the cap keeps the newest 100.
-        const status = async () =>
-          (
-            (await (await fetch(`${base}/drivers/status`, { headers: auth })).json()) as {
-              data: Array<{ device: string; queue_depth: number; dropped: number }>;
-            }
-          ).data.find((d) => d.device === 'mqtt-publisher');
         await until(async () => (await status())?.dropped === 151);
         expect((await status())?.queue_depth).toBe(100);
-        const metrics = await (await fetch(`${base}/metrics`)).text();
-        expect(metrics).toMatch(/^gateway_mqtt_dropped_total 151$/m);
-        expect(metrics).toMatch(/^gateway_mqtt_queue_depth 100$/m);
-        expect(metrics).toMatch(/^gateway_mqtt_connected 0$/m);
+        const text = await metrics();
+        expect(text).toMatch(/^gateway_mqtt_dropped_total 151$/m);
+        expect(text).toMatch(/^gateway_mqtt_queue_depth 100$/m);
+        expect(text).toMatch(/^gateway_mqtt_connected 0$/m);
 
-        const sub = await recorder(broker.url, `${prefix}/#`);
-        await proxy.up();
+        const sub = await recorder(fx.broker.url, `${prefix}/#`);
+        await fx.proxy.up();
         await until(() => sub.messages.filter((x) => x.topic.endsWith('/count')).length >= 100);
         await until(async () => (await status())?.queue_depth === 0);
         const values = sub.messages.filter((x) => x.topic.endsWith('/count')).map((x) => (JSON.parse(x.payload) as { value: number }).value);
@@ -92,54 +105,21 @@ describe('MQTT store-and-forward queue', () => {
   });
 
   describe('rows pruned while queued', () => {
-    let broker: TestBroker;
-    let proxy: Awaited<ReturnType<typeof tcpProxy>>;
-    const dir = mkdtempSync(path.join(tmpdir(), 'gw-mqtt-pruned-'));
-    const prefix = uniqueId('pruned');
-
-    beforeAll(async () => {
-      broker = await testBroker();
-      proxy = await tcpProxy(broker.url);
-      mkdirSync(path.join(dir, 'config'));
-    });
-    afterAll(async () => {
-      await clearRetained(broker.url, `${prefix}/1/gateway/status`);
-      await proxy.close();
-      await broker.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const { fx, prefix, start } = brokerBehindProxy('pruned');
 
     it('skips a queued reading whose row retention deleted, and counts it', async () => {
-      await proxy.down();
-      const { gw, base } = await listeningGateway(dir, {
-        MQTT_URL: proxy.url,
-        MQTT_TOPIC_PREFIX: prefix,
-        MQTT_CLIENT_ID: uniqueId('gw'),
-        ADMIN_PASSWORD: 'pruned-admin-pw-1',
-      });
+      const { gw, postReadings, status, metrics } = await start();
       try {
-        const token = await loginOverHttp(base, 'admin', 'pruned-admin-pw-1');
-        const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-        const m = (await (
-          await fetch(`${base}/machines`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'pruned-m', machine_type: 'x' }) })
-        ).json()) as { data: { id: number } };
-        const batch = Array.from({ length: 5 }, (_, i) => ({ reading_type: 'count', value: i }));
-        expect((await fetch(`${base}/machines/${m.data.id}/readings`, { method: 'POST', headers: auth, body: JSON.stringify(batch) })).status).toBe(201);
+        expect((await postReadings(5)).status).toBe(201);
         // The broker stays away past retention: housekeeping's statement deletes the readings (sync is off).
         expect(gw.ctx.store.sqlite.prepare(PRUNE_SYNCED_READINGS).run(Date.now() + 1, 1000).changes).toBe(5);
-        const status = async () =>
-          (
-            (await (await fetch(`${base}/drivers/status`, { headers: auth })).json()) as {
-              data: Array<{ device: string; queue_depth: number; skipped: number }>;
-            }
-          ).data.find((d) => d.device === 'mqtt-publisher');
         expect(await status()).toMatchObject({ skipped: 0 });
 
-        const sub = await recorder(broker.url, `${prefix}/1/events/#`);
-        await proxy.up();
+        const sub = await recorder(fx.broker.url, `${prefix}/1/events/#`);
+        await fx.proxy.up();
         await until(async () => (await status())?.queue_depth === 0);
         expect(await status()).toMatchObject({ skipped: 5, queue_depth: 0 });
-        expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^gateway_mqtt_skipped_total 5$/m);
+        expect(await metrics()).toMatch(/^gateway_mqtt_skipped_total 5$/m);
         // The machine's event, still there, was sent.
         await until(() => sub.messages.length === 1);
         await sub.close();
