@@ -9,7 +9,7 @@ import { decodeMessage, type RejectReason } from './mapping.ts';
  * files. The client id is stable (`<MQTT_CLIENT_ID>-<name>` unless set), so with clean session off
  * the broker keeps the QoS 1 subscriptions across reconnects.
  */
-export function ingestBroker(d: MqttDevice, gw: BrokerDefaults | undefined): Omit<BrokerSettings, 'will'> {
+function ingestBroker(d: MqttDevice, gw: BrokerDefaults | undefined): Omit<BrokerSettings, 'will'> {
   const url = d.url ?? gw?.url;
   if (!url) throw new Error(`device '${d.name}': url: required when MQTT_URL is not set`);
   const inherit = d.url === undefined && gw !== undefined;
@@ -75,7 +75,7 @@ export function createMqttIngestDriver(device: MqttDevice, deps: DriverDeps): Dr
       return note(topic, decoded.reason, decoded.detail);
     }
     const samples: Sample[] = decoded.readings.map((r) => ({
-      tag: tags[r.subscription] ?? tags[0] ?? '',
+      tag: tags[r.subscription] ?? String(r.subscription),
       value: r.value,
       quality: 'good',
       reason: null,
