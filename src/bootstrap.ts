@@ -64,7 +64,7 @@ export function buildContext(config: Config, logger: Logger, overrides: ContextO
     sessions: createSessionCache(store.sqlite, clock),
     throttle: createAuthThrottles(auth),
     readings: createReadingsWriter(
-      { store, logger, metrics, now: () => clock.now() },
+      { store, logger, metrics, now: () => clock.now(), bus },
       { flushIntervalMs: config.settings.readings.flush_interval_ms, flushMaxRows: config.settings.readings.flush_max_rows },
     ),
     drivers: createDriverRegistry(),

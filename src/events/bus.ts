@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { Quality } from '../../drivers/engine/types.ts';
 
 /** A shop-floor event as stored in the events table (published after commit). */
 export interface ShopEvent {
@@ -16,28 +17,60 @@ export interface ShopEvent {
   data: unknown;
 }
 
-/** In-process bus: services emit committed events, MQTT and metrics listen. */
+/** The newest stored value of one machine's reading type within a committed batch. */
+export interface LatestReading {
+  machineId: number;
+  readingType: string;
+  value: number | null;
+  unit: string | null;
+  quality: Quality;
+  reason: string | null;
+  sourceTs: number;
+}
+
+/** One committed readings batch: how many rows, and the newest value per (machine, reading type). */
+export interface ReadingsStored {
+  count: number;
+  latest: LatestReading[];
+}
+
+/**
+ * In-process bus: services emit committed events, MQTT and metrics listen. Stored readings go on a
+ * channel of their own (one message per committed batch), so event listeners never see them.
+ */
 export interface EventBus {
   publish(event: ShopEvent): void;
   subscribe(listener: (event: ShopEvent) => void): () => void;
+  publishReadings(batch: ReadingsStored): void;
+  subscribeReadings(listener: (batch: ReadingsStored) => void): () => void;
+  /** Whether anyone listens for readings (the writer skips building the message otherwise). */
+  hasReadingsListeners(): boolean;
 }
 
 export function createEventBus(onListenerError: (err: unknown) => void = () => {}): EventBus {
   const emitter = new EventEmitter();
-  emitter.setMaxListeners(50);
-  return {
-    publish: (event) => {
-      for (const listener of emitter.listeners('event')) {
-        try {
-          (listener as (e: ShopEvent) => void)(event);
-        } catch (err) {
-          onListenerError(err);
-        }
+  // Each open console page holds one readings listener and one event listener.
+  emitter.setMaxListeners(0);
+  const emit = <T>(channel: string, payload: T) => {
+    for (const listener of emitter.listeners(channel)) {
+      try {
+        (listener as (p: T) => void)(payload);
+      } catch (err) {
+        onListenerError(err);
       }
-    },
+    }
+  };
+  return {
+    publish: (event) => emit('event', event),
     subscribe: (listener) => {
       emitter.on('event', listener);
       return () => emitter.off('event', listener);
     },
+    publishReadings: (batch) => emit('readings', batch),
+    subscribeReadings: (listener) => {
+      emitter.on('readings', listener);
+      return () => emitter.off('readings', listener);
+    },
+    hasReadingsListeners: () => emitter.listenerCount('readings') > 0,
   };
 }

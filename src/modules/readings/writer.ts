@@ -3,6 +3,8 @@ import type { Store } from '../../db/store.ts';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
+import type { EventBus } from '../../events/bus.ts';
+import { publishStored } from './stored.ts';
 
 import type { Quality } from '../../../drivers/engine/types.ts';
 
@@ -41,7 +43,10 @@ export interface WriterOptions {
   maxBuffered?: number;
 }
 
-export function createReadingsWriter(deps: { store: Store; logger: Logger; metrics: Metrics; now: () => number }, opts: WriterOptions): ReadingsSink {
+export function createReadingsWriter(
+  deps: { store: Store; logger: Logger; metrics: Metrics; now: () => number; bus?: Pick<EventBus, 'publishReadings' | 'hasReadingsListeners'> },
+  opts: WriterOptions,
+): ReadingsSink {
   const { store } = deps;
   const log = deps.logger.child({ module: 'readings' });
   const maxBuffered = opts.maxBuffered ?? 200_000;
@@ -74,6 +79,8 @@ export function createReadingsWriter(deps: { store: Store; logger: Logger; metri
     tx.afterCommit(() => {
       for (const [source, n] of bySource) deps.metrics.readingsStored.inc({ source }, n);
     });
+    // Live consoles: one bus message per committed batch (never per reading), after the commit.
+    tx.afterCommit(() => publishStored(deps.bus, batch));
   };
 
   const flush = () => {
