@@ -113,6 +113,22 @@ describe('user administration', () => {
     expect(new Set([...first.data, ...second.data].map((u) => u.id)).size).toBe(4);
   });
 
+  it('shows a planner the active workers to assign, and nothing else of anyone', async () => {
+    const planner = await gw.login('planner');
+    const admin = await gw.login('admin');
+    const workers = [await gw.login('worker'), await gw.login('worker'), await gw.login('worker')];
+    await gw.login('manager');
+    await gw.req('PATCH', `/auth/users/${workers[1]?.id}`, { token: admin.token, body: { active: false } });
+    const first = await body<Array<Record<string, unknown>>>(await gw.req('GET', '/auth/workers?limit=1', { token: planner.token }));
+    expect(first.data).toEqual([{ id: workers[0]?.id, username: workers[0]?.username, role: 'worker', active: true }]);
+    const rest = await body<Array<{ id: number }>>(await gw.req('GET', `/auth/workers?cursor=${first.meta.next_cursor}`, { token: planner.token }));
+    expect(rest.data.map((u) => u.id)).toEqual([workers[2]?.id]);
+    expect(rest.meta.next_cursor).toBeNull();
+    // The full user list stays the admin's.
+    expect((await gw.req('GET', '/auth/users', { token: planner.token })).status).toBe(403);
+    expect((await gw.req('GET', '/auth/workers', { token: workers[0]?.token })).status).toBe(403);
+  });
+
   it('applies a role change on the next request and audits it', async () => {
     const admin = await gw.login('admin');
     const worker = await gw.login('worker');

@@ -65,6 +65,7 @@ describe('role matrix over every route', () => {
     for (const expected of [
       'POST /auth/register',
       'PATCH /auth/users/{user_id}/role',
+      'GET /auth/workers',
       'POST /workorders',
       'POST /stages/{wos_id}/start',
       'PATCH /stages/{wos_id}/issues/{issue_id}',

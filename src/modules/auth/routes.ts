@@ -5,7 +5,7 @@ import { defineRoute, type Router } from '../../http/route.ts';
 import { actorOf, optionalActorOf, requestMeta } from '../../http/actor.ts';
 import { command } from '../../http/command.ts';
 import { changeOwnPassword, login, logout, register } from './service.ts';
-import { changeRole, listUsers, resetPassword, setActive } from './users.ts';
+import { changeRole, listActiveWorkers, listUsers, resetPassword, setActive } from './users.ts';
 import * as s from './schemas.ts';
 
 export function registerAuthRoutes(router: Router, ctx: AppContext): void {
@@ -55,6 +55,22 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
     router,
     { method: 'get', path: '/auth/users', tag: 'auth', summary: 'List users', access: ['admin'], query: s.usersQuery, response: s.user, list: true },
     (_c, { query }) => listUsers(ctx, query),
+  );
+
+  // Least privilege for assignment forms: planners and supervisors see active workers, nothing more.
+  defineRoute(
+    router,
+    {
+      method: 'get',
+      path: '/auth/workers',
+      tag: 'auth',
+      summary: 'List active workers (to assign them to stages)',
+      access: ['admin', 'planner', 'manager'],
+      query: s.usersQuery,
+      response: s.assignableWorker,
+      list: true,
+    },
+    (_c, { query }) => listActiveWorkers(ctx, query),
   );
 
   defineRoute(

@@ -8,6 +8,12 @@ export const user = z.object({ id: z.number().int(), username: z.string(), role,
 /** A user as the API shows it (never the hash). */
 export type UserView = z.input<typeof user>;
 
+/** What a planner may see of a worker to assign it: no creation date, no other roles. */
+export const assignableWorker = z
+  .object({ id: z.number().int(), username: z.string(), role: z.literal('worker'), active: z.literal(true) })
+  .openapi('AssignableWorker');
+export type AssignableWorker = z.input<typeof assignableWorker>;
+
 export const registerBody = z
   .object({ username, password, role: role.optional().openapi({ description: 'honoured only for an admin caller' }) })
   .openapi('RegisterRequest');

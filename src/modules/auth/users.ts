@@ -4,7 +4,7 @@ import { keysetPage, type Page, type PageQuery } from '../../db/keyset.ts';
 import { type Role, users } from '../../db/schema.ts';
 import { conflict, notFound } from '../../errors.ts';
 import { recordAudit } from '../audit/service.ts';
-import type { UserView } from './schemas.ts';
+import type { AssignableWorker, UserView } from './schemas.ts';
 import { getUserRow, revokeSessions, toUserView } from './service.ts';
 
 /** GET /auth/users: every user, by id. */
@@ -18,6 +18,26 @@ export function listUsers(ctx: AppContext, q: PageQuery): Page<UserView> {
     }),
   );
   return { items: items.map(toUserView), nextCursor };
+}
+
+/** GET /auth/workers: active workers only, by id, with nothing but what an assignment form needs. */
+export function listActiveWorkers(ctx: AppContext, q: PageQuery): Page<AssignableWorker> {
+  const { items, nextCursor } = ctx.store.read(() =>
+    keysetPage(q, {
+      keys: [users.id],
+      direction: 'asc',
+      fetch: (after, limit) =>
+        ctx.store.db
+          .select({ id: users.id, username: users.username })
+          .from(users)
+          .where(and(eq(users.role, 'worker'), eq(users.active, true), after))
+          .orderBy(asc(users.id))
+          .limit(limit)
+          .all(),
+      keyOf: (u) => [u.id],
+    }),
+  );
+  return { items: items.map((u) => ({ ...u, role: 'worker' as const, active: true as const })), nextCursor };
 }
 
 function otherActiveAdmins(ctx: AppContext, userId: number): number {
