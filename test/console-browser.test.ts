@@ -101,6 +101,19 @@ describe.skipIf(!haveChromium && !process.env.CI)('floor console in a real brows
     await api('POST', `/stages/${stages[1]}/assignments`, planner, { user_id: users.wanda?.id });
     await api('POST', `/stages/${stages[2]}/assignments`, planner, { user_id: users.walt?.id });
     machineId = (await api('POST', '/machines', planner, { name: 'Press 1', machine_type: 'press', location: 'Hall A' }))?.id ?? 0;
+    // The last hour of temperature for the chart: a warm-up each minute with one bad reading, then a quiet spell.
+    await api(
+      'POST',
+      `/machines/${machineId}/readings`,
+      planner,
+      Array.from({ length: 36 }, (_, i) => ({
+        reading_type: 'temperature',
+        value: Math.round((20 + 25 * Math.sin(i / 8) + (i % 3)) * 10) / 10,
+        unit: 'C',
+        quality: i === 20 ? 'bad' : 'good',
+        timestamp: new Date(now - (55 - i) * 60_000).toISOString(),
+      })),
+    );
     await api('POST', `/machines/${machineId}/readings`, planner, [
       { reading_type: 'temperature', value: 20.5, unit: 'C' },
       { reading_type: 'pressure', value: 0, unit: 'bar', quality: 'bad' },
@@ -199,6 +212,45 @@ describe.skipIf(!haveChromium && !process.env.CI)('floor console in a real brows
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
     expect(await page.locator('[data-reading="pressure"] .q-bad').count()).toBe(1);
     expect(await page.locator('[data-reading="speed"] .q-stale').count()).toBe(1);
+  });
+
+  it('a machine’s value and its one-hour chart change on screen from the live stream, without a reload or polling', async () => {
+    const page = await signIn('wanda');
+    await page.goto(`${base}/console/machines`);
+    await page.getByRole('link', { name: 'temperature' }).click();
+    await page.waitForURL(/\/console\/machines\/\d+\?type=temperature/);
+    const chart = page.getByRole('img', { name: /Press 1: temperature/ });
+    await chart.waitFor();
+    expect(await page.locator('[data-chart] .bad').count()).toBe(1);
+    expect(await page.locator('[data-chart] .gap').count()).toBeGreaterThan(0);
+    await shoot(page, 'machine-chart');
+    await page.getByText('The same data as a table').click();
+    await page.getByRole('columnheader', { name: 'Mean' }).waitFor();
+    await page.evaluate(() => {
+      (globalThis as unknown as { marker: number }).marker = 2;
+    });
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+    await api('POST', `/machines/${machineId}/readings`, users.pete?.token ?? '', { reading_type: 'temperature', value: 88.5, unit: 'C' });
+    await page.locator('[data-reading="temperature"] [data-value]', { hasText: '88.5' }).waitFor();
+    await page.locator('[data-chart] desc', { hasText: 'last 88.5 C' }).waitFor({ state: 'attached' });
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(2);
+    // Pushed, not polled: the only request the page made was the chart fragment the stream asked for.
+    expect(new Set(requests)).toEqual(new Set([`/console/machines/${machineId}/chart`]));
+    // The table the user opened stays open through the redraw.
+    expect(await page.getByRole('columnheader', { name: 'Mean' }).isVisible()).toBe(true);
+  });
+
+  it('a planner assigns a worker by picking a name', async () => {
+    const page = await signIn('pete');
+    await page.goto(`${base}/console/board`);
+    const form = page.locator(`form[action="/console/assign/${stages[2]}"]`);
+    await form.getByLabel('Worker').selectOption({ label: 'wanda' });
+    await shoot(page, 'board-planner');
+    await form.getByRole('button', { name: 'Assign' }).click();
+    await page.getByText('Worker assigned.').waitFor();
+    const assigned = gw.ctx.store.sqlite.prepare('SELECT user_id FROM stage_assignments WHERE stage_id = ?').all(stages[2]) as { user_id: number }[];
+    expect(new Set(assigned.map((a) => a.user_id))).toEqual(new Set([users.walt?.id, users.wanda?.id]));
   });
 
   it('a deactivated user’s open page is sent to sign-in on its next action', async () => {

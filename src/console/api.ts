@@ -5,7 +5,9 @@ import type { HttpEnv } from '../http/types.ts';
 export type ApiFetch = (req: Request, env: Context<HttpEnv>['env']) => Response | Promise<Response>;
 
 /** One API answer: the envelope's data on success, or its error. */
-export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; code: string; message: string; retryAfter: string | null };
+export type ApiResult<T> =
+  | { ok: true; status: number; data: T; nextCursor?: string | null }
+  | { ok: false; status: number; code: string; message: string; retryAfter: string | null };
 
 /** A client bound to one console request: its token, its peer (for the login throttle) and request id. */
 export interface ApiClient {
@@ -34,8 +36,8 @@ export function apiClient(fetchApi: ApiFetch, c: Context<HttpEnv>, token: string
       // c.env carries the socket, so the API sees the same peer address as the console did.
       const res = await fetchApi(new Request(new URL(path, 'http://gateway.internal'), { method, headers, body }), c.env);
       if (res.status === 204) return { ok: true, status: 204, data: undefined as T };
-      const json = (await res.json().catch(() => ({}))) as { data?: T; error?: { code?: string; message?: string } };
-      if (res.ok) return { ok: true, status: res.status, data: json.data as T };
+      const json = (await res.json().catch(() => ({}))) as { data?: T; meta?: { next_cursor?: string | null }; error?: { code?: string; message?: string } };
+      if (res.ok) return { ok: true, status: res.status, data: json.data as T, nextCursor: json.meta?.next_cursor ?? null };
       return {
         ok: false,
         status: res.status,

@@ -39,6 +39,12 @@ table { border-collapse:collapse; width:100%; } th, td { text-align:left; paddin
 .late { color:var(--bad); font-weight:700; }
 progress { width:100%; height:1.2rem; }
 .muted { color:var(--muted); }
+.chart { margin:.6rem 0 0; } .chart svg { width:100%; height:auto; max-height:320px; display:block; }
+.chart .plot { fill:#f7f7f7; stroke:var(--line); } .chart .gap { fill:#d0d0d0; }
+.chart .line { fill:none; stroke:var(--accent); stroke-width:2.5; stroke-linejoin:round; } .chart .band { stroke:#8fb3e8; stroke-width:6; }
+.chart .uncertain { fill:#fff; stroke:var(--warn); stroke-width:2.5; } .chart .bad { fill:var(--bad); } .chart .point { fill:var(--accent); }
+.chart .axis { font-size:18px; fill:var(--fg); } .chart figcaption { margin-top:.4rem; }
+.legend { font-size:.85em; margin:.2rem 0; }
 .sr-only { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
 @media (max-width: 600px) { body { font-size:18px; } main { padding:.6rem; } .cards { grid-template-columns:1fr; } header .who { margin-left:0; } }
 `;
@@ -51,18 +57,58 @@ document.addEventListener('submit', function (e) {
   setTimeout(function () { f.querySelectorAll('button').forEach(function (b) { b.disabled = true; }); }, 0);
 });
 (function () {
-  var live = document.querySelector('[data-live]'); if (!live || !window.EventSource) return;
-  var es = new EventSource(live.dataset.live);
-  es.addEventListener('machines', function (e) { var m = document.getElementById('machines'); if (m) m.innerHTML = e.data; });
-  es.addEventListener('refresh', function () {
+  var body = document.body, staleMs = Number(body.dataset.staleMs || 0);
+  // Values age on screen too: marked stale against the server's clock (the page's data-now).
+  var skew = Number(body.dataset.now || Date.now()) - Date.now();
+  if (staleMs) setInterval(function () {
+    var now = Date.now() + skew;
+    document.querySelectorAll('td[data-ts]').forEach(function (td) {
+      if (td.dataset.quality === 'bad' || td.classList.contains('q-stale') || now - Number(td.dataset.ts) <= staleMs) return;
+      var tag = document.createElement('span'); tag.className = 'tag'; tag.textContent = body.dataset.staleLabel;
+      td.className = 'q-stale'; td.appendChild(tag);
+    });
+  }, 5000);
+
+  if (!body.dataset.live || !window.EventSource) return;
+  var refreshing = false;
+  function refresh() {
+    if (refreshing) return;
     if (document.activeElement && document.activeElement.closest && document.activeElement.closest('form')) return;
+    refreshing = true;
     fetch(location.href, { credentials: 'same-origin' }).then(function (r) {
       if (r.redirected || !r.ok) { location.reload(); return null; } return r.text();
     }).then(function (html) {
       if (!html) return; var doc = new DOMParser().parseFromString(html, 'text/html');
       var next = doc.querySelector('[data-live-region]'); var cur = document.querySelector('[data-live-region]');
       if (next && cur) cur.innerHTML = next.innerHTML;
+    }).finally(function () { refreshing = false; });
+  }
+  // The chart is re-fetched when a reading of its type arrives: one request at a time, at most one a second.
+  var chartBusy = false, chartDirty = false;
+  function redrawChart() {
+    chartDirty = true; var box = document.querySelector('[data-chart-src]');
+    if (chartBusy || !box) return;
+    chartBusy = true; chartDirty = false;
+    var open = !!box.querySelector('details[open]');
+    fetch(box.dataset.chartSrc, { credentials: 'same-origin' }).then(function (r) {
+      return r.ok && !r.redirected ? r.text() : null;
+    }).then(function (html) {
+      if (!html) return; box.outerHTML = html;
+      var d = open && document.querySelector('[data-chart-src] details'); if (d) d.open = true;
+    }).finally(function () { setTimeout(function () { chartBusy = false; if (chartDirty) redrawChart(); }, 1000); });
+  }
+  var es = new EventSource(body.dataset.live);
+  es.addEventListener('refresh', refresh);
+  es.addEventListener('readings', function (e) {
+    var rows = document.createElement('tbody'); rows.innerHTML = e.data;
+    var chart = document.querySelector('[data-chart-src]'), missing = false;
+    Array.prototype.slice.call(rows.children).forEach(function (row) {
+      var m = row.dataset.rowMachine, type = row.dataset.reading;
+      var cur = document.querySelector('tr[data-row-machine="' + m + '"][data-reading="' + CSS.escape(type) + '"]');
+      if (cur) cur.replaceWith(row); else missing = true;
+      if (chart && chart.dataset.chartMachine === m && chart.dataset.chartType === type) redrawChart();
     });
+    if (missing) refresh();
   });
   es.addEventListener('signedout', function () { es.close(); location.reload(); });
 })();

@@ -67,22 +67,20 @@ function IssueRow(props: { issue: Issue; csrf: string; where: string | undefined
   );
 }
 
-function AssignForm(props: { stage: Stage; csrf: string; workers: UserRow[] | undefined }) {
+function AssignForm(props: { stage: Stage; csrf: string; workers: UserRow[] }) {
   const id = `assign-${props.stage.id}`;
+  const free = props.workers.filter((u) => !props.stage.assigned_user_ids.includes(u.id));
+  if (free.length === 0) return <p class="muted">{t.noWorkersToAssign}</p>;
   return (
     <form method="post" action={`/console/assign/${props.stage.id}`} class="actions">
       <FormGuard csrf={props.csrf} />
       <div>
-        <label for={id}>{props.workers ? t.assignWorker : t.assignWorkerId}</label>
-        {props.workers ? (
-          <select id={id} name="user_id">
-            {props.workers.map((u) => (
-              <option value={String(u.id)}>{u.username}</option>
-            ))}
-          </select>
-        ) : (
-          <input id={id} name="user_id" inputmode="numeric" required />
-        )}
+        <label for={id}>{t.assignWorker}</label>
+        <select id={id} name="user_id" required>
+          {free.map((u) => (
+            <option value={String(u.id)}>{u.username}</option>
+          ))}
+        </select>
       </div>
       <button type="submit" class="secondary">
         {t.assign}
@@ -126,9 +124,9 @@ export function registerBoard(app: Hono<HttpEnv>, frame: Frame, clockNow: () => 
       }
       const stageNames = new Map<number, string>();
       for (const r of rows) for (const { stage } of r.stages) stageNames.set(stage.id, `${r.wo.product_code} · ${stage.stage_name}`);
-      // Only an admin may list users; a planner assigns by user id.
-      const users = user.role === 'admin' ? await api.call<UserRow[]>('GET', '/auth/users?limit=500') : undefined;
-      const workers = users?.ok ? users.data.filter((u) => u.active && u.role === 'worker') : undefined;
+      // GET /auth/workers: active workers, for names on the board and the assignment select.
+      const listed = await api.call<UserRow[]>('GET', '/auth/workers?limit=500');
+      const workers = listed.ok ? listed.data : [];
       const canAssign = user.role === 'planner' || user.role === 'admin';
       return c.html(
         <Layout title={t.navBoard} {...input} current="/console/board" live="/console/events">
@@ -180,7 +178,7 @@ export function registerBoard(app: Hono<HttpEnv>, frame: Frame, clockNow: () => 
                         {t.assigned}:{' '}
                         {stage.assigned_user_ids.length === 0
                           ? '—'
-                          : stage.assigned_user_ids.map((id) => workers?.find((w) => w.id === id)?.username ?? `#${id}`).join(', ')}
+                          : stage.assigned_user_ids.map((id) => workers.find((w) => w.id === id)?.username ?? `#${id}`).join(', ')}
                         {canAssign && stage.status !== 'done' && <AssignForm stage={stage} csrf={csrf} workers={workers} />}
                       </li>
                     ))}

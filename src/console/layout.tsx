@@ -18,7 +18,12 @@ export interface PageFrame {
   flash?: Flash | undefined;
   current?: string;
   live?: string;
+  /** Server time of the render: the page's script ages values against it (stale marking). */
+  now?: number;
 }
+
+/** A value older than this is shown as stale: the machine may have stopped reporting. */
+export const STALE_AFTER_MS = 2 * 60_000;
 
 const NAV: { href: string; label: string; roles: Role[] }[] = [
   { href: '/console/work', label: t.navWork, roles: ['worker', 'planner', 'admin'] },
@@ -39,7 +44,12 @@ export function Layout(props: PageFrame & { children?: Child }) {
         <link rel="stylesheet" href="/console/assets/console.css" />
         <script src="/console/assets/console.js" defer />
       </head>
-      <body data-live={props.live}>
+      <body
+        data-live={props.live}
+        data-now={props.now === undefined ? undefined : String(props.now)}
+        data-stale-ms={props.now === undefined ? undefined : String(STALE_AFTER_MS)}
+        data-stale-label={props.now === undefined ? undefined : t.qualityStale}
+      >
         <header>
           <strong>{t.appName}</strong>
           {user && (

@@ -3,63 +3,80 @@ import { streamSSE } from 'hono/streaming';
 import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
 import { type ApiFetch, apiClient } from './api.ts';
-import { type Machine, MachineList } from './machines.tsx';
+import { createReadingsFeed, type FeedRow } from './readings-feed.tsx';
 import type { Sessions } from './session.ts';
 
-/** How often an open machines page re-reads GET /machines (the readings writer publishes no event). */
-export const MACHINE_POLL_MS = 2000;
+/** A page gets at most one `readings` message per this interval: the newest value per row wins. */
+export const READINGS_MIN_INTERVAL_MS = 250;
 // The HTTP server destroys a socket silent for 30 s (server.timeout): a comment keeps the stream up.
+// The same tick re-checks the session, so a revoked one is sent to sign-in without a user action.
 const HEARTBEAT_MS = 15_000;
 
 /**
  * Server-Sent Events for open pages: `refresh` when the event bus reports a shop-floor change
- * (stages, issues, assignments), `machines` with the re-rendered machine cards when a value
- * changed, `signedout` when the API no longer accepts the session's token.
+ * (stages, issues, assignments, machine status), `readings` with the re-rendered value rows when
+ * the readings writer commits a batch (machine pages: `?machines=all` or `?machines=<id>`),
+ * `signedout` when the API no longer accepts the session's token.
  */
 export function registerLiveEvents(app: Hono<HttpEnv>, ctx: AppContext, fetchApi: ApiFetch, sessions: Sessions): void {
+  const feed = createReadingsFeed(ctx.bus, () => ctx.clock.now());
   app.get('/console/events', (c) => {
     const token = sessions.token(c);
-    const wantMachines = c.req.query('machines') === '1';
+    const scope = c.req.query('machines');
+    const onlyMachine = scope && /^\d{1,16}$/.test(scope) ? Number(scope) : undefined;
     return streamSSE(c, async (stream) => {
       const api = apiClient(fetchApi, c, token);
-      let pending = false;
-      const unsubscribe = ctx.bus.subscribe(() => {
+      const open = () => !stream.aborted && !stream.closed;
+      let refreshPending = false;
+      const unsubscribeEvents = ctx.bus.subscribe(() => {
         // Coalesce a burst of events into one refresh per tick.
-        if (pending) return;
-        pending = true;
+        if (refreshPending) return;
+        refreshPending = true;
         setImmediate(() => {
-          pending = false;
-          if (!stream.aborted && !stream.closed) void stream.writeSSE({ event: 'refresh', data: '1' }).catch(() => {});
+          refreshPending = false;
+          if (open()) void stream.writeSSE({ event: 'refresh', data: '1' }).catch(() => {});
         });
       });
-      stream.onAbort(unsubscribe);
-      let last = '';
-      let lastWrite = Date.now();
+
+      // Rows waiting to be sent, newest per machine and reading type; sent at once when the last
+      // message is older than the interval, else at the end of it.
+      const rows = new Map<string, string>();
+      let lastSent = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const sendRows = () => {
+        timer = undefined;
+        if (rows.size === 0 || !open()) return;
+        const html = [...rows.values()].join('');
+        rows.clear();
+        lastSent = performance.now();
+        void stream.writeSSE({ event: 'readings', data: html }).catch(() => {});
+      };
+      const onRows = (batch: FeedRow[]) => {
+        for (const row of batch) if (onlyMachine === undefined || row.machineId === onlyMachine) rows.set(row.key, row.html);
+        if (rows.size === 0 || timer) return;
+        const wait = READINGS_MIN_INTERVAL_MS - (performance.now() - lastSent);
+        if (wait <= 0) sendRows();
+        else timer = setTimeout(sendRows, wait);
+      };
+      const unsubscribeReadings = scope ? feed.subscribe(onRows) : () => {};
+      const stop = () => {
+        unsubscribeEvents();
+        unsubscribeReadings();
+        if (timer) clearTimeout(timer);
+      };
+      stream.onAbort(stop);
       try {
-        while (!stream.aborted && !stream.closed) {
-          const res = wantMachines ? await api.call<Machine[]>('GET', '/machines?limit=500') : await api.call('GET', '/auth/me');
-          if (!res.ok && res.status === 401) {
+        while (open()) {
+          const me = await api.call('GET', '/auth/me');
+          if (!me.ok && me.status === 401) {
             await stream.writeSSE({ event: 'signedout', data: '1' });
             break;
           }
-          if (wantMachines && res.ok) {
-            const html = String(await (<MachineList machines={res.data as Machine[]} now={ctx.clock.now()} />).toString());
-            if (html !== last) {
-              if (last !== '') {
-                await stream.writeSSE({ event: 'machines', data: html.replace(/\n/g, ' ') });
-                lastWrite = Date.now();
-              }
-              last = html;
-            }
-          }
-          if (Date.now() - lastWrite >= HEARTBEAT_MS) {
-            await stream.write(': ping\n\n');
-            lastWrite = Date.now();
-          }
-          await stream.sleep(wantMachines ? MACHINE_POLL_MS : HEARTBEAT_MS);
+          if (performance.now() - lastSent >= HEARTBEAT_MS) await stream.write(': ping\n\n');
+          await stream.sleep(HEARTBEAT_MS);
         }
       } finally {
-        unsubscribe();
+        stop();
       }
     });
   });

@@ -4,7 +4,7 @@ import type { Hono } from 'hono';
 import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
 import type { Frame } from './frame.tsx';
-import { Layout } from './layout.tsx';
+import { Layout, shortTime } from './layout.tsx';
 import { t } from './strings.ts';
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -48,12 +48,51 @@ function Fields(props: { value: unknown }) {
   );
 }
 
-/** System: drivers and sync status from the API, database and disk size from the filesystem. */
+/** The MQTT publisher's entry of GET /drivers/status (present only when MQTT is configured). */
+interface PublisherStatus {
+  device: string;
+  protocol: string;
+  connected: boolean;
+  last_success_at: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  queue_depth?: number;
+  dropped?: number;
+}
+const MQTT_PUBLISHER = 'mqtt-publisher';
+
+function MqttStatus(props: { s: PublisherStatus; now: number }) {
+  const { s } = props;
+  return (
+    <section class="card" data-mqtt>
+      <h2>{t.mqtt}</h2>
+      <dl>
+        <dt>{t.mqttConnected}</dt>
+        <dd>
+          <span class={`status ${s.connected ? 'running' : 'offline'}`}>{s.connected ? t.connected : t.disconnected}</span>
+        </dd>
+        <dt>{t.mqttQueue}</dt>
+        <dd data-mqtt-queue>{s.queue_depth ?? '—'}</dd>
+        <dt>{t.mqttDropped}</dt>
+        <dd data-mqtt-dropped>{s.dropped ?? 0}</dd>
+        <dt>{t.mqttLastPublished}</dt>
+        <dd>{shortTime(s.last_success_at, props.now)}</dd>
+        <dt>{t.lastError}</dt>
+        <dd data-mqtt-error>{s.last_error ? `${s.last_error} (${shortTime(s.last_error_at, props.now)})` : '—'}</dd>
+      </dl>
+    </section>
+  );
+}
+
+/** System: drivers, MQTT and sync status from the API, database and disk size from the filesystem. */
 export function registerSystem(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext): void {
   app.get(
     '/console/system',
     frame.page(['manager', 'admin'], async (c, input) => {
-      const drivers = await input.api.call<unknown>('GET', '/drivers/status');
+      const drivers = await input.api.call<PublisherStatus[]>('GET', '/drivers/status');
+      // The MQTT publisher reports through the driver registry; it gets a card of its own.
+      const mqtt = drivers.ok ? drivers.data.find((d) => d.device === MQTT_PUBLISHER && d.protocol === 'mqtt') : undefined;
+      const devices = drivers.ok ? drivers.data.filter((d) => d !== mqtt) : [];
       const sync = await input.api.call<unknown>('GET', '/sync/status');
       const db = ctx.config.databasePath;
       const dbBytes = fileSize(db) + fileSize(`${db}-wal`);
@@ -68,8 +107,9 @@ export function registerSystem(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext
         <Layout title={t.system} {...input} current="/console/system">
           <section class="card">
             <h2>{t.drivers}</h2>
-            {drivers.ok ? <Fields value={drivers.data} /> : <p>{drivers.message}</p>}
+            {!drivers.ok ? <p>{drivers.message}</p> : devices.length === 0 ? <p>{t.noDrivers}</p> : <Fields value={devices} />}
           </section>
+          {mqtt && <MqttStatus s={mqtt} now={ctx.clock.now()} />}
           <section class="card">
             <h2>{t.sync}</h2>
             {sync.ok ? <Fields value={sync.data} /> : <p>{sync.message}</p>}
