@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { CONNECTIONS, DURATION_S, load, pct, printTable, procStats, startChild, stopChild } from './lib.ts';
-import { benchConsole } from './console.ts';
+import { benchConsole, benchSseFanout } from './console.ts';
 import { benchReconnects } from './drivers-reconnect.ts';
 import { benchMqtt } from './mqtt.ts';
 import { benchReadingsWriter } from './readings-writer.ts';
@@ -244,6 +244,7 @@ if (want('http') || want('writes') || want('readings') || want('console')) {
     await stopChild(gw.child);
   }
 }
+if (want('console')) await benchSseFanout();
 if (want('drivers')) await drivers();
 if (want('reconnect')) {
   const r = await benchReconnects();

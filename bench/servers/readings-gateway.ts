@@ -1,0 +1,94 @@
+// A gateway as deployed (production settings) with machines and a console user, storing readings
+// through the drivers' path (ctx.readings.push, flushed by the batch writer) at BENCH_SSE_RATE per
+// second on {cmd: 'start'}. One reading per tick is a sequence number (machine 0, reading type
+// `seq`): the bus tells when the batch carrying each number committed, and {cmd: 'stop'} answers
+// with those commit times, so the bench can time commit → event received in the browser's stream.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startGateway } from '../../src/main.ts';
+import { createUser } from '../../src/modules/auth/service.ts';
+import { createMachine } from '../../src/modules/machines/service.ts';
+import type { ReadingInput } from '../../src/modules/readings/writer.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-sse-'));
+const machines = Number(process.env.BENCH_SSE_MACHINES ?? 10);
+const types = Number(process.env.BENCH_SSE_TYPES ?? 10);
+const config = loadConfig(
+  {
+    NODE_ENV: 'production',
+    SITE_ID: '7',
+    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
+    DATABASE_PATH: path.join(dir, 'gateway.db'),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    CONFIG_DIR: path.join(dir, 'config'),
+    ADMIN_PASSWORD: 'bench-admin-password',
+  },
+  dir,
+);
+const gw = await startGateway(config, createLogger(config), { print: () => {} });
+const ctx = gw.ctx;
+await createUser(ctx, { username: 'bench-console', password: 'bench-console-pw', role: 'worker' });
+const ids = ctx.store.commandNow((tx) =>
+  Array.from({ length: machines }, (_, i) => createMachine(ctx, tx, undefined, { name: `bench-m${i}`, machine_type: 'press' }).id),
+);
+const wall = () => performance.timeOrigin + performance.now();
+
+const commits: Array<[number, number]> = [];
+let stored = 0;
+let startedAt = 0;
+ctx.bus.subscribeReadings((batch) => {
+  const at = wall();
+  stored += batch.count;
+  const seq = batch.latest.find((l) => l.machineId === ids[0] && l.readingType === 'seq');
+  if (seq?.value !== null && seq?.value !== undefined) commits.push([seq.value, at]);
+});
+
+let timer: NodeJS.Timeout | undefined;
+function start(rate: number) {
+  const t0 = performance.now();
+  let pushed = 0;
+  let seq = 0;
+  let next = 0;
+  timer = setInterval(() => {
+    const due = Math.floor(((performance.now() - t0) / 1000) * rate) - pushed;
+    if (due <= 0) return;
+    const now = Date.now();
+    const batch: ReadingInput[] = [{ machineId: ids[0] ?? 0, readingType: 'seq', value: ++seq, unit: null, quality: 'good', reason: null, sourceTs: now }];
+    for (let i = 1; i < due; i++, next++) {
+      batch.push({
+        machineId: ids[next % machines] ?? 0,
+        readingType: `t${Math.floor(next / machines) % types}`,
+        value: Math.round(Math.random() * 1000) / 10,
+        unit: 'u',
+        quality: 'good',
+        reason: null,
+        sourceTs: now,
+      });
+    }
+    pushed += batch.length;
+    ctx.readings.push(batch, 'bench');
+  }, 10);
+}
+
+process.on('message', (m: { cmd: string; rate?: number }) => {
+  if (m.cmd === 'start') {
+    commits.length = 0;
+    stored = 0;
+    startedAt = performance.now();
+    start(m.rate ?? 10_000);
+    process.send?.({ started: true });
+  } else if (m.cmd === 'stop') {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    process.send?.({ commits, storedPerS: stored / ((performance.now() - startedAt) / 1000) });
+  }
+});
+process.send?.({ port: gw.port, machines: ids.length, types });
+process.on('SIGTERM', () => {
+  void gw.stop().then(() => process.exit(0));
+});
