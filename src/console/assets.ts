@@ -63,9 +63,10 @@ document.addEventListener('submit', function (e) {
   if (staleMs) setInterval(function () {
     var now = Date.now() + skew;
     document.querySelectorAll('td[data-ts]').forEach(function (td) {
-      if (td.dataset.quality === 'bad' || td.classList.contains('q-stale') || now - Number(td.dataset.ts) <= staleMs) return;
+      if (td.dataset.stale || now - Number(td.dataset.ts) <= staleMs) return;
       var tag = document.createElement('span'); tag.className = 'tag'; tag.textContent = body.dataset.staleLabel;
-      td.className = 'q-stale'; td.appendChild(tag);
+      if (td.dataset.quality !== 'bad') td.className = 'q-stale';
+      td.dataset.stale = '1'; td.appendChild(tag);
     });
   }, 5000);
 

@@ -27,6 +27,12 @@ export function registerLiveEvents(app: Hono<HttpEnv>, ctx: AppContext, fetchApi
     return streamSSE(c, async (stream) => {
       const api = apiClient(fetchApi, c, token);
       const open = () => !stream.aborted && !stream.closed;
+      // Nothing is subscribed before the session is known good: no event reaches a signed-out page.
+      const session = async () => (await api.call('GET', '/auth/me')).status;
+      const first = await session();
+      if (first === 401) await stream.writeSSE({ event: 'signedout', data: '1' });
+      // Any other refusal ends the stream; the browser's EventSource reconnects by itself.
+      if (first !== 200) return;
       let refreshPending = false;
       const unsubscribeEvents = ctx.bus.subscribe(() => {
         // Coalesce a burst of events into one refresh per tick.
@@ -67,13 +73,12 @@ export function registerLiveEvents(app: Hono<HttpEnv>, ctx: AppContext, fetchApi
       stream.onAbort(stop);
       try {
         while (open()) {
-          const me = await api.call('GET', '/auth/me');
-          if (!me.ok && me.status === 401) {
+          if (performance.now() - lastSent >= HEARTBEAT_MS) await stream.write(': ping\n\n');
+          await stream.sleep(HEARTBEAT_MS);
+          if (open() && (await session()) === 401) {
             await stream.writeSSE({ event: 'signedout', data: '1' });
             break;
           }
-          if (performance.now() - lastSent >= HEARTBEAT_MS) await stream.write(': ping\n\n');
-          await stream.sleep(HEARTBEAT_MS);
         }
       } finally {
         stop();

@@ -46,11 +46,11 @@ export function ValueRow(props: { machineId: number; type: string; v: LatestValu
       <th scope="row">
         <a href={chartHref(props.machineId, props.type)}>{props.type}</a>
       </th>
-      <td class={cls} data-value data-ts={String(ts)} data-quality={v.quality}>
+      <td class={cls} data-value data-ts={String(ts)} data-quality={v.quality} data-stale={stale ? '1' : undefined}>
         {v.value === null ? '—' : String(v.value)} {v.unit ?? ''}
         {v.quality === 'bad' && <span class="tag">{t.qualityBad}</span>}
         {v.quality === 'uncertain' && <span class="tag">{t.qualityUncertain}</span>}
-        {stale && v.quality !== 'bad' && <span class="tag">{t.qualityStale}</span>}
+        {stale && <span class="tag">{t.qualityStale}</span>}
       </td>
       <td class="muted">{shortTime(v.timestamp, props.now)}</td>
     </tr>
