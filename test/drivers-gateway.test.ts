@@ -77,7 +77,15 @@ describe('gateway with the example device config', () => {
       machines = await get<MachineJson[]>('/machines');
       const press = machines.find((m) => m.name === 'press-01');
       const oven = machines.find((m) => m.name === 'oven-01');
-      return Boolean(press?.latest.stroke_count && press.latest.temperature && oven?.latest.temperature && oven.latest.part_count);
+      // Each Modbus area is its own request, so wait for a value from every one the test reads.
+      return Boolean(
+        press?.latest.stroke_count &&
+          press.latest.temperature &&
+          press.latest.pressure &&
+          press.latest.guard_closed &&
+          oven?.latest.temperature &&
+          oven.latest.part_count,
+      );
     });
     const press = machines.find((m) => m.name === 'press-01') as MachineJson;
     const oven = machines.find((m) => m.name === 'oven-01') as MachineJson;
