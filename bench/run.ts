@@ -1,4 +1,4 @@
-// npm run bench [-- http console writes readings drivers reconnect mqtt]: every figure is printed next to the ceiling it
+// npm run bench [-- http console writes readings drivers reconnect mqtt sync]: every figure is printed next to the ceiling it
 // is compared with, both measured in this run on this machine. Nothing here asserts a threshold.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { benchConsole, benchSseFanout } from './console.ts';
 import { benchReconnects } from './drivers-reconnect.ts';
 import { benchMqtt } from './mqtt.ts';
 import { benchReadingsWriter } from './readings-writer.ts';
+import { benchSync } from './sync.ts';
 
 const sections = new Set(process.argv.slice(2).filter((a) => !a.startsWith('-')));
 const want = (s: string) => sections.size === 0 || sections.has(s);
@@ -253,4 +254,5 @@ if (want('reconnect')) {
   ]);
 }
 if (want('mqtt')) await benchMqtt();
+if (want('sync')) await benchSync();
 process.exit(0);

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { fromHq, toHq } from './convert.ts';
 import { type Versioned, mergeRow } from './merge.ts';
 import { quoteIdent } from './hq/pool.ts';
-import { DELETED, keyOf, parseKey, type TableSpec } from './tables.ts';
+import { type ColKind, DELETED, keyOf, parseKey, type TableSpec } from './tables.ts';
 
 /** A row HQ refused, with PostgreSQL's reason. */
 export interface Rejection {
@@ -93,7 +93,48 @@ export async function applyMutable(
   return rejected;
 }
 
-/** Inserts facts in bulk; a duplicate (a resent batch) is ignored. */
+/** How each column kind travels as a column array, and how the array element becomes the HQ value. */
+const ARRAY_OF: Record<ColKind, { type: string; value: (col: string) => string }> = {
+  int: { type: 'bigint[]', value: (c) => c },
+  real: { type: 'float8[]', value: (c) => c },
+  text: { type: 'text[]', value: (c) => c },
+  bool: { type: 'boolean[]', value: (c) => c },
+  // Epoch milliseconds; to_timestamp keeps them exact (microsecond rounding of a double).
+  time: { type: 'float8[]', value: (c) => `to_timestamp(${c} / 1000)` },
+  json: { type: 'text[]', value: (c) => `${c}::jsonb` },
+};
+
+/**
+ * One statement inserts a whole chunk of facts: every column travels as one array parameter and
+ * `unnest` turns them back into rows at HQ. Far less work on both sides than a row of JSON per
+ * fact, and still an ordinary INSERT, so row-level security and ON CONFLICT apply as usual.
+ */
+function factInsertSql(spec: TableSpec): string {
+  const cols = Object.entries(spec.cols);
+  const list = ['site_id', ...cols.map(([c]) => c)].map(quoteIdent).join(', ');
+  const args = cols.map(([, kind], i) => `$${i + 2}::${ARRAY_OF[kind].type}`).join(', ');
+  const values = cols.map(([c, kind]) => ARRAY_OF[kind].value(`u.${quoteIdent(c)}`)).join(', ');
+  const alias = cols.map(([c]) => quoteIdent(c)).join(', ');
+  return `INSERT INTO ${quoteIdent(spec.name)} (${list}) SELECT $1::integer, ${values} FROM unnest(${args}) AS u(${alias}) ON CONFLICT DO NOTHING`;
+}
+
+/** The parameters of factInsertSql: the site, then one array per column (edge values as they are). */
+function factParams(spec: TableSpec, site: number, rows: Array<Record<string, unknown>>): unknown[] {
+  const params: unknown[] = [site];
+  for (const [col, kind] of Object.entries(spec.cols)) {
+    const values = new Array<unknown>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const v = rows[i]?.[col] ?? null;
+      values[i] = v === null ? null : kind === 'bool' ? v === 1 || v === true : kind === 'time' ? Number(v) : v;
+    }
+    params.push(values);
+  }
+  return params;
+}
+
+const FACT_CHUNK = 10_000;
+
+/** Inserts facts in bulk (column arrays); a duplicate (a resent batch) is ignored. */
 export async function applyFacts(
   client: pg.ClientBase,
   spec: TableSpec,
@@ -102,21 +143,18 @@ export async function applyFacts(
   careful: boolean,
   isRejection: (err: unknown) => boolean,
 ): Promise<Rejection[]> {
-  const t = quoteIdent(spec.name);
-  const list = ['site_id', ...Object.keys(spec.cols)].map(quoteIdent).join(', ');
-  const sql = `INSERT INTO ${t} (${list}) SELECT ${list} FROM jsonb_populate_recordset(null::${t}, $1::jsonb) ON CONFLICT DO NOTHING`;
-  const payload = (part: Array<Record<string, unknown>>) => JSON.stringify(part.map((r) => ({ ...toHq(spec, r), site_id: site })));
+  const sql = factInsertSql(spec);
   const rejected: Rejection[] = [];
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const part = rows.slice(i, i + CHUNK);
+  for (let i = 0; i < rows.length; i += FACT_CHUNK) {
+    const part = rows.slice(i, i + FACT_CHUNK);
     if (!careful) {
-      await client.query(sql, [payload(part)]);
+      await client.query(sql, factParams(spec, site, part));
       continue;
     }
     for (const r of part) {
       await client.query('SAVEPOINT gw_row');
       try {
-        await client.query(sql, [payload([r])]);
+        await client.query(sql, factParams(spec, site, [r]));
         await client.query('RELEASE SAVEPOINT gw_row');
       } catch (err) {
         if (!isRejection(err)) throw err;

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import type { TableSpec } from './tables.ts';
 
 export interface OutboxRow {
   seq: number;
@@ -22,26 +23,53 @@ export function closeEpoch(sqlite: Database): void {
     .immediate();
 }
 
+/** A batch of whole closed epochs: every outbox row up to `lastSeq`. */
+export interface Batch {
+  /** Outbox rows in the batch (changes and facts). */
+  count: number;
+  lastSeq: number;
+  /** The changes of mutable tables, oldest first; facts are read with their rows (factRows). */
+  changes: OutboxRow[];
+}
+
 /**
  * The next batch: whole closed epochs, oldest first, until at least `maxRows` rows (a single
  * epoch larger than that travels alone, still in one HQ transaction).
  */
-export function nextBatch(sqlite: Database, maxRows: number): { rows: OutboxRow[]; lastSeq: number } | undefined {
+export function nextBatch(sqlite: Database, maxRows: number): Batch | undefined {
+  // Walks the epochs in order on the (tx, seq) index and stops as soon as the batch is full, so a
+  // long backlog is not counted in full for every batch.
   const groups = sqlite
-    .prepare(
-      'SELECT tx, count(*) AS n, max(seq) AS last FROM sync_outbox WHERE tx < (SELECT epoch FROM sync_state WHERE id = 1) GROUP BY tx ORDER BY tx LIMIT 1000',
-    )
-    .all() as Array<{ tx: number; n: number; last: number }>;
+    .prepare('SELECT tx, count(*) AS n, max(seq) AS last FROM sync_outbox WHERE tx < (SELECT epoch FROM sync_state WHERE id = 1) GROUP BY tx ORDER BY tx')
+    .iterate() as IterableIterator<{ tx: number; n: number; last: number }>;
   let lastSeq = 0;
-  let total = 0;
+  let count = 0;
   for (const g of groups) {
-    if (total > 0 && total + g.n > maxRows) break;
-    total += g.n;
+    if (count > 0 && count + g.n > maxRows) break;
+    count += g.n;
     lastSeq = g.last;
+    if (count >= maxRows) break;
   }
-  if (total === 0) return undefined;
-  const rows = sqlite.prepare('SELECT seq, tx, hlc, tbl, pk, op, data FROM sync_outbox WHERE seq <= ? ORDER BY seq').all(lastSeq) as OutboxRow[];
-  return { rows, lastSeq };
+  if (count === 0) return undefined;
+  const changes = sqlite
+    .prepare("SELECT seq, tx, hlc, tbl, pk, op, data FROM sync_outbox WHERE seq <= ? AND hlc <> '' ORDER BY seq")
+    .all(lastSeq) as OutboxRow[];
+  return { count, lastSeq, changes };
+}
+
+/**
+ * The rows of one fact table that the outbox holds up to `lastSeq`, each with its outbox `seq`
+ * (facts never change, so the row itself is read now rather than copied at capture).
+ */
+export function factRows(sqlite: Database, spec: TableSpec, lastSeq: number): Array<Record<string, unknown> & { seq: number }> {
+  const cols = Object.keys(spec.cols)
+    .map((c) => `r.${c}`)
+    .join(', ');
+  return sqlite
+    .prepare(
+      `SELECT o.seq AS seq, ${cols} FROM sync_outbox o JOIN ${spec.name} r ON r.id = CAST(o.pk AS INTEGER) WHERE o.seq <= ? AND o.tbl = ? ORDER BY o.seq`,
+    )
+    .all(lastSeq, spec.name) as Array<Record<string, unknown> & { seq: number }>;
 }
 
 /** Rows count as synced only now, after HQ committed them (call inside a write transaction). */

@@ -3,16 +3,16 @@ import type pg from 'pg';
 import { applyFacts, applyMutable, type Rejection } from './hq-apply.ts';
 import { isRowRejection } from './hq/pool.ts';
 import { foldChanges, type Versioned } from './merge.ts';
-import { ackThrough, closeEpoch, highestSeq, nextBatch, type OutboxRow } from './outbox.ts';
+import { ackThrough, closeEpoch, factRows, highestSeq, nextBatch, type OutboxRow } from './outbox.ts';
 import { setMeta } from './state.ts';
-import { FACT_TABLES, MUTABLE_TABLES, type TableSpec } from './tables.ts';
+import { FACT_TABLES, MUTABLE_TABLES } from './tables.ts';
 
 export interface PushDeps {
   sqlite: Database;
   pool: pg.Pool;
   site: number;
   now: () => number;
-  /** Rows per batch (whole epochs; one larger epoch still travels alone). */
+  /** Rows per batch (whole epochs; one larger epoch still travels alone). Default BATCH_ROWS. */
   batchRows?: number;
   /** Fault injection for tests: called at named points of a push. */
   hook?: (point: 'before-commit' | 'after-commit') => Promise<void> | void;
@@ -26,25 +26,18 @@ export interface PushResult {
   more: boolean;
 }
 
+/** Outbox rows per push: large enough that a catch-up is not round-trip bound, small enough to stay a short HQ transaction. */
+export const BATCH_ROWS = 20_000;
+
 /** A site whose HQ cursor is past anything this database issued is not this database's site. */
 export class CursorMismatchError extends Error {
   override name = 'CursorMismatchError';
-}
-
-function loadFacts(sqlite: Database, spec: TableSpec, keys: string[]): Array<Record<string, unknown>> {
-  const cols = Object.keys(spec.cols).join(', ');
-  const stmt = sqlite.prepare(`SELECT ${cols} FROM ${spec.name} WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`);
-  const out: Array<Record<string, unknown>> = [];
-  for (let i = 0; i < keys.length; i += 10_000)
-    out.push(...(stmt.all(JSON.stringify(keys.slice(i, i + 10_000).map(Number))) as Array<Record<string, unknown>>));
-  return out;
 }
 
 /** Folds the batch's changes per row (oldest first) for each mutable table. */
 function foldBatch(rows: OutboxRow[]): Map<string, Map<string, Versioned>> {
   const perRow = new Map<string, Map<string, Versioned[]>>();
   for (const r of rows) {
-    if (r.hlc === '') continue;
     const data = JSON.parse(r.data) as Record<string, unknown>;
     const clocks = Object.fromEntries(Object.keys(data).map((k) => [k, r.hlc]));
     const t = perRow.get(r.tbl) ?? new Map<string, Versioned[]>();
@@ -82,13 +75,9 @@ async function ensurePartitions(pool: pg.Pool, readings: Array<Record<string, un
 export async function pushOnce(deps: PushDeps): Promise<PushResult> {
   const { sqlite, pool, site } = deps;
   closeEpoch(sqlite);
-  const batch = nextBatch(sqlite, deps.batchRows ?? 5000);
+  const batch = nextBatch(sqlite, deps.batchRows ?? BATCH_ROWS);
   if (!batch) return { rows: 0, rejected: 0, more: false };
-  const facts = new Map<string, Array<Record<string, unknown>>>();
-  for (const spec of FACT_TABLES) {
-    const keys = batch.rows.filter((r) => r.tbl === spec.name).map((r) => r.pk);
-    if (keys.length > 0) facts.set(spec.name, loadFacts(sqlite, spec, keys));
-  }
+  const facts = new Map(FACT_TABLES.map((spec) => [spec.name, factRows(sqlite, spec, batch.lastSeq)]));
   await ensurePartitions(pool, facts.get('machine_readings') ?? []);
   const issued = highestSeq(sqlite);
 
@@ -106,15 +95,15 @@ export async function pushOnce(deps: PushDeps): Promise<PushResult> {
           `HQ has applied outbox rows up to ${row.last_seq} from site ${site}, but this database issued only up to ${issued}: it is not the database HQ knows for this site (restore it with \`npx gateway sync restore\`)`,
         );
       }
-      const fresh = batch.rows.filter((r) => r.seq > row.last_seq);
+      // Rows at or below the cursor were applied before: HQ committed, the edge never heard.
+      const fresh = batch.changes.filter((r) => r.seq > row.last_seq);
       const rejected: Rejection[] = [];
       for (const [tbl, changes] of foldBatch(fresh)) {
         const spec = MUTABLE_TABLES.find((t) => t.name === tbl);
         if (spec) rejected.push(...(await applyMutable(client, spec, changes, site, careful, isRowRejection)));
       }
-      const freshKeys = new Set(fresh.map((r) => `${r.tbl}:${r.pk}`));
       for (const spec of FACT_TABLES) {
-        const rows = (facts.get(spec.name) ?? []).filter((r) => freshKeys.has(`${spec.name}:${String(r.id)}`));
+        const rows = (facts.get(spec.name) ?? []).filter((r) => r.seq > row.last_seq);
         rejected.push(...(await applyFacts(client, spec, rows, site, careful, isRowRejection)));
       }
       await client.query('UPDATE sync_push_cursor SET last_seq = $2, pushed_at = now() WHERE site_id = $1', [site, batch.lastSeq]);
@@ -149,5 +138,5 @@ export async function pushOnce(deps: PushDeps): Promise<PushResult> {
     })
     .immediate();
   const more = sqlite.prepare('SELECT 1 FROM sync_outbox WHERE tx < (SELECT epoch FROM sync_state WHERE id = 1) LIMIT 1').get() !== undefined;
-  return { rows: batch.rows.length, rejected: rejected.length, more };
+  return { rows: batch.count, rejected: rejected.length, more };
 }
