@@ -27,6 +27,7 @@ export function createGatewaySync(ctx: AppContext, progress?: (line: string) => 
     now: () => ctx.clock.now(),
     log: ctx.logger.child({ module: 'sync' }),
     gauges: syncGauges(ctx.metrics),
+    publish: ctx.bus.publish,
     progress,
   });
 }

@@ -1,6 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import type pg from 'pg';
+import { createEventRows } from '../src/db/event-rows.ts';
 import { createIdAllocator } from '../src/db/ids.ts';
+import type { ShopEvent } from '../src/events/bus.ts';
 import { lockRows } from './hq-apply.ts';
 import { mergeRow, type Versioned } from './merge.ts';
 import { getMeta, observeClock, setMeta } from './state.ts';
@@ -14,8 +16,8 @@ export interface PullDeps {
   pageSize?: number;
   /** Fault injection for tests: called after the page was read, before it is saved. */
   hook?: (point: 'mid-pull') => Promise<void> | void;
-  /** Told about each table and key that changed (after commit), e.g. to publish events. */
-  onApplied?: (changes: Array<{ tbl: string; pk: string; won: string[] }>) => void;
+  /** Publishes the event rows of pulled changes (the in-process bus), after the page committed. */
+  publish?: (event: ShopEvent) => void;
 }
 
 export interface PullResult {
@@ -149,6 +151,7 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
   }
   await deps.hook?.('mid-pull');
   const applied: Array<{ tbl: string; pk: string; won: string[] }> = [];
+  let events: ShopEvent[] = [];
   const at = deps.now();
   sqlite
     .transaction(() => {
@@ -171,22 +174,24 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
       }
       observeClock(sqlite, maxClock);
       sqlite.prepare('UPDATE sync_state SET applying = 0 WHERE id = 1').run();
-      writeEvents(sqlite, site, at, applied);
+      events = writeEvents(sqlite, site, at, applied);
       setMeta(sqlite, 'pull_xid', last.xid);
       setMeta(sqlite, 'pull_log_id', last.log_id);
       setMeta(sqlite, 'last_pull_at', at);
     })
     .immediate();
-  deps.onApplied?.(applied);
+  // Like a local command's events: on the bus only once committed (MQTT, the console's SSE).
+  for (const e of events) deps.publish?.(e);
   return { rows: entries.length, more: entries.length === pageSize };
 }
 
-/** One event row per pulled change of a work order, stage, issue or machine (then pushed as facts). */
-function writeEvents(sqlite: Database, site: number, at: number, applied: Array<{ tbl: string; pk: string; won: string[] }>): void {
-  const ids = createIdAllocator(sqlite, site);
-  const put = sqlite.prepare(
-    'INSERT INTO events (id, kind, entity_type, entity_id, work_order_id, from_status, to_status, occurred_at, recorded_at, actor_user_id, request_id, data) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, NULL, ?)',
-  );
+/**
+ * One event row per pulled change of a work order, stage, issue or machine, written like a local
+ * command's (then pushed as facts). Returns them for publishing once the pull's transaction commits.
+ */
+function writeEvents(sqlite: Database, site: number, at: number, applied: Array<{ tbl: string; pk: string; won: string[] }>): ShopEvent[] {
+  const append = createEventRows(sqlite, createIdAllocator(sqlite, site), () => at);
+  const out: ShopEvent[] = [];
   for (const a of applied) {
     const entity = EVENT_ENTITY[a.tbl];
     if (!entity) continue;
@@ -200,16 +205,16 @@ function writeEvents(sqlite: Database, site: number, at: number, applied: Array<
     const status = a.won.includes('status')
       ? ((sqlite.prepare(`SELECT status FROM ${a.tbl} WHERE id = ?`).get(id) as { status: string } | undefined)?.status ?? null)
       : null;
-    put.run(
-      ids.next('events'),
-      `${entity}.synced`,
-      entity,
-      id,
-      wo,
-      status,
-      at,
-      at,
-      JSON.stringify({ source: 'hq', columns: a.won.filter((c) => c !== DELETED) }),
+    out.push(
+      append({
+        kind: `${entity}.synced`,
+        entityType: entity,
+        entityId: id,
+        workOrderId: wo,
+        toStatus: status,
+        data: { source: 'hq', columns: a.won.filter((c) => c !== DELETED) },
+      }),
     );
   }
+  return out;
 }

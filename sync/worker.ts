@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type pg from 'pg';
+import type { ShopEvent } from '../src/events/bus.ts';
 import { createHqPool, type HqOptions } from './hq/pool.ts';
 import { pullOnce } from './pull.ts';
 import { pushOnce } from './push.ts';
@@ -28,6 +29,8 @@ export interface SyncWorkerOptions {
   random?: () => number;
   /** An existing pool (tests, restore); otherwise one is created. */
   pool?: pg.Pool;
+  /** Where pulled changes' event rows are published (ctx.bus.publish), after each page commits. */
+  publish?: (event: ShopEvent) => void;
   /** Fault injection for tests at named points of push and pull. */
   hooks?: (point: 'before-commit' | 'after-commit' | 'mid-pull') => Promise<void> | void;
 }
@@ -81,7 +84,7 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
     try {
       await pushAll();
       for (;;) {
-        const r = await pullOnce({ sqlite: opts.sqlite, pool, site: opts.site, now: opts.now, hook: opts.hooks });
+        const r = await pullOnce({ sqlite: opts.sqlite, pool, site: opts.site, now: opts.now, hook: opts.hooks, publish: opts.publish });
         out.pulled += r.rows;
         opts.gauges?.pulled(r.rows);
         if (r.rows > 0) opts.progress?.(`pulled ${out.pulled} changes${r.more ? ', more waiting' : ''}`);

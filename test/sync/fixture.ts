@@ -60,6 +60,7 @@ export function startEdge(site: number, url: string, opts: { hooks?: SyncWorkerO
     now: () => gw.ctx.clock.now(),
     log: { info: () => {}, warn: () => {} },
     gauges: syncGauges(gw.ctx.metrics),
+    publish: gw.ctx.bus.publish,
     hooks: opts.hooks,
   });
   return {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ShopEvent } from '../../src/events/bus.ts';
 import { body } from '../helpers/app.ts';
 import { act, createWorkOrder } from '../helpers/floor.ts';
 import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, pullUntil, startEdge, startHq } from './fixture.ts';
@@ -109,6 +110,41 @@ describe('sync round trips', () => {
     await act(edge.gw, planner, stage.id, 'done', { qty_good: 1, qty_scrap: 0 });
     await edge.sync.runCycle();
     await expect(hqRows(hq, "UPDATE work_order_stages SET status = 'in_progress' WHERE id = $1", [stage.id])).rejects.toThrow(/cannot move back/);
+  });
+
+  it('publishes a pulled work-order change on the event bus once it is committed, shaped like a local event', async () => {
+    const wo = await createWorkOrder(edge.gw, planner, { product_code: 'BUS' });
+    await edge.sync.runCycle();
+    const seen: Array<{ event: ShopEvent; committed: boolean; qty: number | undefined }> = [];
+    const sqlite = edge.gw.ctx.store.sqlite;
+    const unsubscribe = edge.gw.ctx.bus.subscribe((event) => {
+      // A subscriber reads the database (as the console's SSE does): the change must be there.
+      const row = sqlite.prepare('SELECT id FROM events WHERE id = ?').get(event.id);
+      const qty = (sqlite.prepare('SELECT qty FROM work_orders WHERE id = ?').get(wo.id) as { qty: number } | undefined)?.qty;
+      seen.push({ event, committed: row !== undefined && !sqlite.inTransaction, qty });
+    });
+    try {
+      await hqRows(hq, 'UPDATE work_orders SET qty = 40 WHERE id = $1', [wo.id]);
+      await pullUntil(edge, () => seen.some((s) => s.event.entityId === wo.id));
+    } finally {
+      unsubscribe();
+    }
+    const mine = seen.filter((s) => s.event.entityId === wo.id);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({
+      committed: true,
+      qty: 40,
+      event: {
+        kind: 'work_order.synced',
+        entityType: 'work_order',
+        entityId: wo.id,
+        workOrderId: wo.id,
+        toStatus: null,
+        data: { source: 'hq', columns: ['qty'] },
+      },
+    });
+    expect(typeof mine[0]?.event.id).toBe('number');
+    expect(mine[0]?.event.recordedAt).toBeGreaterThan(0);
   });
 
   it('applies a role change made at HQ on the next request', async () => {
