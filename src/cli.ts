@@ -15,7 +15,7 @@ import { backupCommand, restoreCommand } from './modules/backup/commands.ts';
 import { importLegacyCommand } from './modules/import/command.ts';
 import { createUser } from './modules/auth/service.ts';
 import { seedDemo } from './seed.ts';
-import { type CommandIo, hashPassword, hqAddSite, hqMigrate, syncNow, syncRestore, syncStatus } from '../sync/cli.ts';
+import { type CommandIo, hashPassword, hqAddSite, hqMigrate, hqPruneChanges, syncNow, syncRestore, syncStatus } from '../sync/cli.ts';
 
 const USAGE = `usage: gateway <command>
   serve                                   start the gateway (what npm start runs)
@@ -29,6 +29,8 @@ const USAGE = `usage: gateway <command>
   hash-password                           read a password on stdin, print its hash (for HQ tools creating users)
   hq migrate                              apply the HQ PostgreSQL schema (HQ_DATABASE_URL: owner role)
   hq add-site N --password-stdin          create site N's login role; prints its URL (no password)
+  hq prune-changes [--horizon-days N]     drop HQ change-log entries every site has pulled, and any
+                                          older than N days (default 30; such a site re-reads its rows)
   sync status | now | restore             print the sync status / run one push and pull cycle /
                                           restore a replacement box of this site from HQ`;
 
@@ -173,6 +175,7 @@ switch (command) {
   case 'hq':
     if (sub === 'migrate') await hqMigrate(config(), io);
     else if (sub === 'add-site') await hqAddSite(config(), rest, io);
+    else if (sub === 'prune-changes') await hqPruneChanges(config(), rest, io);
     else fail(USAGE);
     break;
   case 'sync':

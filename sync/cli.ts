@@ -4,6 +4,7 @@ import { silentLogger } from '../src/logger.ts';
 import { createPasswordHasher } from '../src/modules/auth/password.ts';
 import { migrateHq } from './hq/migrate.ts';
 import { createHqPool, redactUrl } from './hq/pool.ts';
+import { pruneChangeLog } from './hq/prune.ts';
 import { addSite, siteUrl } from './hq/sites.ts';
 import { createGatewaySync } from './index.ts';
 import { restoreSite } from './restore.ts';
@@ -51,6 +52,25 @@ export async function hqAddSite(cfg: Config, args: string[], io: CommandIo): Pro
     io.out("(add the password to that URL on the site's box)");
   } catch (err) {
     io.fail(`hq add-site failed: ${(err as Error).message}`);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** `hq prune-changes [--horizon-days N]`: drops change-log entries every site has pulled, and any older than N days (30). */
+export async function hqPruneChanges(cfg: Config, args: string[], io: CommandIo): Promise<void> {
+  const hq = hqOf(cfg, io);
+  const i = args.indexOf('--horizon-days');
+  const unknown = args.filter((a, k) => a !== '--horizon-days' && k !== i + 1);
+  if (unknown.length > 0) io.fail('usage: gateway hq prune-changes [--horizon-days N]');
+  const raw = i >= 0 ? (args[i + 1] ?? '') : '30';
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) io.fail('--horizon-days: must be a whole number of days, at least 1');
+  const pool = createHqPool(hq);
+  try {
+    const r = await pruneChangeLog(pool, Number(raw));
+    io.out(`pruned ${r.pulled} change-log entries every site had pulled, ${r.expired} older than ${raw} days`);
+  } catch (err) {
+    io.fail(`hq prune-changes failed: ${(err as Error).message}`);
   } finally {
     await pool.end();
   }

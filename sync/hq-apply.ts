@@ -25,10 +25,15 @@ export async function lockRows(client: pg.ClientBase, spec: TableSpec, keys: str
   const sql = `SELECT to_jsonb(t) AS j FROM ${t} t WHERE (${cols}) IN (SELECT * FROM unnest(${unnest}))${lock ? ' FOR UPDATE' : ''}`;
   const res = await client.query<{ j: Record<string, unknown> }>(sql, arrays);
   for (const { j } of res.rows) {
-    const values = fromHq(spec, j);
-    out.set(keyOf(spec, values), { values, clocks: (j._clocks as Record<string, string>) ?? {}, siteId: Number(j.site_id) });
+    const v = versionOf(spec, j);
+    out.set(keyOf(spec, v.values), { ...v, siteId: Number(j.site_id) });
   }
   return out;
+}
+
+/** An HQ row (as to_jsonb gives it) in the edge representation, with its column clocks. */
+export function versionOf(spec: TableSpec, j: Record<string, unknown>): Versioned {
+  return { values: fromHq(spec, j), clocks: (j._clocks as Record<string, string>) ?? {} };
 }
 
 /** Writes whole merged rows (insert or overwrite), keeping each row's site. */

@@ -3,10 +3,11 @@ import type pg from 'pg';
 import { createEventRows } from '../src/db/event-rows.ts';
 import { createIdAllocator } from '../src/db/ids.ts';
 import type { ShopEvent } from '../src/events/bus.ts';
-import { lockRows } from './hq-apply.ts';
+import { lockRows, versionOf } from './hq-apply.ts';
+import { quoteIdent } from './hq/pool.ts';
 import { mergeRow, type Versioned } from './merge.ts';
 import { getMeta, observeClock, setMeta } from './state.ts';
-import { DELETED, MUTABLE_TABLES, parseKey, type TableSpec, tableSpec } from './tables.ts';
+import { DELETED, keyOf, MUTABLE_TABLES, parseKey, type TableSpec, tableSpec } from './tables.ts';
 
 export interface PullDeps {
   sqlite: Database;
@@ -25,11 +26,55 @@ export interface PullResult {
   more: boolean;
 }
 
-interface LogEntry {
+/** A position in HQ's change log: entries are read in (xid, log_id) order. */
+interface LogPosition {
   xid: string;
   log_id: number;
+}
+
+interface LogEntry extends LogPosition {
   tbl: string;
   pk: string;
+}
+
+function isAfter(a: LogPosition, b: LogPosition): boolean {
+  const ax = BigInt(a.xid);
+  const bx = BigInt(b.xid);
+  return ax !== bx ? ax > bx : a.log_id > b.log_id;
+}
+
+function parseMark(text: string | undefined): LogPosition | undefined {
+  const m = text ? /^(\d+)\/(\d+)$/.exec(text) : null;
+  return m ? { xid: m[1] ?? '0', log_id: Number(m[2]) } : undefined;
+}
+
+/**
+ * Tells HQ how far this site has pulled (the cursor saved in SQLite), so HQ can prune the log
+ * entries it no longer needs. Only when it moved since the last report: one small UPDATE.
+ */
+async function reportCursor(client: pg.ClientBase, sqlite: Database, site: number, cursor: LogPosition): Promise<void> {
+  const position = `${cursor.xid}/${cursor.log_id}`;
+  if (getMeta(sqlite, 'pull_reported') === position) return;
+  await client.query('UPDATE sync_pull_cursor SET xid = $2::xid8, log_id = $3, reported_at = now() WHERE site_id = $1', [site, cursor.xid, cursor.log_id]);
+  setMeta(sqlite, 'pull_reported', position);
+}
+
+/** Every row HQ holds for the site (tombstones included), for a re-read after pruning. */
+async function readSite(client: pg.ClientBase, site: number): Promise<HqRows> {
+  const rows: HqRows = new Map();
+  for (const spec of MUTABLE_TABLES) {
+    const res = await client.query<{ j: Record<string, unknown> }>(`SELECT to_jsonb(t) AS j FROM ${quoteIdent(spec.name)} t WHERE site_id = $1`, [site]);
+    rows.set(
+      spec.name,
+      new Map(
+        res.rows.map(({ j }) => {
+          const v = versionOf(spec, j);
+          return [keyOf(spec, v.values), v];
+        }),
+      ),
+    );
+  }
+  return rows;
 }
 
 type HqRows = Map<string, Map<string, Versioned>>;
@@ -125,28 +170,50 @@ const EVENT_ENTITY: Record<string, 'work_order' | 'stage' | 'issue' | 'machine'>
 export async function pullOnce(deps: PullDeps): Promise<PullResult> {
   const { sqlite, pool, site } = deps;
   const pageSize = deps.pageSize ?? 1000;
-  const cursorXid = getMeta(sqlite, 'pull_xid') ?? '0';
-  const cursorLog = Number(getMeta(sqlite, 'pull_log_id') ?? '0');
+  const cursor: LogPosition = { xid: getMeta(sqlite, 'pull_xid') ?? '0', log_id: Number(getMeta(sqlite, 'pull_log_id') ?? '0') };
   const client = await pool.connect();
-  let entries: LogEntry[];
   let rows: HqRows;
+  let count: number;
+  let next: LogPosition | undefined;
+  let resynced: LogPosition | undefined;
   try {
+    await reportCursor(client, sqlite, site, cursor);
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const res = await client.query<LogEntry>(
-      `SELECT xid::text AS xid, log_id, tbl, pk FROM sync_change_log
-        WHERE site_id = $1 AND xid < pg_snapshot_xmin(pg_current_snapshot()) AND (xid, log_id) > ($2::xid8, $3::bigint)
-        ORDER BY xid, log_id LIMIT $4`,
-      [site, cursorXid, cursorLog, pageSize],
-    );
-    entries = res.rows;
-    rows = entries.length > 0 ? await fetchRows(client, sqlite, entries) : new Map();
+    const mark = (await client.query<LogPosition>('SELECT pruned_xid::text AS xid, pruned_log_id AS log_id FROM sync_pull_cursor WHERE site_id = $1', [site]))
+      .rows[0];
+    const handled = parseMark(getMeta(sqlite, 'pull_pruned_mark'));
+    if (mark && isAfter(mark, cursor) && (!handled || isAfter(mark, handled))) {
+      // HQ pruned log entries this site had not pulled (it was away longer than the horizon).
+      const xmin = (await client.query<{ x: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x')).rows[0]?.x ?? '0';
+      rows = await readSite(client, site);
+      count = [...rows.values()].reduce((n, t) => n + t.size, 0);
+      // Every transaction below xmin is in this snapshot; later log entries are pulled as usual.
+      const atSnapshot = { xid: xmin, log_id: 0 };
+      next = isAfter(atSnapshot, cursor) ? atSnapshot : cursor;
+      resynced = mark;
+    } else {
+      const res = await client.query<LogEntry>(
+        `SELECT xid::text AS xid, log_id, tbl, pk FROM sync_change_log
+          WHERE site_id = $1 AND xid < pg_snapshot_xmin(pg_current_snapshot()) AND (xid, log_id) > ($2::xid8, $3::bigint)
+          ORDER BY xid, log_id LIMIT $4`,
+        [site, cursor.xid, cursor.log_id, pageSize],
+      );
+      const entries = res.rows;
+      rows = entries.length > 0 ? await fetchRows(client, sqlite, entries) : new Map();
+      count = entries.length;
+      next = entries.at(-1);
+    }
     await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
   } finally {
     client.release();
   }
-  const last = entries.at(-1);
-  if (!last) {
+  const last = next;
+  if (!last || count === 0) {
     setMeta(sqlite, 'last_pull_at', deps.now());
+    if (resynced) setMeta(sqlite, 'pull_pruned_mark', `${resynced.xid}/${resynced.log_id}`);
     return { rows: 0, more: false };
   }
   await deps.hook?.('mid-pull');
@@ -177,12 +244,13 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
       events = writeEvents(sqlite, site, at, applied);
       setMeta(sqlite, 'pull_xid', last.xid);
       setMeta(sqlite, 'pull_log_id', last.log_id);
+      if (resynced) setMeta(sqlite, 'pull_pruned_mark', `${resynced.xid}/${resynced.log_id}`);
       setMeta(sqlite, 'last_pull_at', at);
     })
     .immediate();
   // Like a local command's events: on the bus only once committed (MQTT, the console's SSE).
   for (const e of events) deps.publish?.(e);
-  return { rows: entries.length, more: entries.length === pageSize };
+  return { rows: count, more: resynced !== undefined || count === pageSize };
 }
 
 /**

@@ -54,6 +54,16 @@ describe('hq and sync commands', { timeout: 120_000 }, () => {
     expect(bad.stderr).toMatch(/1-1023/);
   });
 
+  it('hq prune-changes prunes through the SQL function and refuses a bad horizon, changing nothing', async () => {
+    const bad = runCli(['hq', 'prune-changes', '--horizon-days', '0'], env());
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--horizon-days: must be a whole number of days/);
+    const ok = runCli(['hq', 'prune-changes', '--horizon-days', '7'], env());
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toMatch(/^pruned \d+ change-log entries every site had pulled, \d+ older than 7 days$/m);
+    expect(ok.status).toBe(0);
+  });
+
   it('hash-password prints a hash in the gateway format', () => {
     const res = runCli(['hash-password'], env(), 'correct horse battery\n');
     expect(res.status).toBe(0);
