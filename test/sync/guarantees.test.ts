@@ -87,12 +87,11 @@ describe('sync guarantees', () => {
       await hqRows(hq, "INSERT INTO work_orders (site_id, product_code, lot_no, qty, planned_start, planned_end) VALUES (6, 'EARLY', 'L', 1, now(), now())");
       await edge.sync.runCycle();
       await late.query('COMMIT');
-      await edge.sync.runCycle();
       const planner = (await edge.gw.login('planner')).token;
-      for (const code of ['LATE', 'EARLY']) {
-        const list = await body<unknown[]>(await edge.gw.req('GET', `/workorders?product_code=${code}`, { token: planner }));
-        expect(list.data, code).toHaveLength(1);
-      }
+      const count = async (code: string) =>
+        (await body<unknown[]>(await edge.gw.req('GET', `/workorders?product_code=${code}`, { token: planner }))).data.length;
+      await pullUntil(edge, async () => (await count('LATE')) > 0 && (await count('EARLY')) > 0);
+      for (const code of ['LATE', 'EARLY']) expect(await count(code), code).toBe(1);
     } finally {
       late.release();
       await edge.close();
