@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { CONNECTIONS, DURATION_S, load, pct, printTable, procStats, startChild, stopChild } from './lib.ts';
+import { CAPTURE_CONFIGS, type CaptureConfig } from './capture.ts';
+import { benchCommandPath } from './command-path.ts';
 import { benchConsole, benchSseFanout } from './console.ts';
 import { benchReconnects } from './drivers-reconnect.ts';
 import { benchMqtt } from './mqtt.ts';
@@ -63,20 +65,6 @@ function singleCommitCeiling(): number {
   return n / DURATION_S;
 }
 
-interface CaptureConfig {
-  name: string;
-  mqtt: boolean;
-  sync: boolean;
-}
-
-/** The change-capture triggers that add rows to every write's transaction, as each deployment has them. */
-const CAPTURE_CONFIGS: CaptureConfig[] = [
-  { name: 'plain (no MQTT, no HQ)', mqtt: false, sync: false },
-  { name: '+ MQTT queueing (mqtt_outbox triggers)', mqtt: true, sync: false },
-  { name: '+ sync capture (sync_outbox triggers)', mqtt: false, sync: true },
-  { name: 'MQTT queueing + sync capture', mqtt: true, sync: true },
-];
-
 function setCapture(child: ChildProcess, c: CaptureConfig): Promise<void> {
   return new Promise((resolve) => {
     const onMessage = (m: { captured?: boolean }) => {
@@ -97,8 +85,11 @@ function setCapture(child: ChildProcess, c: CaptureConfig): Promise<void> {
 async function stageWrites(gw: GatewayReady, child: ChildProcess) {
   let next = 0;
   const stages = gw.stageIds;
-  const startDone = (duration = DURATION_S) =>
-    load({
+  let key = 0;
+  const startDone = (duration = DURATION_S, idempotencyKeys = false) => {
+    const keyed = (req: Record<string, unknown>) =>
+      idempotencyKeys ? { ...req, headers: { ...(req.headers as Record<string, string>), 'idempotency-key': `bench-${++key}` } } : req;
+    return load({
       url: `http://127.0.0.1:${gw.port}`,
       duration,
       headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' },
@@ -109,20 +100,29 @@ async function stageWrites(gw: GatewayReady, child: ChildProcess) {
           setupRequest: (req, context) => {
             const id = stages[next++ % stages.length];
             (context as { stage?: number }).stage = id;
-            return { ...req, path: `/stages/${id}/start` };
+            return keyed({ ...req, path: `/stages/${id}/start` }) as typeof req;
           },
         },
-        { method: 'POST', body: '{}', setupRequest: (req, context) => ({ ...req, path: `/stages/${(context as { stage?: number }).stage}/done` }) },
+        {
+          method: 'POST',
+          body: '{}',
+          setupRequest: (req, context) => keyed({ ...req, path: `/stages/${(context as { stage?: number }).stage}/done` }) as typeof req,
+        },
       ],
     });
+  };
   // Warm-up (not reported): the first seconds of a fresh process are spent compiling.
   await startDone(2);
   const rows: Array<Record<string, string | number>> = [];
-  for (const config of CAPTURE_CONFIGS) {
+  const runs = [
+    ...CAPTURE_CONFIGS.map((c) => ({ ...c, keys: false })),
+    { ...(CAPTURE_CONFIGS[0] as CaptureConfig), name: 'plain, Idempotency-Key on every request', keys: true },
+  ];
+  for (const config of runs) {
     await setCapture(child, config);
     const ceiling = singleCommitCeiling();
     const before = procStats(child.pid ?? 0);
-    const cycle = await startDone();
+    const cycle = await startDone(DURATION_S, config.keys);
     const cpuS = procStats(child.pid ?? 0).cpuS - before.cpuS;
     rows.push({
       'start→done (one op = one request)': config.name,
@@ -140,6 +140,11 @@ async function stageWrites(gw: GatewayReady, child: ChildProcess) {
     rows,
   );
   await setCapture(child, CAPTURE_CONFIGS[0] as CaptureConfig);
+  const alone = await benchCommandPath();
+  printTable(
+    'Command path alone: the same transitions in-process through store.command (group commit, synchronous=FULL, 32 in flight), no HTTP',
+    alone.map((f) => ({ config: f.name, 'transitions/s': f.perS, 'CPU µs/transition': f.cpuUs })),
+  );
   if (next > stages.length)
     process.stdout.write(`note: ${next} requests cycled over ${stages.length} stages; later ones met done stages (409 counted as errors)\n`);
 }

@@ -9,8 +9,7 @@ import { startGateway } from '../../src/main.ts';
 import { createUser } from '../../src/modules/auth/service.ts';
 import { createMachine } from '../../src/modules/machines/service.ts';
 import { createWorkOrder } from '../../src/modules/workorders/service.ts';
-import { setOutboxQueueing } from '../../src/mqtt/outbox.ts';
-import { enableCapture } from '../../sync/state.ts';
+import { applyCapture } from '../capture.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-'));
 const count = Number(process.env.BENCH_WORK_ORDERS ?? 10_000);
@@ -60,13 +59,9 @@ const res = await fetch(`http://127.0.0.1:${gw.port}/auth/login`, {
 const token = ((await res.json()) as { data: { access_token: string } }).data.access_token;
 process.send?.({ port: gw.port, token, woId, stageIds, machineId: machine.id });
 // The writes bench switches change capture between runs: {capture: {mqtt, sync}} → {captured: true}.
-// MQTT queueing as with MQTT_URL set (no broker here, so the queue only grows); sync capture as
-// once sync is configured (the first switch enqueues every existing row, before the run).
 process.on('message', (m: { capture?: { mqtt: boolean; sync: boolean } }) => {
   if (!m.capture) return;
-  setOutboxQueueing(ctx.store.sqlite, m.capture.mqtt);
-  if (m.capture.sync) enableCapture(ctx.store.sqlite);
-  else ctx.store.sqlite.exec('UPDATE sync_state SET capture = 0 WHERE id = 1');
+  applyCapture(ctx.store.sqlite, m.capture);
   process.send?.({ captured: true });
 });
 process.on('SIGTERM', () => {
