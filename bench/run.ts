@@ -86,12 +86,13 @@ async function stageWrites(gw: GatewayReady, child: ChildProcess) {
   let next = 0;
   const stages = gw.stageIds;
   let key = 0;
-  const startDone = (duration = DURATION_S, idempotencyKeys = false) => {
+  /** `amount` requests in all, or DURATION_S seconds. */
+  const startDone = (idempotencyKeys = false, amount?: number) => {
     const keyed = (req: Record<string, unknown>) =>
       idempotencyKeys ? { ...req, headers: { ...(req.headers as Record<string, string>), 'idempotency-key': `bench-${++key}` } } : req;
     return load({
       url: `http://127.0.0.1:${gw.port}`,
-      duration,
+      ...(amount ? { amount } : {}),
       headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' },
       requests: [
         {
@@ -111,8 +112,8 @@ async function stageWrites(gw: GatewayReady, child: ChildProcess) {
       ],
     });
   };
-  // Warm-up (not reported): the first seconds of a fresh process are spent compiling.
-  await startDone(2);
+  // Warm-up (not reported): a fresh process compiles its hot paths over the first thousand or so requests.
+  await startDone(false, 2000);
   const rows: Array<Record<string, string | number>> = [];
   const runs = [
     ...CAPTURE_CONFIGS.map((c) => ({ ...c, keys: false })),
@@ -122,7 +123,7 @@ async function stageWrites(gw: GatewayReady, child: ChildProcess) {
     await setCapture(child, config);
     const ceiling = singleCommitCeiling();
     const before = procStats(child.pid ?? 0);
-    const cycle = await startDone(DURATION_S, config.keys);
+    const cycle = await startDone(config.keys);
     const cpuS = procStats(child.pid ?? 0).cpuS - before.cpuS;
     rows.push({
       'start→done (one op = one request)': config.name,

@@ -39,6 +39,8 @@ export interface WriteStatements {
   issueOfStage: Statement<[number, number], IssueRow>;
   /** status, updated_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, id. */
   updateIssue: Statement<[string, number, number | null, number | null, number | null, number | null, number], IssueRow>;
+  /** 1 when the machine exists. */
+  machineExists: Statement<[number], number>;
   /** An issue's history from its event rows, oldest first. */
   issueHistory: Statement<[number], { status: string; at: number; by: number | null; data: string | null }>;
 }
@@ -81,6 +83,7 @@ export function createWriteStatements(sqlite: Database): WriteStatements {
       'UPDATE issues SET status = ?, updated_at = ?, acknowledged_at = ?, acknowledged_by = ?, resolved_at = ?, resolved_by = ? ' +
         `WHERE id = ? RETURNING ${issueCols}`,
     ),
+    machineExists: sqlite.prepare<[number], number>('SELECT 1 FROM machines WHERE id = ?').pluck(),
     issueHistory: sqlite.prepare(
       "SELECT to_status AS status, occurred_at AS at, actor_user_id AS by, data FROM events WHERE entity_type = 'issue' AND entity_id = ? ORDER BY id",
     ),
