@@ -35,6 +35,8 @@ export interface HttpFigures {
   p50: number;
   p99: number;
   errors: number;
+  /** Requests answered 2xx over the whole run. */
+  ok: number;
 }
 
 export async function load(opts: autocannon.Options): Promise<HttpFigures> {
@@ -44,6 +46,7 @@ export async function load(opts: autocannon.Options): Promise<HttpFigures> {
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx + result.timeouts,
+    ok: result['2xx'],
   };
 }
 

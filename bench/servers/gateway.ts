@@ -9,6 +9,7 @@ import { startGateway } from '../../src/main.ts';
 import { createUser } from '../../src/modules/auth/service.ts';
 import { createMachine } from '../../src/modules/machines/service.ts';
 import { createWorkOrder } from '../../src/modules/workorders/service.ts';
+import { applyCapture } from '../capture.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-'));
 const count = Number(process.env.BENCH_WORK_ORDERS ?? 10_000);
@@ -57,6 +58,12 @@ const res = await fetch(`http://127.0.0.1:${gw.port}/auth/login`, {
 });
 const token = ((await res.json()) as { data: { access_token: string } }).data.access_token;
 process.send?.({ port: gw.port, token, woId, stageIds, machineId: machine.id });
+// The writes bench switches change capture between runs: {capture: {mqtt, sync}} → {captured: true}.
+process.on('message', (m: { capture?: { mqtt: boolean; sync: boolean } }) => {
+  if (!m.capture) return;
+  applyCapture(ctx.store.sqlite, m.capture);
+  process.send?.({ captured: true });
+});
 process.on('SIGTERM', () => {
   void gw.stop().then(() => process.exit(0));
 });

@@ -62,6 +62,10 @@ export function createCommandRunner(deps: CommandDeps): CommandRunner {
   const begin = sqlite.prepare('BEGIN IMMEDIATE');
   const commit = sqlite.prepare('COMMIT');
   const rollback = sqlite.prepare('ROLLBACK');
+  // One savepoint per command (better-sqlite3's transaction() would build a new wrapper each call).
+  const savepoint = sqlite.prepare('SAVEPOINT command');
+  const release = sqlite.prepare('RELEASE command');
+  const rollbackTo = sqlite.prepare('ROLLBACK TO command');
   let pending: Pending[] = [];
   let scheduled = false;
   let retryMs = FIRST_RETRY_MS;
@@ -97,7 +101,19 @@ export function createCommandRunner(deps: CommandDeps): CommandRunner {
     const outer = current;
     current = own;
     try {
-      return sqlite.transaction(() => fn(own))();
+      savepoint.run();
+      try {
+        const value = fn(own);
+        release.run();
+        return value;
+      } catch (err) {
+        // Some errors (disk full, I/O) end the whole transaction: then there is no savepoint left.
+        if (sqlite.inTransaction) {
+          rollbackTo.run();
+          release.run();
+        }
+        throw err;
+      }
     } finally {
       current = outer;
     }

@@ -6,6 +6,7 @@ import { createEventRows } from './event-rows.ts';
 import { type FaultReporter, silentFaults } from './faults.ts';
 import { createIdAllocator, type IdAllocator } from './ids.ts';
 import { createIdempotencyStore, type IdempotencyStore } from './idempotency.ts';
+import { createWriteStatements, type WriteStatements } from './statements.ts';
 
 /** The gateway's handle on its SQLite database. */
 export interface Store {
@@ -13,6 +14,8 @@ export interface Store {
   db: Db;
   ids: IdAllocator;
   idempotency: IdempotencyStore;
+  /** The common writes' statements, prepared when the store opened (statements.ts). */
+  writes: WriteStatements;
   faults: FaultReporter;
   /**
    * A drizzle query prepared once for this store and reused: hot paths skip drizzle's per-call SQL
@@ -73,6 +76,7 @@ export function openStore(file: string, siteId: number, opts: StoreOptions = {})
       return built;
     },
     idempotency: createIdempotencyStore(sqlite),
+    writes: createWriteStatements(sqlite),
     faults,
     read: (fn) => {
       try {

@@ -4,11 +4,11 @@ import { keysetPage, type Page } from '../../db/keyset.ts';
 import { events, type IssueStatus, issues, workOrderStages } from '../../db/schema.ts';
 import { forbidden, invalidTransition, notFound } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
+import type { IssueRow } from '../../db/statements.ts';
 import { iso } from '../../http/envelope.ts';
 import type { IssueView } from './schemas.ts';
-import { checkStageAccess, getStageRow } from '../stages/queries.ts';
+import { checkStageAccess } from '../stages/queries.ts';
 
-type IssueRow = typeof issues.$inferSelect;
 export type IssueType = IssueRow['type'];
 
 type IssueHistoryEntry = IssueView['history'][number];
@@ -18,9 +18,23 @@ const NEXT: Record<IssueStatus, IssueStatus[]> = { open: ['ack', 'resolved'], ac
 
 const MANAGERS = new Set(['manager', 'planner', 'admin']);
 
+const noteOf = (data: unknown): string | null => {
+  const note = (data as { note?: unknown } | null)?.note;
+  return typeof note === 'string' ? note : null;
+};
+
 /** History is read from the immutable event rows, so it can never disagree with them. */
 function histories(ctx: Pick<AppContext, 'store'>, ids: number[]): Map<number, IssueHistoryEntry[]> {
   const map = new Map<number, IssueHistoryEntry[]>();
+  if (ids.length === 1) {
+    const id = ids[0] as number;
+    const rows = ctx.store.writes.issueHistory.all(id);
+    map.set(
+      id,
+      rows.map((e) => ({ status: e.status as IssueStatus, at: iso(e.at), by: e.by, note: noteOf(e.data === null ? null : JSON.parse(e.data)) })),
+    );
+    return map;
+  }
   if (ids.length === 0) return map;
   const rows = ctx.store.db
     .select()
@@ -38,8 +52,7 @@ function histories(ctx: Pick<AppContext, 'store'>, ids: number[]): Map<number, I
     .all();
   for (const e of rows) {
     const list = map.get(e.entityId) ?? [];
-    const note = (e.data as { note?: unknown } | null)?.note;
-    list.push({ status: e.toStatus as IssueStatus, at: iso(e.occurredAt), by: e.actorUserId, note: typeof note === 'string' ? note : null });
+    list.push({ status: e.toStatus as IssueStatus, at: iso(e.occurredAt), by: e.actorUserId, note: noteOf(e.data) });
     map.set(e.entityId, list);
   }
   return map;
@@ -68,35 +81,38 @@ function toViews(ctx: Pick<AppContext, 'store'>, rows: IssueRow[]): IssueView[] 
 
 /** POST /stages/{id}/issue: a worker may report only on a stage assigned to them. */
 export function reportIssue(ctx: AppContext, tx: Tx, actor: Actor, stageId: number, input: { type: IssueType; description: string }): IssueView {
-  const stage = getStageRow(ctx, stageId);
+  const stage = ctx.store.writes.stageById.get(stageId);
+  if (!stage) throw notFound('stage');
   checkStageAccess(ctx, stageId, actor);
   const now = ctx.clock.now();
-  const row = ctx.store.db
-    .insert(issues)
-    .values({
-      id: ctx.store.ids.next('issues'),
-      workOrderStageId: stageId,
-      type: input.type,
-      description: input.description,
-      status: 'open',
-      createdBy: actor.userId,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning()
-    .get();
-  tx.emit({
+  const id = ctx.store.ids.next('issues');
+  ctx.store.writes.insertIssue.run(id, stageId, input.type, input.description, actor.userId, now, now);
+  const opened = tx.emit({
     kind: 'issue.opened',
     entityType: 'issue',
-    entityId: row.id,
+    entityId: id,
     workOrderId: stage.workOrderId,
     toStatus: 'open',
     occurredAt: now,
     actorUserId: actor.userId,
     requestId: actor.requestId ?? null,
-    data: { stage_id: stageId, type: row.type, description: row.description },
+    data: { stage_id: stageId, type: input.type, description: input.description },
   });
-  return toViews(ctx, [row])[0] as IssueView;
+  // A new issue's history is the one event row just written.
+  return {
+    id,
+    work_order_stage_id: stageId,
+    type: input.type,
+    description: input.description,
+    status: 'open',
+    created_by: actor.userId,
+    created_at: iso(now),
+    acknowledged_at: null,
+    acknowledged_by: null,
+    resolved_at: null,
+    resolved_by: null,
+    history: [{ status: 'open', at: iso(opened.occurredAt), by: opened.actorUserId, note: null }],
+  };
 }
 
 /** PATCH /stages/{id}/issues/{issue_id}: an issue of another stage is 404. */
@@ -108,21 +124,27 @@ export function updateIssue(
   issueId: number,
   input: { status: IssueStatus; note?: string | undefined },
 ): IssueView {
-  const stage = getStageRow(ctx, stageId);
-  const row = ctx.store.db
-    .select()
-    .from(issues)
-    .where(and(eq(issues.id, issueId), eq(issues.workOrderStageId, stageId)))
-    .get();
+  const w = ctx.store.writes;
+  const stage = w.stageById.get(stageId);
+  if (!stage) throw notFound('stage');
+  const row = w.issueOfStage.get(issueId, stageId);
   if (!row) throw notFound('issue');
   if (!NEXT[row.status].includes(input.status)) throw invalidTransition('issue', row.status, input.status);
   const now = ctx.clock.now();
-  const patch: Partial<IssueRow> = { status: input.status, updatedAt: now };
-  if (input.status === 'ack') Object.assign(patch, { acknowledgedAt: now, acknowledgedBy: actor.userId });
-  if (input.status === 'resolved') Object.assign(patch, { resolvedAt: now, resolvedBy: actor.userId });
-  const updated = ctx.store.db.update(issues).set(patch).where(eq(issues.id, issueId)).returning().get();
+  const ack = input.status === 'ack';
+  const resolved = input.status === 'resolved';
+  const updated = w.updateIssue.get(
+    input.status,
+    now,
+    ack ? now : row.acknowledgedAt,
+    ack ? actor.userId : row.acknowledgedBy,
+    resolved ? now : row.resolvedAt,
+    resolved ? actor.userId : row.resolvedBy,
+    issueId,
+  );
+  if (!updated) throw notFound('issue');
   tx.emit({
-    kind: input.status === 'ack' ? 'issue.acknowledged' : 'issue.resolved',
+    kind: ack ? 'issue.acknowledged' : 'issue.resolved',
     entityType: 'issue',
     entityId: issueId,
     workOrderId: stage.workOrderId,

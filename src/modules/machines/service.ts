@@ -172,7 +172,7 @@ export type PostedReading = Omit<ReadingInput, 'machineId' | 'sourceTs' | 'reaso
  * (the whole batch, nothing stored).
  */
 export function postReadings(ctx: AppContext, tx: Tx, machineId: number, readings: PostedReading[], batch: boolean): number {
-  getRow(ctx, machineId);
+  if (ctx.store.writes.machineExists.get(machineId) === undefined) throw notFound('machine');
   const now = ctx.clock.now();
   const rows = readings.map((r, i) => {
     if (r.sourceTs !== undefined && r.sourceTs > now + MAX_FUTURE_MS) {

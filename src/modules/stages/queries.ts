@@ -72,13 +72,7 @@ export function getStageRow(ctx: Pick<AppContext, 'store'>, id: number): StageRo
 }
 
 function isAssigned(ctx: Pick<AppContext, 'store'>, stageId: number, userId: number): boolean {
-  return (
-    ctx.store.db
-      .select({ one: sql<number>`1` })
-      .from(stageAssignments)
-      .where(and(eq(stageAssignments.stageId, stageId), eq(stageAssignments.userId, userId)))
-      .get() !== undefined
-  );
+  return ctx.store.writes.isAssigned.get(stageId, userId) !== undefined;
 }
 
 /** Workers act only on stages assigned to them; every other allowed role acts on any stage. */

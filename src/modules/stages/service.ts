@@ -1,11 +1,12 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { type StageStatus, stageAssignments, users, type WorkOrderStatus, workOrderStages, workOrders } from '../../db/schema.ts';
+import { type StageStatus, stageAssignments, users, type WorkOrderStatus } from '../../db/schema.ts';
 import { conflict, invalidTransition, notFound, validation } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
 import { iso } from '../../http/envelope.ts';
 import { MAX_FUTURE_MS } from '../../lib/time.ts';
-import { checkStageAccess, getStageRow, type StageRow, toStageViews } from './queries.ts';
+import type { StageRow } from '../../db/statements.ts';
+import { checkStageAccess, getStageRow, toStageViews } from './queries.ts';
 import type { AssignmentView, StageView } from './schemas.ts';
 
 export type StageAction = 'start' | 'pause' | 'resume' | 'done';
@@ -53,69 +54,25 @@ function changes(row: StageRow, action: StageAction, at: number, input: ActionIn
   }
 }
 
-/** Every mutable column of a stage in one prepared statement (the hot path of the floor). */
-const updateStage = (ctx: AppContext) =>
-  ctx.store.prepared('updateStage', (db) =>
-    db
-      .update(workOrderStages)
-      .set({
-        status: sql`${sql.placeholder('status')}`,
-        actualStart: sql`${sql.placeholder('actualStart')}`,
-        actualEnd: sql`${sql.placeholder('actualEnd')}`,
-        pausedMs: sql`${sql.placeholder('pausedMs')}`,
-        pausedSince: sql`${sql.placeholder('pausedSince')}`,
-        qtyGood: sql`${sql.placeholder('qtyGood')}`,
-        qtyScrap: sql`${sql.placeholder('qtyScrap')}`,
-        statusChangedAt: sql`${sql.placeholder('statusChangedAt')}`,
-        updatedAt: sql`${sql.placeholder('updatedAt')}`,
-      })
-      .where(eq(workOrderStages.id, sql.placeholder('id')))
-      .returning()
-      .prepare(),
-  );
-
-const stageStatusesOf = (ctx: AppContext) =>
-  ctx.store.prepared('stageStatusesOf', (db) =>
-    db
-      .select({ s: workOrderStages.status })
-      .from(workOrderStages)
-      .where(eq(workOrderStages.workOrderId, sql.placeholder('wo')))
-      .prepare(),
-  );
-
-const workOrderStatusOf = (ctx: AppContext) =>
-  ctx.store.prepared('workOrderStatusOf', (db) =>
-    db
-      .select({ status: workOrders.status })
-      .from(workOrders)
-      .where(eq(workOrders.id, sql.placeholder('id')))
-      .prepare(),
-  );
-
-const setWorkOrderStatus = (ctx: AppContext) =>
-  ctx.store.prepared('setWorkOrderStatus', (db) =>
-    db
-      .update(workOrders)
-      .set({ status: sql`${sql.placeholder('status')}`, updatedAt: sql`${sql.placeholder('updatedAt')}` })
-      .where(eq(workOrders.id, sql.placeholder('id')))
-      .prepare(),
-  );
-
 /** A work order's status follows its stages: planned (none started), in_progress, done (all done). */
 export function deriveStatus(stageStatuses: string[]): WorkOrderStatus {
-  if (stageStatuses.length > 0 && stageStatuses.every((s) => s === 'done')) return 'done';
-  if (stageStatuses.some((s) => s !== 'planned')) return 'in_progress';
-  return 'planned';
+  const started = stageStatuses.filter((s) => s !== 'planned').length;
+  return statusFromCounts(stageStatuses.length, started, stageStatuses.filter((s) => s === 'done').length);
 }
 
-/** Recomputes the work order's derived status; records an event when it moves. */
+/** The same rule from counts: `stages` in all, `started` not planned, `done` done. */
+function statusFromCounts(stages: number, started: number, done: number): WorkOrderStatus {
+  if (stages > 0 && done === stages) return 'done';
+  return started > 0 ? 'in_progress' : 'planned';
+}
+
+/** Recomputes the work order's derived status (one query); records an event when it moves. */
 function refreshWorkOrder(ctx: AppContext, tx: Tx, workOrderId: number, at: number, actor: Actor): void {
-  const wo = workOrderStatusOf(ctx).get({ id: workOrderId });
+  const wo = ctx.store.writes.workOrderProgress.get(workOrderId);
   if (!wo) throw notFound('work order');
-  const statuses = stageStatusesOf(ctx).all({ wo: workOrderId });
-  const next = deriveStatus(statuses.map((r) => r.s));
+  const next = statusFromCounts(wo.stages, wo.started, wo.done);
   if (next === wo.status) return;
-  setWorkOrderStatus(ctx).run({ status: next, updatedAt: ctx.clock.now(), id: workOrderId });
+  ctx.store.writes.setWorkOrderStatus.run(next, ctx.clock.now(), workOrderId);
   tx.emit({
     kind: 'work_order.status_changed',
     entityType: 'work_order',
@@ -135,13 +92,17 @@ function refreshWorkOrder(ctx: AppContext, tx: Tx, workOrderId: number, at: numb
  */
 export function transitionStage(ctx: AppContext, tx: Tx, actor: Actor, stageId: number, action: StageAction, input: ActionInput): StageView {
   const { from, to } = TRANSITIONS[action];
-  const row = getStageRow(ctx, stageId);
+  const w = ctx.store.writes;
+  const row = w.stageById.get(stageId);
+  if (!row) throw notFound('stage');
   checkStageAccess(ctx, stageId, actor);
   if (row.status !== from) throw invalidTransition('stage', row.status, to);
-  const at = input.at ?? ctx.clock.now();
+  const now = ctx.clock.now();
+  const at = input.at ?? now;
   checkAt(ctx, row, at);
-  const next = { ...row, ...changes(row, action, at, input), status: to, statusChangedAt: at, updatedAt: ctx.clock.now() };
-  const updated = updateStage(ctx).get({ ...next, id: stageId }) as StageRow;
+  const c = { ...row, ...changes(row, action, at, input) };
+  const updated = w.updateStage.get(to, c.actualStart, c.actualEnd, c.pausedMs, c.pausedSince, c.qtyGood, c.qtyScrap, at, now, stageId);
+  if (!updated) throw notFound('stage');
   const data: Record<string, unknown> = { stage_name: row.stageName, seq: row.seq };
   if (input.reason !== undefined) data.reason = input.reason;
   if (action === 'done') Object.assign(data, { qty_good: updated.qtyGood, qty_scrap: updated.qtyScrap });

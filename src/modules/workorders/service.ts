@@ -1,7 +1,7 @@
 import { and, asc, eq, gte, lte, type SQL, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
 import { keysetPage, type Page } from '../../db/keyset.ts';
-import { type WorkOrderStatus, workOrderStages, workOrders } from '../../db/schema.ts';
+import { type WorkOrderStatus, workOrders } from '../../db/schema.ts';
 import { notFound } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
 import { iso } from '../../http/envelope.ts';
@@ -48,50 +48,51 @@ export function splitWindow(names: string[], start: number, end: number) {
 export function createWorkOrder(ctx: AppContext, tx: Tx, actor: Actor, input: CreateWorkOrderInput): WorkOrderView & { stages: StageView[] } {
   const plan = input.stages ?? splitWindow(ctx.config.settings.stage_template, input.planned_start, input.planned_end);
   const now = ctx.clock.now();
-  const row = ctx.store.db
-    .insert(workOrders)
-    .values({
-      id: ctx.store.ids.next('work_orders'),
-      productCode: input.product_code,
-      lotNo: input.lot_no,
-      qty: input.qty,
-      plannedStart: input.planned_start,
-      plannedEnd: input.planned_end,
-      status: 'planned',
-      createdBy: actor.userId,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning()
-    .get();
+  const w = ctx.store.writes;
+  const id = ctx.store.ids.next('work_orders');
+  w.insertWorkOrder.run(id, input.product_code, input.lot_no, input.qty, input.planned_start, input.planned_end, actor.userId, now, now);
   const firstStageId = ctx.store.ids.block('work_order_stages', plan.length);
-  ctx.store.db
-    .insert(workOrderStages)
-    .values(
-      plan.map((s, i) => ({
-        id: firstStageId + i,
-        workOrderId: row.id,
-        seq: i + 1,
-        stageName: s.stage_name,
-        plannedStart: s.planned_start ?? null,
-        plannedEnd: s.planned_end ?? null,
-        status: 'planned' as const,
-        createdAt: now,
-        updatedAt: now,
-      })),
-    )
-    .run();
+  // New stages are planned and assigned to nobody: the reply is built from what was inserted.
+  const stages: StageView[] = plan.map((s, i) => {
+    const stageId = firstStageId + i;
+    w.insertStage.run(stageId, id, i + 1, s.stage_name, s.planned_start ?? null, s.planned_end ?? null, now, now);
+    return {
+      id: stageId,
+      work_order_id: id,
+      seq: i + 1,
+      stage_name: s.stage_name,
+      planned_start: iso(s.planned_start),
+      planned_end: iso(s.planned_end),
+      actual_start: null,
+      actual_end: null,
+      status: 'planned',
+      qty_good: null,
+      qty_scrap: null,
+      assigned_user_ids: [],
+    };
+  });
   tx.emit({
     kind: 'work_order.created',
     entityType: 'work_order',
-    entityId: row.id,
-    workOrderId: row.id,
+    entityId: id,
+    workOrderId: id,
     toStatus: 'planned',
     actorUserId: actor.userId,
     requestId: actor.requestId ?? null,
-    data: { product_code: row.productCode, lot_no: row.lotNo, qty: row.qty, stages: plan.length },
+    data: { product_code: input.product_code, lot_no: input.lot_no, qty: input.qty, stages: plan.length },
   });
-  return { ...toWorkOrderView(row), stages: stagesOfWorkOrder(ctx, row.id) };
+  return {
+    id,
+    product_code: input.product_code,
+    lot_no: input.lot_no,
+    qty: input.qty,
+    planned_start: iso(input.planned_start),
+    planned_end: iso(input.planned_end),
+    status: 'planned',
+    created_at: iso(now),
+    updated_at: iso(now),
+    stages,
+  };
 }
 
 export function getWorkOrderRow(ctx: Pick<AppContext, 'store'>, id: number): WorkOrderRow {
