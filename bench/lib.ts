@@ -10,7 +10,8 @@ export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 /** Forks a TypeScript helper; resolves with the first IPC message (its "ready" payload). */
 export function startChild<T>(script: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<{ child: ChildProcess; ready: T }> {
   const child = fork(path.join(BENCH_DIR, 'servers', script), [], {
-    // BENCH_CHILD_PROFILE=1 writes a CPU profile of every child to /tmp/prof (for investigations).
+    // BENCH_CHILD_PROFILE=1 writes a CPU profile of every child's whole life to /tmp/prof; BENCH_CPU_PROF
+    // (below, `profiled`) profiles only the measurements.
     execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), ...nodeArgs],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
@@ -19,6 +20,37 @@ export function startChild<T>(script: string, env: Record<string, string> = {}, 
     child.once('message', (ready) => resolve({ child, ready: ready as T }));
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
+}
+
+/** The next IPC message from `child` that has `key`. */
+function messageWith(child: ChildProcess, key: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => {
+    const on = (msg: unknown) => {
+      if (msg && typeof msg === 'object' && key in msg) {
+        child.off('message', on);
+        resolve(msg as Record<string, unknown>);
+      }
+    };
+    child.on('message', on);
+  });
+}
+
+/**
+ * Runs `measure` while `child` records a CPU profile, when BENCH_CPU_PROF names a directory and the
+ * child calls acceptProfileRequests (bench/profiling.ts); otherwise just runs it.
+ */
+export async function profiled<T>(child: ChildProcess, name: string, measure: () => Promise<T>): Promise<T> {
+  if (!process.env.BENCH_CPU_PROF) return measure();
+  const started = messageWith(child, 'profiling');
+  child.send({ profile: 'start' });
+  await started;
+  try {
+    return await measure();
+  } finally {
+    const written = messageWith(child, 'profiled');
+    child.send({ profile: 'stop', name: name.replace(/[^A-Za-z0-9._-]+/g, '_') });
+    process.stdout.write(`cpu profile: ${String((await written).profiled)}\n`);
+  }
 }
 
 export function stopChild(child: ChildProcess): Promise<void> {
@@ -31,7 +63,10 @@ export function stopChild(child: ChildProcess): Promise<void> {
 }
 
 export interface HttpFigures {
+  /** Requests answered over the run's measured duration. */
   rps: number;
+  /** CPU time (user + system) the server process spent per request, when its pid was given. */
+  cpuUsPerReq?: number;
   p50: number;
   p99: number;
   errors: number;
@@ -39,14 +74,31 @@ export interface HttpFigures {
   ok: number;
 }
 
-export async function load(opts: autocannon.Options): Promise<HttpFigures> {
+/** Runs autocannon; with `serverPid`, also the CPU the server spent per request (from /proc). */
+export async function load(opts: autocannon.Options, serverPid?: number): Promise<HttpFigures> {
+  const before = serverPid === undefined ? undefined : procStats(serverPid);
   const result = await autocannon({ connections: CONNECTIONS, duration: DURATION_S, ...opts });
+  const after = serverPid === undefined ? undefined : procStats(serverPid);
   return {
-    rps: result.requests.average,
+    rps: result.duration > 0 ? result.requests.total / result.duration : 0,
+    ...(before && after && result.requests.total > 0 ? { cpuUsPerReq: ((after.cpuS - before.cpuS) * 1e6) / result.requests.total } : {}),
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx + result.timeouts,
     ok: result['2xx'],
+  };
+}
+
+/** Several runs of one load as one: mean rate and median, worst p99, errors summed. */
+export function mergeFigures(runs: HttpFigures[]): HttpFigures {
+  const n = Math.max(1, runs.length);
+  return {
+    rps: runs.reduce((a, r) => a + r.rps, 0) / n,
+    cpuUsPerReq: runs.reduce((a, r) => a + (r.cpuUsPerReq ?? 0), 0) / n,
+    p50: runs.reduce((a, r) => a + r.p50, 0) / n,
+    p99: Math.max(0, ...runs.map((r) => r.p99)),
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+    ok: runs.reduce((a, r) => a + r.ok, 0),
   };
 }
 

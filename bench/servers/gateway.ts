@@ -6,6 +6,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startGateway } from '../../src/main.ts';
+import { acceptProfileRequests } from '../profiling.ts';
 import { createUser } from '../../src/modules/auth/service.ts';
 import { createMachine } from '../../src/modules/machines/service.ts';
 import { createWorkOrder } from '../../src/modules/workorders/service.ts';
@@ -57,6 +58,7 @@ const res = await fetch(`http://127.0.0.1:${gw.port}/auth/login`, {
   body: JSON.stringify({ username: 'bench-planner', password: 'bench-planner-pw' }),
 });
 const token = ((await res.json()) as { data: { access_token: string } }).data.access_token;
+acceptProfileRequests(process.env.BENCH_CPU_PROF);
 process.send?.({ port: gw.port, token, woId, stageIds, machineId: machine.id });
 // The writes bench switches change capture between runs: {capture: {mqtt, sync}} → {captured: true}.
 process.on('message', (m: { capture?: { mqtt: boolean; sync: boolean } }) => {
