@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.ts';
+import { isoNow } from './lib/iso.ts';
 
 export type { Logger } from 'pino';
 
@@ -25,6 +26,11 @@ export const REDACT_PATHS = [
   'config.jwt.secret',
   'config.admin.password',
 ];
+
+/** Bytes of log lines gathered before one write to stdout. */
+const STDOUT_BLOCK = 4096;
+/** Longest a line waits for its block to fill before it is written anyway. */
+const STDOUT_FLUSH_MS = 250;
 
 /**
  * Builds the root logger: JSON lines to stdout (pretty in a development terminal) and,
@@ -58,11 +64,16 @@ export function createLogger(config: Config, opts: { stdout?: boolean } = {}): L
     level,
     base,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    // pino.stdTimeFunctions.isoTime, formatted once per millisecond (one request line each).
+    timestamp: () => `,"time":"${isoNow()}"`,
   };
   if (targets.length === 0) return pino({ ...options, enabled: false });
-  // A single stdout JSON target needs no worker thread.
-  if (targets.length === 1 && targets[0]?.target === 'pino/file') return pino(options, pino.destination({ dest: 1, sync: false }));
+  // A single stdout JSON target needs no worker thread. Lines are written in blocks of at least
+  // STDOUT_BLOCK bytes or every STDOUT_FLUSH_MS: one write per request line cost a thread-pool round
+  // trip per request (docs/benchmarks.md). pino flushes what is left when the process exits.
+  if (targets.length === 1 && targets[0]?.target === 'pino/file') {
+    return pino(options, pino.destination({ dest: 1, sync: false, minLength: STDOUT_BLOCK, periodicFlush: STDOUT_FLUSH_MS }));
+  }
   return pino(options, pino.transport({ targets }));
 }
 

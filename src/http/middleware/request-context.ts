@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Logger } from '../../logger.ts';
 import { type ProxyTrust, proxyTrust, resolveClientAddress } from '../client-address.ts';
 import type { HttpEnv } from '../types.ts';
 
 const INBOUND_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** The socket's peer through @hono/node-server; absent for in-process app.request() calls. */
-function peerAddress(c: Context<HttpEnv>): string | undefined {
-  return c.env ? getConnInfo(c).remote.address : undefined;
-}
+/** What @hono/node-server passes as `c.env`; absent for in-process app.request() calls. */
+type NodeBindings = Partial<HttpBindings> | undefined;
 
 /** Status logged and counted for a request whose client left before its answer (as nginx does). */
 export const CLIENT_CLOSED_STATUS = 499;
@@ -37,13 +35,18 @@ export function requestContext(
   const trust: ProxyTrust = proxyTrust(proxies);
   return async (c, next) => {
     const started = performance.now();
+    const node = c.env as NodeBindings;
     const inbound = c.req.header('x-request-id');
     const requestId = inbound && INBOUND_ID.test(inbound) ? inbound : randomUUID();
     c.set('requestId', requestId);
-    c.set('clientIp', resolveClientAddress(peerAddress(c), c.req.header('x-forwarded-for'), trust));
-    // Set before the handler so the response is built with it (touching c.res.headers afterwards
-    // would turn node-server's light response into a full Response object: much slower).
-    c.header('X-Request-Id', requestId);
+    c.set('clientIp', resolveClientAddress(node?.incoming?.socket.remoteAddress, c.req.header('x-forwarded-for'), trust));
+    // The request that owns the socket puts its id on Node's response itself: Hono would otherwise
+    // build a Headers object per response, which node-server then converts back (a tenth of a
+    // small read's cost). Requests made in-process by the console or the legacy listener share that
+    // socket's response, so they find the header taken and set theirs on their own Response.
+    const outgoing = node?.outgoing;
+    if (outgoing && !outgoing.headersSent && !outgoing.hasHeader('x-request-id')) outgoing.setHeader('X-Request-Id', requestId);
+    else c.header('X-Request-Id', requestId);
     try {
       await next();
     } finally {
