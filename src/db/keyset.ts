@@ -58,9 +58,23 @@ export function keysetPage<T>(
     fetch: (afterCursor: SQL | undefined, limit: number) => T[];
   },
 ): Page<T> {
-  const condition = q.cursor ? after(spec.keys, decodeCursor(q.cursor, spec.keys.length), spec.direction) : undefined;
-  const rows = spec.fetch(condition, q.limit + 1);
-  const items = rows.slice(0, q.limit);
+  return keysetPageOf(q, {
+    width: spec.keys.length,
+    keyOf: spec.keyOf,
+    fetch: (values, limit) => spec.fetch(values ? after(spec.keys, values, spec.direction) : undefined, limit),
+  });
+}
+
+/**
+ * The same pagination for a list whose query is a prepared SQL statement (the hottest reads):
+ * `fetch` gets the cursor's key values (undefined on the first page) and applies them itself.
+ */
+export function keysetPageOf<T>(
+  q: PageQuery,
+  spec: { width: number; keyOf: (row: T) => number[]; fetch: (afterValues: number[] | undefined, limit: number) => T[] },
+): Page<T> {
+  const rows = spec.fetch(q.cursor ? decodeCursor(q.cursor, spec.width) : undefined, q.limit + 1);
+  const items = rows.length > q.limit ? rows.slice(0, q.limit) : rows;
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > q.limit && last !== undefined ? encodeCursor(spec.keyOf(last)) : null };
 }

@@ -1,38 +1,26 @@
-import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
 import { keysetPage, type Page } from '../../db/keyset.ts';
-import { type StageStatus, stageAssignments, workOrderStages } from '../../db/schema.ts';
+import { type StageStatus, workOrderStages } from '../../db/schema.ts';
 import { forbidden, notFound } from '../../errors.ts';
 import { iso } from '../../http/envelope.ts';
 import type { StageView } from './schemas.ts';
 
 export type StageRow = typeof workOrderStages.$inferSelect;
 
+/** Assigned users by stage, for any number of stages: one prepared statement, the ids as a JSON array. */
 function assignedUsers(ctx: Pick<AppContext, 'store'>, stageIds: number[]): Map<number, number[]> {
   const map = new Map<number, number[]>();
   if (stageIds.length === 0) return map;
-  const rows =
-    stageIds.length === 1
-      ? ctx.store
-          .prepared('assignmentsOfStage', (db) =>
-            db
-              .select({ stageId: stageAssignments.stageId, userId: stageAssignments.userId })
-              .from(stageAssignments)
-              .where(eq(stageAssignments.stageId, sql.placeholder('stage')))
-              .orderBy(asc(stageAssignments.userId))
-              .prepare(),
-          )
-          .all({ stage: stageIds[0] })
-      : ctx.store.db
-          .select({ stageId: stageAssignments.stageId, userId: stageAssignments.userId })
-          .from(stageAssignments)
-          .where(inArray(stageAssignments.stageId, stageIds))
-          .orderBy(asc(stageAssignments.userId))
-          .all();
-  for (const r of rows) {
-    const list = map.get(r.stageId) ?? [];
-    list.push(r.userId);
-    map.set(r.stageId, list);
+  const statement = ctx.store.prepared('assignmentsOfStages', () =>
+    ctx.store.sqlite.prepare<[string], { stage_id: number; user_id: number }>(
+      'SELECT stage_id, user_id FROM stage_assignments WHERE stage_id IN (SELECT value FROM json_each(?)) ORDER BY user_id',
+    ),
+  );
+  for (const r of statement.all(JSON.stringify(stageIds))) {
+    const list = map.get(r.stage_id);
+    if (list) list.push(r.user_id);
+    else map.set(r.stage_id, [r.user_id]);
   }
   return map;
 }
@@ -84,27 +72,45 @@ export function checkStageAccess(ctx: Pick<AppContext, 'store'>, stageId: number
 
 const onlyAssignedTo = (userId: number): SQL => sql`${workOrderStages.id} IN (SELECT stage_id FROM stage_assignments WHERE user_id = ${userId})`;
 
+/** The columns of a StageView in its order (assigned_user_ids is added after). */
+const STAGE_VIEW_COLUMNS = 'id, work_order_id, seq, stage_name, planned_start, planned_end, actual_start, actual_end, status, qty_good, qty_scrap';
+type StageTuple = [number, number, number, string, number | null, number | null, number | null, number | null, StageStatus, number | null, number | null];
+
 /** Stages of one work order by seq; a worker sees only the ones assigned to them. */
 export function stagesOfWorkOrder(ctx: Pick<AppContext, 'store'>, workOrderId: number, actor?: Actor): StageView[] {
-  const rows =
-    actor?.role === 'worker'
-      ? ctx.store.db
-          .select()
-          .from(workOrderStages)
-          .where(and(eq(workOrderStages.workOrderId, workOrderId), onlyAssignedTo(actor.userId)))
-          .orderBy(asc(workOrderStages.seq))
-          .all()
-      : ctx.store
-          .prepared('stagesOfWorkOrder', (db) =>
-            db
-              .select()
-              .from(workOrderStages)
-              .where(eq(workOrderStages.workOrderId, sql.placeholder('wo')))
-              .orderBy(asc(workOrderStages.seq))
-              .prepare(),
-          )
-          .all({ wo: workOrderId });
-  return toStageViews(ctx, rows);
+  if (actor?.role === 'worker') {
+    const rows = ctx.store.db
+      .select()
+      .from(workOrderStages)
+      .where(and(eq(workOrderStages.workOrderId, workOrderId), onlyAssignedTo(actor.userId)))
+      .orderBy(asc(workOrderStages.seq))
+      .all();
+    return toStageViews(ctx, rows);
+  }
+  // The hot path (GET /workorders/{id}/stages): arrays from a prepared statement (better-sqlite3's
+  // raw mode), one object literal per view; native row objects and drizzle's mapping cost more.
+  const statement = ctx.store.prepared('stageViewsOfWorkOrder', () =>
+    ctx.store.sqlite.prepare<[number], StageTuple>(`SELECT ${STAGE_VIEW_COLUMNS} FROM work_order_stages WHERE work_order_id = ? ORDER BY seq`).raw(true),
+  );
+  const rows = statement.all(workOrderId);
+  const assigned = assignedUsers(
+    ctx,
+    rows.map((r) => r[0]),
+  );
+  return rows.map((r) => ({
+    id: r[0],
+    work_order_id: r[1],
+    seq: r[2],
+    stage_name: r[3],
+    planned_start: iso(r[4]),
+    planned_end: iso(r[5]),
+    actual_start: iso(r[6]),
+    actual_end: iso(r[7]),
+    status: r[8],
+    qty_good: r[9],
+    qty_scrap: r[10],
+    assigned_user_ids: assigned.get(r[0]) ?? [],
+  }));
 }
 
 export interface StageFilter {

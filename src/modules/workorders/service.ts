@@ -1,6 +1,6 @@
-import { and, asc, eq, gte, lte, type SQL, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { keysetPage, type Page } from '../../db/keyset.ts';
+import type { Page } from '../../db/keyset.ts';
 import { type WorkOrderStatus, workOrders } from '../../db/schema.ts';
 import { notFound } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
@@ -8,22 +8,9 @@ import { iso } from '../../http/envelope.ts';
 import type { WorkOrderView } from './schemas.ts';
 import { stagesOfWorkOrder } from '../stages/queries.ts';
 import type { StageView } from '../stages/schemas.ts';
+import { listWorkOrderViews, workOrderView } from './queries.ts';
 
 export type WorkOrderRow = typeof workOrders.$inferSelect;
-
-function toWorkOrderView(r: WorkOrderRow): WorkOrderView {
-  return {
-    id: r.id,
-    product_code: r.productCode,
-    lot_no: r.lotNo,
-    qty: r.qty,
-    planned_start: iso(r.plannedStart),
-    planned_end: iso(r.plannedEnd),
-    status: r.status,
-    created_at: iso(r.createdAt),
-    updated_at: iso(r.updatedAt),
-  };
-}
 
 export interface CreateWorkOrderInput {
   product_code: string;
@@ -109,7 +96,7 @@ export function getWorkOrderRow(ctx: Pick<AppContext, 'store'>, id: number): Wor
 }
 
 export function getWorkOrder(ctx: AppContext, id: number): WorkOrderView {
-  return toWorkOrderView(ctx.store.read(() => getWorkOrderRow(ctx, id)));
+  return ctx.store.read(() => workOrderView(ctx, id));
 }
 
 export function listStagesOf(ctx: AppContext, actor: Actor, id: number): StageView[] {
@@ -131,27 +118,5 @@ export interface WorkOrderFilter {
 
 /** GET /workorders: ordered by planned_start, then id; planned_from/planned_to bound planned_start. */
 export function listWorkOrders(ctx: AppContext, f: WorkOrderFilter): Page<WorkOrderView> {
-  const conditions: Array<SQL | undefined> = [
-    f.status ? eq(workOrders.status, f.status) : undefined,
-    f.product_code ? eq(workOrders.productCode, f.product_code) : undefined,
-    f.lot_no ? eq(workOrders.lotNo, f.lot_no) : undefined,
-    f.planned_from !== undefined ? gte(workOrders.plannedStart, f.planned_from) : undefined,
-    f.planned_to !== undefined ? lte(workOrders.plannedStart, f.planned_to) : undefined,
-  ];
-  const { items, nextCursor } = ctx.store.read(() =>
-    keysetPage(f, {
-      keys: [workOrders.plannedStart, workOrders.id],
-      direction: 'asc',
-      fetch: (after, limit) =>
-        ctx.store.db
-          .select()
-          .from(workOrders)
-          .where(and(...conditions, after))
-          .orderBy(asc(workOrders.plannedStart), asc(workOrders.id))
-          .limit(limit)
-          .all(),
-      keyOf: (r) => [r.plannedStart, r.id],
-    }),
-  );
-  return { items: items.map(toWorkOrderView), nextCursor };
+  return listWorkOrderViews(ctx, f);
 }
