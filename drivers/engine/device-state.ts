@@ -50,7 +50,13 @@ export function createDeviceState(o: DeviceStateOptions) {
     for (const s of samples) {
       quality.set(s.tag, s.quality);
       aged.delete(s.tag);
-      if (s.quality === 'good') fresh.set(s.tag, { value: s.value, at });
+      if (s.quality !== 'good') continue;
+      const known = fresh.get(s.tag);
+      // Updated in place, not replaced: one object per good value was garbage at every poll.
+      if (known) {
+        known.value = s.value;
+        known.at = at;
+      } else fresh.set(s.tag, { value: s.value, at });
     }
     return undefined;
   };

@@ -43,6 +43,9 @@ export interface WriterOptions {
   maxBuffered?: number;
 }
 
+/** Readings per multi-row INSERT (9 parameters each, well under SQLite's limit of 32,766). */
+const ROWS_PER_STATEMENT = 50;
+
 export function createReadingsWriter(
   deps: { store: Store; logger: Logger; metrics: Metrics; now: () => number; bus?: Pick<EventBus, 'publishReadings' | 'hasReadingsListeners'> },
   opts: WriterOptions,
@@ -53,14 +56,22 @@ export function createReadingsWriter(
   let buffer: Array<{ r: ReadingInput; source: string }> = [];
   let timer: NodeJS.Timeout | undefined;
 
-  const insert = store.sqlite.prepare(
-    'INSERT INTO machine_readings (id, machine_id, reading_type, value, unit, quality, reason, source_ts, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const latest = store.sqlite.prepare(
-    'INSERT INTO machine_latest (machine_id, reading_type, value, unit, quality, source_ts) VALUES (?, ?, ?, ?, ?, ?) ' +
-      'ON CONFLICT (machine_id, reading_type) DO UPDATE SET value = excluded.value, unit = excluded.unit, ' +
-      'quality = excluded.quality, source_ts = excluded.source_ts WHERE excluded.source_ts >= machine_latest.source_ts',
-  );
+  const readingColumns = '(id, machine_id, reading_type, value, unit, quality, reason, source_ts, recorded_at)';
+  const latestColumns = '(machine_id, reading_type, value, unit, quality, source_ts)';
+  const latestUpsert =
+    'ON CONFLICT (machine_id, reading_type) DO UPDATE SET value = excluded.value, unit = excluded.unit, ' +
+    'quality = excluded.quality, source_ts = excluded.source_ts WHERE excluded.source_ts >= machine_latest.source_ts';
+  const values = (params: number, rows: number) =>
+    Array(rows)
+      .fill(`(${Array(params).fill('?').join(', ')})`)
+      .join(', ');
+  // Rows go in statements of ROWS_PER_STATEMENT (the rest one by one): a statement per reading cost
+  // more in binding and VDBE start-up than the insert itself (docs/benchmarks.md). Rows within one
+  // statement are inserted and upserted in order, exactly as one statement per row did.
+  const insert = store.sqlite.prepare(`INSERT INTO machine_readings ${readingColumns} VALUES ${values(9, 1)}`);
+  const insertMany = store.sqlite.prepare(`INSERT INTO machine_readings ${readingColumns} VALUES ${values(9, ROWS_PER_STATEMENT)}`);
+  const latest = store.sqlite.prepare(`INSERT INTO machine_latest ${latestColumns} VALUES ${values(6, 1)} ${latestUpsert}`);
+  const latestMany = store.sqlite.prepare(`INSERT INTO machine_latest ${latestColumns} VALUES ${values(6, ROWS_PER_STATEMENT)} ${latestUpsert}`);
   const seen = store.sqlite.prepare('UPDATE machines SET last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE id = ?');
 
   /** Inserts rows and keeps machine_latest and last_seen_at; runs inside a command. */
@@ -69,9 +80,26 @@ export function createReadingsWriter(
     let id = store.ids.block('machine_readings', batch.length);
     const newest = new Map<number, number>();
     const bySource = new Map<string, number>();
-    for (const { r, source } of batch) {
-      insert.run(id++, r.machineId, r.readingType, r.value, r.unit, r.quality, r.reason, r.sourceTs, recordedAt);
-      latest.run(r.machineId, r.readingType, r.value, r.unit, r.quality, r.sourceTs);
+    const whole = batch.length - (batch.length % ROWS_PER_STATEMENT);
+    const readingParams: unknown[] = [];
+    const latestParams: unknown[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const entry = batch[i];
+      if (!entry) continue;
+      const { r, source } = entry;
+      if (i < whole) {
+        readingParams.push(id++, r.machineId, r.readingType, r.value, r.unit, r.quality, r.reason, r.sourceTs, recordedAt);
+        latestParams.push(r.machineId, r.readingType, r.value, r.unit, r.quality, r.sourceTs);
+        if (readingParams.length === 9 * ROWS_PER_STATEMENT) {
+          insertMany.run(readingParams);
+          latestMany.run(latestParams);
+          readingParams.length = 0;
+          latestParams.length = 0;
+        }
+      } else {
+        insert.run(id++, r.machineId, r.readingType, r.value, r.unit, r.quality, r.reason, r.sourceTs, recordedAt);
+        latest.run(r.machineId, r.readingType, r.value, r.unit, r.quality, r.sourceTs);
+      }
       newest.set(r.machineId, Math.max(newest.get(r.machineId) ?? 0, r.sourceTs));
       bySource.set(source, (bySource.get(source) ?? 0) + 1);
     }
