@@ -21,10 +21,11 @@ COPY sync ./sync
 RUN node bin/build.js
 
 FROM ${NODE_IMAGE}
-# Live heap is ~30–40 MB; without a cap V8 lets garbage grow the RSS past 250 MB under load
-# (see docs/benchmarks.md). Raise the cap for very large sites.
+# Live heap is ~30–40 MB; without a cap V8 lets garbage grow the RSS past 250 MB under load, and
+# its default 16 MB semi-spaces add ~25 MB more (see docs/benchmarks.md). Same as `npm start`.
+# Raise the cap for very large sites.
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-old-space-size=128 \
+    NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=4" \
     HOST=0.0.0.0 \
     PORT=8080 \
     DATABASE_PATH=/data/gateway.db \

@@ -7,12 +7,24 @@ export const BENCH_DIR = import.meta.dirname;
 export const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
-/** Forks a TypeScript helper; resolves with the first IPC message (its "ready" payload). */
-export function startChild<T>(script: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<{ child: ChildProcess; ready: T }> {
+/**
+ * Forks a helper under tsx (or, with `tsx: false`, a JavaScript one under plain node); resolves
+ * with the first IPC message (its "ready" payload).
+ */
+export function startChild<T>(
+  script: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+  opts: { tsx?: boolean } = {},
+): Promise<{ child: ChildProcess; ready: T }> {
   const child = fork(path.join(BENCH_DIR, 'servers', script), [], {
     // BENCH_CHILD_PROFILE=1 writes a CPU profile of every child's whole life to /tmp/prof; BENCH_CPU_PROF
     // (below, `profiled`) profiles only the measurements.
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), ...nodeArgs],
+    execArgv: [
+      ...(opts.tsx === false ? [] : ['--import', 'tsx']),
+      ...(process.env.BENCH_CHILD_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
+      ...nodeArgs,
+    ],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });

@@ -1,12 +1,17 @@
 // One gateway process polling the simulators (BENCH_PORTS) with BENCH_TAGS float32 tags each at
 // BENCH_POLL_MS, through the whole pipeline (drivers → report by exception → batch writer).
+// Plain JavaScript so that BENCH_COMPILED=1 runs what ships: dist/ under plain node, without tsx
+// (whose loader thread and transpiled sources add ~35 MB of RSS); otherwise the sources under tsx.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
-import { startGateway } from '../../src/main.ts';
+
+const compiled = process.env.BENCH_COMPILED === '1';
+const from = (module) => (compiled ? `../../dist/src/${module}.js` : `../../src/${module}.ts`);
+const { loadConfig } = await import(from('config'));
+const { createLogger } = await import(from('logger'));
+const { startGateway } = await import(from('main'));
 
 const ports = (process.env.BENCH_PORTS ?? '').split(',').map(Number);
 const tags = Number(process.env.BENCH_TAGS ?? 1000);
@@ -37,7 +42,10 @@ writeFileSync(
     })),
   }),
 );
-writeFileSync(path.join(cfgDir, 'gateway.yaml'), 'devices_file: devices.yaml\n');
+writeFileSync(
+  path.join(cfgDir, 'gateway.yaml'),
+  `devices_file: devices.yaml\n${process.env.BENCH_FLUSH_MS ? `readings:\n  flush_interval_ms: ${process.env.BENCH_FLUSH_MS}\n` : ''}`,
+);
 const config = loadConfig(
   {
     NODE_ENV: 'production',
@@ -53,6 +61,8 @@ const config = loadConfig(
   dir,
 );
 const gw = await startGateway(config, createLogger(config), { print: () => {} });
+// Per-measurement profiles need the TypeScript helper; a compiled run can use BENCH_CHILD_PROFILE.
+if (process.env.BENCH_CPU_PROF && !compiled) (await import('../profiling.ts')).acceptProfileRequests(process.env.BENCH_CPU_PROF);
 process.send?.({ port: gw.port });
 process.on('SIGTERM', () => {
   void gw.stop().then(() => process.exit(0));
