@@ -45,13 +45,23 @@ export function createHttpApp(ctx: AppContext, guard: (access: Access, devices?:
   if (ctx.config.corsOrigins.length > 0) {
     app.use('*', cors({ origin: ctx.config.corsOrigins, exposeHeaders: ['X-Request-Id', 'Retry-After'], maxAge: 600 }));
   }
+  const tooLarge = () => new AppError('PAYLOAD_TOO_LARGE', `the body is larger than ${ctx.config.bodyLimit} bytes`);
   const limit = bodyLimit({
     maxSize: ctx.config.bodyLimit,
     onError: () => {
-      throw new AppError('PAYLOAD_TOO_LARGE', `the body is larger than ${ctx.config.bodyLimit} bytes`);
+      throw tooLarge();
     },
   });
-  app.use('*', async (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next)));
+  app.use('*', async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    // A declared length is checked from the header alone: Node's parser never reads past it, and
+    // touching `raw.body` (as bodyLimit does first) would build a web Request and stream for every
+    // write instead of @hono/node-server's direct read. Chunked bodies are counted as they arrive.
+    const length = c.req.header('content-length');
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return limit(c, next);
+    if (Number(length) > ctx.config.bodyLimit) throw tooLarge();
+    return next();
+  });
 
   app.onError((err, c) => {
     if (err instanceof AppError) return fail(c, err);
