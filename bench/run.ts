@@ -300,9 +300,11 @@ async function drivers() {
 }
 
 if (want('http') || want('writes') || want('readings') || want('console')) {
-  const gw = await startChild<GatewayReady>('gateway.ts', { BENCH_WORK_ORDERS: process.env.BENCH_WORK_ORDERS ?? '10000' });
+  // Writes need a fresh stage per start: five runs at up to ~10,000 writes/s use ~125,000 stages.
+  const workOrders = process.env.BENCH_WORK_ORDERS ?? (want('writes') ? '40000' : '10000');
+  const gw = await startChild<GatewayReady>('gateway.ts', { BENCH_WORK_ORDERS: workOrders });
   process.stdout.write(
-    `gateway database: ${Number(process.env.BENCH_WORK_ORDERS ?? 10000).toLocaleString('en-US')} work orders, ${gw.ready.stageIds.length.toLocaleString('en-US')} stages\n`,
+    `gateway database: ${Number(workOrders).toLocaleString('en-US')} work orders, ${gw.ready.stageIds.length.toLocaleString('en-US')} stages\n`,
   );
   try {
     if (want('http')) await httpReads(gw.ready, gw.child);
