@@ -1,34 +1,14 @@
 // The gateway as deployed (production settings, info logs), on a database of BENCH_WORK_ORDERS
 // work orders (4 stages each). Sends {port, token, woId, stageIds, machineId} when ready.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
-import { startGateway } from '../../src/main.ts';
+import { startBenchGateway } from './bench-gateway.ts';
 import { acceptProfileRequests } from '../profiling.ts';
 import { createUser } from '../../src/modules/auth/service.ts';
 import { createMachine } from '../../src/modules/machines/service.ts';
 import { createWorkOrder } from '../../src/modules/workorders/service.ts';
 import { applyCapture } from '../capture.ts';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-'));
 const count = Number(process.env.BENCH_WORK_ORDERS ?? 10_000);
-const config = loadConfig(
-  {
-    NODE_ENV: 'production',
-    SITE_ID: '7',
-    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
-    DATABASE_PATH: path.join(dir, 'gateway.db'),
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-    CONFIG_DIR: path.join(dir, 'config'),
-    ADMIN_PASSWORD: 'bench-admin-password',
-  },
-  dir,
-);
-const gw = await startGateway(config, createLogger(config), { print: () => {} });
+const { gw } = await startBenchGateway('gw-bench-', 'info');
 const ctx = gw.ctx;
 const planner = await createUser(ctx, { username: 'bench-planner', password: 'bench-planner-pw', role: 'planner' });
 const actor = { userId: planner.id, role: 'planner' as const };

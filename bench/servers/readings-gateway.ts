@@ -3,34 +3,14 @@
 // second on {cmd: 'start'}. One reading per tick is a sequence number (machine 0, reading type
 // `seq`): the bus tells when the batch carrying each number committed, and {cmd: 'stop'} answers
 // with those commit times, so the bench can time commit → event received in the browser's stream.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
-import { startGateway } from '../../src/main.ts';
+import { startBenchGateway } from './bench-gateway.ts';
 import { createUser } from '../../src/modules/auth/service.ts';
 import { createMachine } from '../../src/modules/machines/service.ts';
 import type { ReadingInput } from '../../src/modules/readings/writer.ts';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-sse-'));
 const machines = Number(process.env.BENCH_SSE_MACHINES ?? 10);
 const types = Number(process.env.BENCH_SSE_TYPES ?? 10);
-const config = loadConfig(
-  {
-    NODE_ENV: 'production',
-    SITE_ID: '7',
-    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
-    DATABASE_PATH: path.join(dir, 'gateway.db'),
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-    CONFIG_DIR: path.join(dir, 'config'),
-    ADMIN_PASSWORD: 'bench-admin-password',
-  },
-  dir,
-);
-const gw = await startGateway(config, createLogger(config), { print: () => {} });
+const { gw } = await startBenchGateway('gw-bench-sse-', 'warn');
 const ctx = gw.ctx;
 await createUser(ctx, { username: 'bench-console', password: 'bench-console-pw', role: 'worker' });
 const ids = ctx.store.commandNow((tx) =>

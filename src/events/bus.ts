@@ -17,7 +17,7 @@ export interface ShopEvent {
   data: unknown;
 }
 
-/** The newest stored value of one machine's reading type within a committed batch. */
+/** One value of one machine's reading type: as drivers and the API hand it over, and the newest of a committed batch. */
 export interface LatestReading {
   machineId: number;
   readingType: string;
@@ -25,6 +25,7 @@ export interface LatestReading {
   unit: string | null;
   quality: Quality;
   reason: string | null;
+  /** When the value was true at the source (device or server timestamp), epoch ms. */
   sourceTs: number;
 }
 

@@ -3,24 +3,15 @@ import type { Store } from '../../db/store.ts';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
-import type { EventBus } from '../../events/bus.ts';
+import type { EventBus, LatestReading } from '../../events/bus.ts';
 import { publishStored } from './stored.ts';
 
 import type { Quality } from '../../../drivers/engine/types.ts';
 
 export type { Quality };
 
-/** One value of one machine, as drivers and the HTTP API hand it over. */
-export interface ReadingInput {
-  machineId: number;
-  readingType: string;
-  value: number | null;
-  unit: string | null;
-  quality: Quality;
-  reason: string | null;
-  /** When the value was true at the source (device or server timestamp), epoch ms. */
-  sourceTs: number;
-}
+/** One value of one machine, as drivers and the HTTP API hand it over (the bus carries the same shape). */
+export type ReadingInput = LatestReading;
 
 /**
  * The sink every reading goes through. Driver readings are written in batches: one command per
