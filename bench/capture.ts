@@ -1,6 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { setOutboxQueueing } from '../src/mqtt/outbox.ts';
-import { enableCapture } from '../sync/state.ts';
+import { product } from './product.ts';
 
 /** Which change-capture triggers add rows to every write's transaction, as each deployment has them. */
 export interface CaptureConfig {
@@ -17,6 +16,9 @@ export const CAPTURE_CONFIGS: CaptureConfig[] = [
   { name: '+ sync capture (sync_outbox triggers)', mqtt: false, sync: true },
   { name: 'MQTT queueing + sync capture', mqtt: true, sync: true },
 ];
+
+const { setOutboxQueueing } = await product<typeof import('../src/mqtt/outbox.ts')>('src/mqtt/outbox');
+const { enableCapture } = await product<typeof import('../sync/state.ts')>('sync/state');
 
 /**
  * Switches the triggers as the gateway would: MQTT queueing as with MQTT_URL set (no broker here,

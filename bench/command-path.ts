@@ -1,13 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildContext } from '../src/bootstrap.ts';
-import { loadConfig } from '../src/config.ts';
 import type { Tx } from '../src/db/command.ts';
-import { silentLogger } from '../src/logger.ts';
-import { transitionStage } from '../src/modules/stages/service.ts';
-import { createWorkOrder } from '../src/modules/workorders/service.ts';
 import { applyCapture, CAPTURE_CONFIGS } from './capture.ts';
+import { product } from './product.ts';
+
+const { buildContext } = await product<typeof import('../src/bootstrap.ts')>('src/bootstrap');
+const { loadConfig } = await product<typeof import('../src/config.ts')>('src/config');
+const { silentLogger } = await product<typeof import('../src/logger.ts')>('src/logger');
+const { transitionStage } = await product<typeof import('../src/modules/stages/service.ts')>('src/modules/stages/service');
+const { createWorkOrder } = await product<typeof import('../src/modules/workorders/service.ts')>('src/modules/workorders/service');
 
 export interface CommandPathFigures {
   name: string;

@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { openStore } from '../src/db/store.ts';
-import { silentLogger } from '../src/logger.ts';
-import { createMetrics } from '../src/metrics.ts';
-import { createReadingsWriter, type ReadingInput } from '../src/modules/readings/writer.ts';
+import type { ReadingInput } from '../src/modules/readings/writer.ts';
+import { product } from './product.ts';
+
+const { openStore } = await product<typeof import('../src/db/store.ts')>('src/db/store');
+const { silentLogger } = await product<typeof import('../src/logger.ts')>('src/logger');
+const { createMetrics } = await product<typeof import('../src/metrics.ts')>('src/metrics');
+const { createReadingsWriter } = await product<typeof import('../src/modules/readings/writer.ts')>('src/modules/readings/writer');
 
 /** Readings per second through the batch writer, and through raw batched inserts (the ceiling). */
 export function benchReadingsWriter(seconds: number): { writerPerS: number; rawPerS: number } {

@@ -1,6 +1,6 @@
 // npm run bench [-- http console writes readings drivers reconnect mqtt sync]: every figure is printed next to the ceiling it
 // is compared with, both measured in this run on this machine. Nothing here asserts a threshold.
-import { type ChildProcess, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,12 +12,13 @@ import { benchConsole, benchSseFanout } from './console.ts';
 import { benchReconnects } from './drivers-reconnect.ts';
 import { benchMqtt } from './mqtt.ts';
 import { benchReadingsWriter } from './readings-writer.ts';
+import { BUILD, buildDist } from './product.ts';
 import { benchSync } from './sync.ts';
 
 const sections = new Set(process.argv.slice(2).filter((a) => !a.startsWith('-')));
 const want = (s: string) => sections.size === 0 || sections.has(s);
 
-process.stdout.write(`edge-gateway benchmarks — node ${process.version}, ${DURATION_S} s per run, ${CONNECTIONS} connections\n`);
+process.stdout.write(`edge-gateway benchmarks — node ${process.version}, ${DURATION_S} s per run, ${CONNECTIONS} connections; gateway: ${BUILD}\n`);
 
 interface GatewayReady {
   port: number;
@@ -32,6 +33,7 @@ const HTTP_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
 async function httpReads(gw: GatewayReady, gateway: ChildProcess) {
   const raw = await startChild<{ port: number }>('raw-http.ts');
+  const bare = await startChild<{ port: number }>('bare-hono.ts');
   const auth = { authorization: `Bearer ${gw.token}` };
   const base = `http://127.0.0.1:${gw.port}`;
   const slice = DURATION_S / HTTP_ROUNDS;
@@ -39,19 +41,25 @@ async function httpReads(gw: GatewayReady, gateway: ChildProcess) {
   await load({ ...ceilingOpts, duration: 1 }); // warm-up, not counted
   const rows: Array<Record<string, string | number>> = [];
   try {
-    for (const [name, url, target] of [
-      ['GET /auth/me', '/auth/me', '≥ 60%'],
-      [`GET /workorders/{id}`, `/workorders/${gw.woId}`, '≥ 50%'],
-      ['GET /workorders?limit=50', '/workorders?limit=50', '≥ 25%'],
-      ['GET /workorders/{id}/stages', `/workorders/${gw.woId}/stages`, '—'],
-    ] as const) {
-      const opts = { url: `${base}${url}`, headers: auth };
+    const targets: Array<{ name: string; opts: { url: string; headers?: Record<string, string> }; target: string; server: ChildProcess }> = [
+      { name: 'bare Hono, same body as the ceiling', opts: { url: `http://127.0.0.1:${bare.ready.port}/` }, target: '—', server: bare.child },
+      ...(
+        [
+          ['GET /auth/me', '/auth/me', '≥ 60%'],
+          ['GET /workorders/{id}', `/workorders/${gw.woId}`, '≥ 50%'],
+          ['GET /workorders?limit=50', '/workorders?limit=50', '≥ 25%'],
+          ['GET /workorders/{id}/stages', `/workorders/${gw.woId}/stages`, '—'],
+        ] as const
+      ).map(([name, url, target]) => ({ name, opts: { url: `${base}${url}`, headers: auth }, target, server: gateway })),
+    ];
+    for (const { name, opts, target, server } of targets) {
       await load({ ...opts, duration: 1 }); // warm-up, not counted
       const ceiling: HttpFigures[] = [];
       const runs: HttpFigures[] = [];
       for (let i = 0; i < HTTP_ROUNDS; i++) {
         ceiling.push(await load({ ...ceilingOpts, duration: slice }, raw.child.pid));
-        runs.push(await profiled(gateway, `${name}-${i}`, () => load({ ...opts, duration: slice }, gateway.pid)));
+        const measure = () => load({ ...opts, duration: slice }, server.pid);
+        runs.push(server === gateway ? await profiled(gateway, `${name}-${i}`, measure) : await measure());
       }
       const c = mergeFigures(ceiling);
       const r = mergeFigures(runs);
@@ -70,6 +78,7 @@ async function httpReads(gw: GatewayReady, gateway: ChildProcess) {
     }
   } finally {
     await stopChild(raw.child);
+    await stopChild(bare.child);
   }
   printTable(`HTTP reads against raw node:http answering a small JSON body (the ceiling), ${HTTP_ROUNDS} alternating slices of ${slice} s each`, rows);
 }
@@ -149,7 +158,7 @@ async function stageWrites(gw: GatewayReady, child: ChildProcess) {
     await setCapture(child, config);
     const ceiling = singleCommitCeiling();
     const before = procStats(child.pid ?? 0);
-    const cycle = await startDone(config.keys);
+    const cycle = await profiled(child, `writes ${config.name}`, () => startDone(config.keys));
     const cpuS = procStats(child.pid ?? 0).cpuS - before.cpuS;
     rows.push({
       'start→done (one op = one request)': config.name,
@@ -191,12 +200,6 @@ async function readingsPost(gw: GatewayReady) {
 const SHIPPED_NODE_ARGS = (/NODE_OPTIONS=\\?"([^$"\\]*)/.exec(readFileSync(path.join(import.meta.dirname, '..', 'package.json'), 'utf8'))?.[1] ?? '')
   .split(' ')
   .filter(Boolean);
-
-/** Compiles dist/ when the sources are newer (what `npm start` runs). */
-function buildDist(): void {
-  const res = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'bin', 'build.js')], { stdio: 'inherit' });
-  if (res.status !== 0) throw new Error('building dist/ failed');
-}
 
 async function drivers() {
   const devices = Number(process.env.BENCH_DEVICES ?? 10);

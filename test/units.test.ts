@@ -7,6 +7,7 @@ import { SITE_SHIFT, siteOfId } from '../src/db/ids.ts';
 import { parseTimestamp } from '../src/lib/time.ts';
 import { createPasswordHasher, OWASP_SCRYPT } from '../src/modules/auth/password.ts';
 import { createAttemptThrottle } from '../src/modules/auth/throttle.ts';
+import { createTokenService } from '../src/modules/auth/tokens.ts';
 import { splitWindow } from '../src/modules/workorders/service.ts';
 
 describe('password hashing', () => {
@@ -19,6 +20,22 @@ describe('password hashing', () => {
     expect(await hasher.verify('wrong horse battery', hash)).toBe(false);
     expect(await hasher.verify('x', 'not-a-hash')).toBe(false);
     expect(await hasher.verifyDummy('anything')).toBe(false);
+  });
+});
+
+describe('access tokens', () => {
+  it('answers a verified token without a promise until it expires, and never one it has not verified', async () => {
+    const tokens = createTokenService('unit-secret-unit-secret-unit-secret-0123', 60);
+    const t0 = Date.UTC(2026, 10, 30, 8);
+    const { token, sessionId } = await tokens.issue(5, t0);
+    expect(tokens.verified(token, t0)).toBeUndefined();
+    expect(await tokens.verify(token, t0)).toMatchObject({ userId: 5, sessionId });
+    expect(tokens.verified(token, t0 + 59_000)).toMatchObject({ userId: 5, sessionId });
+    expect(tokens.verified(token, t0 + 60_000)).toBeUndefined();
+    expect(await tokens.verify(token, t0 + 60_000)).toBeUndefined();
+    const forged = `${token.slice(0, -2)}xx`;
+    expect(await tokens.verify(forged, t0)).toBeUndefined();
+    expect(tokens.verified(forged, t0)).toBeUndefined();
   });
 });
 

@@ -1,10 +1,13 @@
-// The gateway as the bench children start it: production settings in a throwaway folder.
+// The gateway as the bench children start it: production settings in a throwaway folder, from the
+// build bench/product.ts selects (dist/ unless BENCH_SOURCES=1).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
-import { startGateway } from '../../src/main.ts';
+import { product } from '../product.ts';
+
+const { loadConfig } = await product<typeof import('../../src/config.ts')>('src/config');
+const { createLogger } = await product<typeof import('../../src/logger.ts')>('src/logger');
+const { startGateway } = await product<typeof import('../../src/main.ts')>('src/main');
 
 /** Starts a production-mode gateway on a fresh database under a temp folder named by `prefix`. */
 export async function startBenchGateway(prefix: string, logLevel: string) {

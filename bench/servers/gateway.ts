@@ -2,10 +2,12 @@
 // work orders (4 stages each). Sends {port, token, woId, stageIds, machineId} when ready.
 import { startBenchGateway } from './bench-gateway.ts';
 import { acceptProfileRequests } from '../profiling.ts';
-import { createUser } from '../../src/modules/auth/service.ts';
-import { createMachine } from '../../src/modules/machines/service.ts';
-import { createWorkOrder } from '../../src/modules/workorders/service.ts';
 import { applyCapture } from '../capture.ts';
+import { product } from '../product.ts';
+
+const { createUser } = await product<typeof import('../../src/modules/auth/service.ts')>('src/modules/auth/service');
+const { createMachine } = await product<typeof import('../../src/modules/machines/service.ts')>('src/modules/machines/service');
+const { createWorkOrder } = await product<typeof import('../../src/modules/workorders/service.ts')>('src/modules/workorders/service');
 
 const count = Number(process.env.BENCH_WORK_ORDERS ?? 10_000);
 const { gw } = await startBenchGateway('gw-bench-', 'info');

@@ -4,8 +4,10 @@
 // `seq`): the bus tells when the batch carrying each number committed, and {cmd: 'stop'} answers
 // with those commit times, so the bench can time commit → event received in the browser's stream.
 import { startBenchGateway } from './bench-gateway.ts';
-import { createUser } from '../../src/modules/auth/service.ts';
-import { createMachine } from '../../src/modules/machines/service.ts';
+import { product } from '../product.ts';
+
+const { createUser } = await product<typeof import('../../src/modules/auth/service.ts')>('src/modules/auth/service');
+const { createMachine } = await product<typeof import('../../src/modules/machines/service.ts')>('src/modules/machines/service');
 import type { ReadingInput } from '../../src/modules/readings/writer.ts';
 
 const machines = Number(process.env.BENCH_SSE_MACHINES ?? 10);

@@ -13,6 +13,11 @@ export interface TokenService {
   issue(userId: number, nowMs: number): Promise<{ token: string; sessionId: string; expiresAt: number }>;
   /** Returns the claims, or undefined for any token that is not ours, valid and current. */
   verify(token: string, nowMs: number): Promise<TokenClaims | undefined>;
+  /**
+   * The claims of a token verified before and not yet expired, without a promise (the common case
+   * of a request); undefined when `verify` must decide.
+   */
+  verified(token: string, nowMs: number): TokenClaims | undefined;
 }
 
 export const TOKEN_ISSUER = 'edge-gateway';
@@ -42,6 +47,11 @@ export function createTokenService(secret: string, ttlS: number): TokenService {
       .setAudience(TOKEN_AUDIENCE)
       .sign(key);
     return { token, sessionId, expiresAt: exp * 1000 };
+  };
+
+  const verified = (token: string, nowMs: number): TokenClaims | undefined => {
+    const cached = cache.get(token);
+    return cached && cached.expiresAt > nowMs ? cached : undefined;
   };
 
   const verify = async (token: string, nowMs: number): Promise<TokenClaims | undefined> => {
@@ -76,5 +86,5 @@ export function createTokenService(secret: string, ttlS: number): TokenService {
     }
   };
 
-  return { ttlS, issue, verify };
+  return { ttlS, issue, verify, verified };
 }
