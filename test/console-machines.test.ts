@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createUser } from '../src/modules/auth/service.ts';
-import { body, listeningGateway, makeGateway, T0, type TestGateway } from './helpers/app.ts';
+import { body, listeningGateway, makeGateway, T0, type TestGateway, iso } from './helpers/app.ts';
 import { createWorkOrder } from './helpers/floor.ts';
 import { testBroker, uniqueId } from './helpers/mqtt-broker.ts';
 import { until } from './helpers/server.ts';
@@ -19,8 +19,6 @@ beforeEach(async () => {
   planner = (await gw.login('planner')).token;
 });
 afterEach(() => gw.close());
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 async function machine(name: string): Promise<number> {
   return (await body<{ id: number }>(await gw.req('POST', '/machines', { token: planner, body: { name, machine_type: 'press' } }))).data.id;

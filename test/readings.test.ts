@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createExceptionFilter } from '../drivers/engine/rbe.ts';
-import { body, makeGateway, rowCount, T0, type TestGateway } from './helpers/app.ts';
+import { body, makeGateway, rowCount, T0, type TestGateway, iso } from './helpers/app.ts';
 
 let gw: TestGateway;
 let planner: string;
@@ -12,8 +12,6 @@ beforeEach(async () => {
   machineId = (await body<{ id: number }>(res)).data.id;
 });
 afterEach(() => gw.close());
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('machines', () => {
   it('creates, refuses a duplicate name, patches status and location', async () => {

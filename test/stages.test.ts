@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TRANSITIONS } from '../src/modules/stages/service.ts';
-import { body, makeGateway, rowCount, T0, type TestGateway } from './helpers/app.ts';
+import { body, makeGateway, rowCount, T0, type TestGateway, iso } from './helpers/app.ts';
 import { act, createWorkOrder } from './helpers/floor.ts';
 
 let gw: TestGateway;
@@ -10,8 +10,6 @@ beforeEach(async () => {
   planner = await gw.login('planner');
 });
 afterEach(() => gw.close());
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Puts a fresh stage into `status` by the allowed path. */
 async function stageIn(status: string): Promise<number> {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { body, makeGateway, rowCount, T0, type TestGateway } from './helpers/app.ts';
+import { body, makeGateway, rowCount, T0, type TestGateway, iso } from './helpers/app.ts';
 import { act, createWorkOrder } from './helpers/floor.ts';
 
 let gw: TestGateway;
@@ -10,7 +10,6 @@ beforeEach(async () => {
 });
 afterEach(() => gw.close());
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const H = 3600_000;
 
 describe('work orders', () => {

@@ -17,6 +17,8 @@ import { createUser } from '../../src/modules/auth/service.ts';
 export const TEST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
 export const T0 = Date.parse('2026-11-26T08:00:00.000Z');
+/** A time as the API writes it (UTC ISO 8601 with milliseconds). */
+export const iso = (ms: number) => new Date(ms).toISOString();
 
 export interface TestGateway {
   ctx: AppContext;
