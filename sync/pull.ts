@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { createEventRows } from '../src/db/event-rows.ts';
 import { createIdAllocator } from '../src/db/ids.ts';
 import type { ShopEvent } from '../src/events/bus.ts';
+import { storageFaultCode } from '../src/errors.ts';
 import { lockRows, versionOf } from './hq-apply.ts';
 import { quoteIdent } from './hq/pool.ts';
 import { mergeRow, type Versioned } from './merge.ts';
@@ -235,6 +236,9 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
             sqlite.transaction(() => writeLocal(sqlite, spec, key, current?.values[DELETED] === 0, merged, won))();
             applied.push({ tbl: spec.name, pk: key, won });
           } catch (err) {
+            // A full disk or an I/O error is the edge's condition, not a verdict on the row: the
+            // whole page rolls back and is pulled again (the cursor has not moved).
+            if (storageFaultCode(err)) throw err;
             reject.run(spec.name, key, JSON.stringify(incoming.values), (err as Error).message, at);
           }
         }

@@ -69,6 +69,13 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
     opts.gauges?.backlog(b.count, b.oldestAt === null ? 0 : Math.max(0, (opts.now() - b.oldestAt) / 1000));
   };
 
+  /** What GET /sync/status shows, in one commit: online and the last error go together. */
+  const recordStatus = (online: boolean, error: string | null) =>
+    opts.sqlite.transaction(() => {
+      setMeta(opts.sqlite, 'online', online ? 1 : 0);
+      setMeta(opts.sqlite, 'last_error', error);
+    })();
+
   const cycle = async (): Promise<CycleResult> => {
     const out: CycleResult = { pushed: 0, pulled: 0, rejected: 0 };
     const pushAll = async () => {
@@ -92,14 +99,15 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
       }
       // Pulled changes wrote event rows; send them now rather than one interval later.
       if (out.pulled > 0) await pushAll();
-      setMeta(opts.sqlite, 'online', 1);
-      setMeta(opts.sqlite, 'last_error', null);
+      recordStatus(true, null);
       opts.gauges?.online(true);
       return out;
     } catch (err) {
       const message = (err as Error).message || String(err);
-      setMeta(opts.sqlite, 'online', 0);
-      setMeta(opts.sqlite, 'last_error', message);
+      // On a full disk even this may fail; the cycle's own error is what is reported and retried.
+      try {
+        recordStatus(false, message);
+      } catch {}
       opts.gauges?.online(false);
       opts.gauges?.error();
       throw err;
