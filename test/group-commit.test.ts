@@ -63,4 +63,29 @@ describe('group commit', () => {
     }
     expect(values()).toEqual([]);
   });
+
+  it('stores none of the group and answers each UNAVAILABLE when a full disk ends the whole transaction', async () => {
+    // One value larger than a page: SQLite answers SQLITE_FULL and rolls back the whole transaction.
+    store.sqlite.exec('CREATE TABLE blobs (b TEXT)');
+    const big = () => store.sqlite.prepare('INSERT INTO blobs (b) VALUES (?)').run('x'.repeat(50_000)).changes;
+    const hooks: number[] = [];
+    const withHook = (v: number) => (tx: Tx) => {
+      insert(v)();
+      tx.afterCommit(() => hooks.push(v));
+    };
+    store.sqlite.pragma(`max_page_count = ${store.sqlite.pragma('page_count', { simple: true }) as number}`);
+    const results = await Promise.allSettled([store.command(withHook(1)), store.command(big), store.command(withHook(2))]);
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect(((r as PromiseRejectedResult).reason as AppError).code).toBe('UNAVAILABLE');
+    }
+    expect(values()).toEqual([]);
+    expect(hooks).toEqual([]);
+    expect(store.sqlite.inTransaction).toBe(false);
+    // Space again: the runner goes on with the next group.
+    store.sqlite.pragma('max_page_count = 1073741823');
+    await expect(store.command(withHook(3))).resolves.toBeUndefined();
+    expect(values()).toEqual([3]);
+    expect(hooks).toEqual([3]);
+  });
 });

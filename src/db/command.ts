@@ -156,14 +156,25 @@ export function createCommandRunner(deps: CommandDeps): CommandRunner {
       return;
     }
     retryMs = FIRST_RETRY_MS;
-    const outcomes = batch.map((item) => {
+    const outcomes: Array<{ ok: true; value: unknown; hooks: Array<() => void> } | { ok: false; err: unknown }> = [];
+    for (const item of batch) {
       const own = scope();
       try {
-        return { ok: true as const, value: inSavepoint(item.fn, own), hooks: own.hooks };
+        outcomes.push({ ok: true, value: inSavepoint(item.fn, own), hooks: own.hooks });
       } catch (err) {
-        return { ok: false as const, err };
+        if (sqlite.inTransaction) {
+          outcomes.push({ ok: false, err });
+          continue;
+        }
+        // SQLite ended the whole transaction (disk full, I/O error): the commands before this one
+        // are undone with it, and the rest must not run outside a transaction, each committing
+        // alone. None of the group is stored, so each is told so (503, retry).
+        const mapped = deps.faults.report(err, 'command') ?? unavailable();
+        for (const each of batch) each.reject(mapped);
+        if (pending.length > 0 && !scheduled) schedule(0);
+        return;
       }
-    });
+    }
     try {
       commit.run();
     } catch (err) {
