@@ -107,6 +107,10 @@ export async function pushOnce(deps: PushDeps): Promise<PushResult> {
         rejected.push(...(await applyFacts(client, spec, rows, site, careful, isRowRejection)));
       }
       await client.query('UPDATE sync_push_cursor SET last_seq = $2, pushed_at = now() WHERE site_id = $1', [site, batch.lastSeq]);
+      // Refused rows are recorded here before HQ commits: once it has, a resend skips them, so an
+      // edge that dies (or finds its disk full) before its acknowledgement would lose the record.
+      // A failure here rolls HQ back and the batch is retried; a retry records nothing twice.
+      if (rejected.length > 0) recordRejections(sqlite, rejected, deps.now());
       await deps.hook?.('before-commit');
       await client.query('COMMIT');
       return rejected;
@@ -131,12 +135,21 @@ export async function pushOnce(deps: PushDeps): Promise<PushResult> {
   const at = deps.now();
   sqlite
     .transaction(() => {
-      const put = sqlite.prepare("INSERT INTO sync_rejected (direction, tbl, pk, data, reason, at) VALUES ('push', ?, ?, ?, ?, ?)");
-      for (const r of rejected) put.run(r.tbl, r.pk, r.data, r.reason, at);
       setMeta(sqlite, 'last_push_at', at);
       ackThrough(sqlite, batch.lastSeq);
     })
     .immediate();
   const more = sqlite.prepare('SELECT 1 FROM sync_outbox WHERE tx < (SELECT epoch FROM sync_state WHERE id = 1) LIMIT 1').get() !== undefined;
   return { rows: batch.count, rejected: rejected.length, more };
+}
+
+/** Sets refused rows aside for the operator (GET /sync/status); the same refusal is kept once. */
+function recordRejections(sqlite: Database, rejected: Rejection[], at: number): void {
+  const put = sqlite.prepare(
+    "INSERT INTO sync_rejected (direction, tbl, pk, data, reason, at) SELECT 'push', @tbl, @pk, @data, @reason, @at " +
+      "WHERE NOT EXISTS (SELECT 1 FROM sync_rejected WHERE direction = 'push' AND tbl = @tbl AND pk = @pk AND data = @data AND reason = @reason)",
+  );
+  sqlite.transaction(() => {
+    for (const r of rejected) put.run({ tbl: r.tbl, pk: r.pk, data: r.data, reason: r.reason, at });
+  })();
 }

@@ -7,7 +7,7 @@ let hq: Hq;
 const urls = new Map<number, string>();
 beforeAll(async () => {
   hq = await startHq();
-  for (const site of [3, 4, 5, 6, 7]) urls.set(site, await hq.addSite(site));
+  for (const site of [3, 4, 5, 6, 7, 8]) urls.set(site, await hq.addSite(site));
 }, HQ_START_TIMEOUT);
 /** Each edge is a fresh database, so each test uses a site of its own. */
 const site = (n: number) => {
@@ -134,6 +134,32 @@ describe('sync guarantees', () => {
       await edge.sync.runCycle();
       expect(backlog(edge)).toBe(0);
       expect(await count('SELECT count(*) AS n FROM work_orders WHERE id = $1', [wo.id])).toBe(1);
+      const admin = (await edge.gw.login('admin')).token;
+      const status = await body<{ rejected: Array<{ table: string; key: string; reason: string }> }>(
+        await edge.gw.req('GET', '/sync/status', { token: admin }),
+      );
+      expect(status.data.rejected).toMatchObject([{ table: 'users', key: String(user), reason: expect.stringMatching(/check constraint/) }]);
+    } finally {
+      await edge.close();
+    }
+  });
+
+  it('keeps the record of a row HQ refused when the edge never learned HQ committed, once', async () => {
+    let cut = true;
+    const edge = startEdge(8, site(8), {
+      hooks: (point) => {
+        if (cut && point === 'after-commit') throw new Error('edge died after HQ committed');
+      },
+    });
+    try {
+      const s = edge.gw.ctx.store.sqlite;
+      const user = (await edge.gw.login('worker')).id;
+      s.prepare("UPDATE users SET role = 'wizard' WHERE id = ?").run(user);
+      await expect(edge.sync.runCycle()).rejects.toThrow(/edge died/);
+      expect(backlog(edge)).toBeGreaterThan(0);
+      cut = false;
+      await edge.sync.runCycle();
+      expect(backlog(edge)).toBe(0);
       const admin = (await edge.gw.login('admin')).token;
       const status = await body<{ rejected: Array<{ table: string; key: string; reason: string }> }>(
         await edge.gw.req('GET', '/sync/status', { token: admin }),
