@@ -37,7 +37,7 @@ export function createDeviceState(o: DeviceStateOptions) {
   let timer: NodeJS.Timeout | undefined;
   let lastCheck = 0;
 
-  /** Hands samples to the sink; a refused batch (unknown machine) changes no tag's state. */
+  /** Hands samples to the sink; a refused batch (unknown machine, a failing database) changes no tag's state. */
   const emit = (samples: Sample[]): SinkRefusal | undefined => {
     if (samples.length === 0) return undefined;
     try {
@@ -45,6 +45,7 @@ export function createDeviceState(o: DeviceStateOptions) {
       if (refused) return refused;
     } catch (err) {
       o.log.error({ err }, 'sample sink failed');
+      return { reason: 'not_stored', detail: err instanceof Error ? err.message : String(err) };
     }
     const at = o.now();
     for (const s of samples) {

@@ -28,7 +28,8 @@ export interface Sample {
 
 /** Why the gateway refused a batch of samples whole: none of it is stored. */
 export interface SinkRefusal {
-  reason: 'unknown_machine';
+  /** `not_stored`: the gateway could not take the batch (its database failed); the device's tags keep their state. */
+  reason: 'unknown_machine' | 'not_stored';
   detail: string;
 }
 

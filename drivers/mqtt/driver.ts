@@ -82,8 +82,10 @@ export function createMqttIngestDriver(device: MqttDevice, deps: DriverDeps): Dr
       sourceTs: r.sourceTs,
       target: { machine: r.machine, readingType: r.readingType, unit: r.unit },
     }));
-    // One message is one batch: the gateway takes all of it or none (an unknown machine, counted there).
+    // One message is one batch: the gateway takes all of it or none (an unknown machine is counted
+    // by the gateway's sink; a batch the sink could not take at all is counted here).
     const refused = state.emit(samples);
+    if (refused?.reason === 'not_stored') deps.onRejected?.(refused.reason);
     if (refused) return note(topic, refused.reason, refused.detail);
     state.received(samples.length > 0);
   };

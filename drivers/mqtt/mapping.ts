@@ -11,7 +11,7 @@ export interface DecodedReading {
   sourceTs: number;
 }
 
-export type RejectReason = 'too_large' | 'malformed_json' | 'missing_field' | 'wrong_type' | 'bad_name' | 'bad_timestamp' | 'unknown_machine';
+export type RejectReason = 'too_large' | 'malformed_json' | 'missing_field' | 'wrong_type' | 'bad_name' | 'bad_timestamp' | 'unknown_machine' | 'not_stored';
 
 export type Decoded = { ok: true; readings: DecodedReading[] } | { ok: false; reason: RejectReason; detail: string };
 

@@ -97,6 +97,7 @@ export function createMqttPublisher(
     return depth.n;
   };
 
+  let deleteFailing = false;
   const flushAcks = () => {
     if (ackTimer) clearTimeout(ackTimer);
     ackTimer = undefined;
@@ -106,9 +107,15 @@ export function createMqttPublisher(
     try {
       outbox.remove(batch);
       depth.at = Number.NEGATIVE_INFINITY; // the cached depth is stale now
+      deleteFailing = false;
     } catch (err) {
-      // Left in the queue, they are sent again: at least once, never lost.
-      log.warn({ err, rows: batch.length }, 'mqtt queue delete failed');
+      // Kept for the next flush (the pump's cursor is past them, so they are not sent again
+      // meanwhile); logged once until a delete works again. Left at stop, they are sent again
+      // after the restart: at least once, never lost.
+      acked = batch.concat(acked);
+      if (!stopping) ackTimer ??= setTimeout(flushAcks, ackFlushMs);
+      if (!deleteFailing) log.warn({ err, rows: batch.length }, 'mqtt queue delete failed; retrying');
+      deleteFailing = true;
     }
   };
   const ack = (seq: number) => {

@@ -6,11 +6,14 @@ import type { AppContext } from '../../context.ts';
 import type { ReadingInput } from '../readings/writer.ts';
 import { getMachine, updateMachine } from './service.ts';
 
-function setStatus(ctx: AppContext, machineId: number, status: MachineStatus, device: string): void {
+/** Sets a machine's status from a device; false when it could not be stored (logged). */
+function setStatus(ctx: AppContext, machineId: number, status: MachineStatus, device: string): boolean {
   try {
     updateMachine(ctx, undefined, machineId, { status });
+    return true;
   } catch (err) {
     ctx.logger.warn({ err, device }, 'machine status update failed');
+    return false;
   }
 }
 
@@ -81,9 +84,9 @@ export function deviceSink(ctx: AppContext, device: DeviceBase, source: string, 
   const machineId = (device.machine && machineIds.get(device.machine)) || 0;
   let lastStatus: MachineStatus | undefined;
   const mapStatus = (status: MachineStatus) => {
+    // Remembered only once stored: a status that failed (a full disk) is written at the next sample.
     if (status === lastStatus) return;
-    lastStatus = status;
-    setStatus(ctx, machineId, status, device.name);
+    if (setStatus(ctx, machineId, status, device.name)) lastStatus = status;
   };
 
   return (_device: string, samples: Sample[]) => {
@@ -143,7 +146,15 @@ export function connectivityStatus(ctx: AppContext, cfg: DevicesConfig, machineI
         answering.set(machine, devices);
         const id = machineIds.get(machine);
         if (id === undefined) continue;
-        const current = getMachine(ctx, id).status;
+        // Called from inside a driver's connect and disconnect: a failing database is logged
+        // here, never thrown into the driver's connection handling.
+        let current: MachineStatus;
+        try {
+          current = getMachine(ctx, id).status;
+        } catch (err) {
+          ctx.logger.warn({ err, device: d.name }, 'machine status read failed');
+          continue;
+        }
         if (devices.size === 0 && current !== 'offline') setStatus(ctx, id, 'offline', d.name);
         else if (devices.size > 0 && current === 'offline') setStatus(ctx, id, 'idle', d.name);
       }

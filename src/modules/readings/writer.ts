@@ -143,6 +143,12 @@ export function createReadingsWriter(
       if (timer) clearInterval(timer);
       timer = undefined;
       flush();
+      // Storage still failing at shutdown: what is left cannot be kept, so it is counted and said.
+      if (buffer.length > 0) {
+        deps.metrics.readingsDropped.inc({ reason: 'shutdown' }, buffer.length);
+        log.error({ dropped: buffer.length }, 'readings not stored at shutdown: storage failed');
+        buffer = [];
+      }
     },
   };
 }
