@@ -109,9 +109,14 @@ export function rowCount(ctx: AppContext, table: string): number {
   return (ctx.store.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 }
 
-/** A real listening gateway (startGateway) on a free loopback port, cheap scrypt, silent logs. */
-export async function listeningGateway(dir: string, extra: Record<string, string> = {}, print: (line: string) => void = () => {}) {
-  const gw = await startGateway(testConfig(dir, { PORT: '0', HOST: '127.0.0.1', ...extra }), silentLogger(), {
+/** A real listening gateway (startGateway) on a free loopback port, cheap scrypt, silent logs unless a logger is given. */
+export async function listeningGateway(
+  dir: string,
+  extra: Record<string, string> = {},
+  print: (line: string) => void = () => {},
+  logger: Logger = silentLogger(),
+) {
+  const gw = await startGateway(testConfig(dir, { PORT: '0', HOST: '127.0.0.1', ...extra }), logger, {
     passwords: createPasswordHasher(TEST_SCRYPT),
     processMetrics: false,
     print,

@@ -1,10 +1,14 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import Sqlite from 'better-sqlite3';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listeningGateway, makeGateway, rowCount } from '../helpers/app.ts';
 import { clearRetained, recorder, type TestBroker, tcpProxy, testBroker, uniqueId } from '../helpers/mqtt-broker.ts';
 import { loginOverHttp, until } from '../helpers/server.ts';
+import type { Logger } from '../../src/logger.ts';
 import { startMqtt } from '../../src/mqtt/service.ts';
 import { PRUNE_SYNCED_READINGS } from '../../sync/retention.ts';
 
@@ -28,15 +32,20 @@ function brokerBehindProxy(label: string, gatewayYaml = '') {
     await fx.broker.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const start = async () => {
+  const start = async (logger?: Logger) => {
     await fx.proxy.down();
     const password = `${label}-admin-pw-1`;
-    const { gw, base } = await listeningGateway(dir, {
-      MQTT_URL: fx.proxy.url,
-      MQTT_TOPIC_PREFIX: prefix,
-      MQTT_CLIENT_ID: uniqueId('gw'),
-      ADMIN_PASSWORD: password,
-    });
+    const { gw, base } = await listeningGateway(
+      dir,
+      {
+        MQTT_URL: fx.proxy.url,
+        MQTT_TOPIC_PREFIX: prefix,
+        MQTT_CLIENT_ID: uniqueId('gw'),
+        ADMIN_PASSWORD: password,
+      },
+      undefined,
+      logger,
+    );
     const auth = { authorization: `Bearer ${await loginOverHttp(base, 'admin', password)}`, 'content-type': 'application/json' };
     const created = await fetch(`${base}/machines`, { method: 'POST', headers: auth, body: JSON.stringify({ name: `${label}-m`, machine_type: 'x' }) });
     const machineId = ((await created.json()) as { data: { id: number } }).data.id;
@@ -124,6 +133,43 @@ describe('MQTT store-and-forward queue', () => {
         await until(() => sub.messages.length === 1);
         await sub.close();
       } finally {
+        await gw.stop();
+      }
+    });
+  });
+
+  describe('acknowledged rows that cannot be deleted at once', () => {
+    const { fx, prefix, start } = brokerBehindProxy('acklock');
+
+    it('deletes them once the database takes writes again, and sends none of them twice', async () => {
+      const lines: string[] = [];
+      const sink = new Writable({
+        write(chunk, _enc, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      });
+      const { gw, postReadings, status } = await start(pino({ level: 'warn' }, sink));
+      const other = new Sqlite(gw.ctx.config.databasePath);
+      try {
+        expect((await postReadings(50)).status).toBe(201);
+        // Another connection holds the write lock (a stuck tool, a full disk fails alike): the
+        // PUBACKed rows cannot be deleted while it does.
+        other.prepare('BEGIN IMMEDIATE').run();
+        const sub = await recorder(fx.broker.url, `${prefix}/#`);
+        await fx.proxy.up();
+        const counts = () => sub.messages.filter((x) => x.topic.endsWith('/count'));
+        await until(() => counts().length >= 50);
+        await until(() => lines.some((l) => l.includes('mqtt queue delete failed')));
+        expect((await status())?.queue_depth).toBe(51);
+        other.prepare('ROLLBACK').run();
+        await until(async () => (await status())?.queue_depth === 0);
+        const values = counts().map((x) => (JSON.parse(x.payload) as { value: number }).value);
+        expect(values.sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+        await sub.close();
+      } finally {
+        if (other.inTransaction) other.prepare('ROLLBACK').run();
+        other.close();
         await gw.stop();
       }
     });
