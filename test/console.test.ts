@@ -1,3 +1,5 @@
+import path from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { body, makeGateway, type TestGateway } from './helpers/app.ts';
 import { createWorkOrder, type WorkOrder } from './helpers/floor.ts';
@@ -252,5 +254,46 @@ describe('admin users page', () => {
     expect((await newbie.get('/console/work')).status).toBe(403);
     await agent.post(`/console/users/${id}/active`, await agent.formFields('/console/users', `/console/users/${id}/active`));
     expect((await newbie.get('/console/board')).headers.get('location')).toBe('/console/login');
+  });
+});
+
+describe('console when the gateway cannot answer', () => {
+  it('shows a 503 page instead of an empty machine list, and keeps the session', async () => {
+    const admin = await gw.login('admin');
+    expect((await gw.req('POST', '/machines', { token: admin.token, body: { name: 'press-503', machine_type: 'press' } })).status).toBe(201);
+    const { agent } = await signedIn('manager');
+    // The latest-values table out of reach: GET /machines answers 500, as a failing disk would 503.
+    gw.ctx.store.sqlite.exec('ALTER TABLE machine_latest RENAME TO machine_latest_away');
+    const res = await agent.get('/console/machines');
+    const html = await res.text();
+    expect(res.status).toBe(503);
+    expect(html).toContain('cannot show this right now');
+    expect(html).not.toContain('press-503');
+    gw.ctx.store.sqlite.exec('ALTER TABLE machine_latest_away RENAME TO machine_latest');
+    const again = await agent.get('/console/machines');
+    expect(again.status).toBe(200);
+    expect(await again.text()).toContain('press-503');
+  });
+
+  it('says the gateway failed, not that the password was wrong, when a sign-in cannot be stored', async () => {
+    const slow = makeGateway({}, undefined, 'storage:\n  write_wait_ms: 50\n');
+    try {
+      const worker = await slow.login('worker');
+      const other = new Sqlite(path.join(slow.dir, 'gateway.db'));
+      other.prepare('BEGIN IMMEDIATE').run();
+      try {
+        const res = await new ConsoleAgent(slow).signIn(worker.username, worker.password);
+        expect(res.status).toBe(503);
+        const html = await res.text();
+        expect(html).toContain('The gateway could not do that');
+        expect(html).not.toContain('Wrong username or password');
+        expect(res.headers.getSetCookie().some((c) => c.startsWith('gw_session=') && !/max-age=0/i.test(c))).toBe(false);
+      } finally {
+        other.prepare('ROLLBACK').run();
+        other.close();
+      }
+    } finally {
+      slow.close();
+    }
   });
 });

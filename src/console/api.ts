@@ -14,6 +14,24 @@ export interface ApiClient {
   call<T>(method: string, path: string, opts?: { body?: unknown; idempotencyKey?: string }): Promise<ApiResult<T>>;
 }
 
+/** A read the gateway could not answer (5xx): a page shows that, never an empty list in its place. */
+export class ApiUnavailable extends Error {
+  constructor(readonly retryAfter: string | null, message: string) {
+    super(message);
+  }
+}
+
+/** The same client, except that a GET answered 5xx throws ApiUnavailable (for page renders). */
+export function failingReads(api: ApiClient): ApiClient {
+  return {
+    async call<T>(method: string, path: string, opts?: { body?: unknown; idempotencyKey?: string }): Promise<ApiResult<T>> {
+      const res = await api.call<T>(method, path, opts);
+      if (!res.ok && res.status >= 500 && method === 'GET') throw new ApiUnavailable(res.retryAfter, res.message);
+      return res;
+    },
+  };
+}
+
 // Headers worth passing through: the proxy chain keeps the client's address for the login throttle.
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto', 'user-agent'];
 

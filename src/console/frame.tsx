@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { Role } from '../db/schema.ts';
 import type { HttpEnv } from '../http/types.ts';
-import { type ApiClient, type ApiFetch, type ApiResult, apiClient } from './api.ts';
+import { type ApiClient, type ApiFetch, type ApiResult, ApiUnavailable, apiClient, failingReads } from './api.ts';
 import { type ConsoleUser, Layout } from './layout.tsx';
 import type { Flash, Sessions } from './session.ts';
 import { t } from './strings.ts';
@@ -36,9 +36,10 @@ export function createFrame(fetchApi: ApiFetch, sessions: Sessions) {
     return c.redirect('/console/login', 303);
   };
 
-  const errorPage = (c: C, status: 403 | 404, text: string, input?: PageInput) =>
+  const errorPage = (c: C, status: 403 | 404 | 503, text: string, input?: PageInput, detail?: string) =>
     c.html(
       <Layout title={text} user={input?.user} csrf={input?.csrf}>
+        {detail ? <p>{detail}</p> : null}
         <p>
           <a href="/">{t.appName}</a>
         </p>
@@ -52,12 +53,21 @@ export function createFrame(fetchApi: ApiFetch, sessions: Sessions) {
     async (c: C): Promise<Response> => {
       const token = sessions.token(c);
       if (!token) return toSignIn(c);
-      const api = apiClient(fetchApi, c, token);
-      const me = await api.call<ConsoleUser>('GET', '/auth/me');
-      if (!me.ok) return toSignIn(c, { kind: 'error', text: t.sessionEnded });
-      const input: PageInput = { api, user: me.data, csrf: sessions.csrfFor(token), flash: sessions.takeFlash(c) };
-      if (!roles.includes(me.data.role)) return errorPage(c, 403, t.forbidden, input);
-      return render(c, input);
+      // A read the gateway cannot answer (a failing disk) is a 503 page: the session stays, and
+      // no list is shown empty in place of data it could not read.
+      const api = failingReads(apiClient(fetchApi, c, token));
+      let input: PageInput | undefined;
+      try {
+        const me = await api.call<ConsoleUser>('GET', '/auth/me');
+        if (!me.ok) return toSignIn(c, { kind: 'error', text: t.sessionEnded });
+        input = { api, user: me.data, csrf: sessions.csrfFor(token), flash: sessions.takeFlash(c) };
+        if (!roles.includes(me.data.role)) return errorPage(c, 403, t.forbidden, input);
+        return await render(c, input);
+      } catch (err) {
+        if (!(err instanceof ApiUnavailable)) throw err;
+        if (err.retryAfter) c.header('Retry-After', err.retryAfter);
+        return errorPage(c, 503, t.unavailable, input, err.message);
+      }
     };
 
   /**

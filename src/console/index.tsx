@@ -53,7 +53,7 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
     });
     if (!res.ok) {
       const text = res.status === 429 ? t.signInThrottled(res.retryAfter ?? '60') : res.status === 401 ? t.signInFailed : `${t.apiFailed} ${res.message}`;
-      return c.html(<LoginPage flash={{ kind: 'error', text }} username={username} />, res.status === 429 ? 429 : 401);
+      return c.html(<LoginPage flash={{ kind: 'error', text }} username={username} />, res.status === 429 ? 429 : res.status >= 500 ? 503 : 401);
     }
     sessions.start(c, res.data.access_token, res.data.expires_in);
     return c.redirect(HOME[res.data.user.role] ?? '/console/machines', 303);

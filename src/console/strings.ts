@@ -11,6 +11,7 @@ export const t = {
   formExpired: 'This form has expired. Reload the page and try again.',
   forbidden: 'Your role cannot open this page.',
   notFound: 'No such page.',
+  unavailable: 'The gateway cannot show this right now. Try again in a moment.',
   apiFailed: 'The gateway could not do that:',
   navWork: 'My work',
   navBoard: 'Board',
