@@ -16,7 +16,10 @@ export interface ApiClient {
 
 /** A read the gateway could not answer (5xx): a page shows that, never an empty list in its place. */
 export class ApiUnavailable extends Error {
-  constructor(readonly retryAfter: string | null, message: string) {
+  constructor(
+    readonly retryAfter: string | null,
+    message: string,
+  ) {
     super(message);
   }
 }
