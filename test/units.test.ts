@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
+import Sqlite from 'better-sqlite3';
+import { isMigrated } from '../src/db/connection.ts';
 import { SITE_SHIFT, siteOfId } from '../src/db/ids.ts';
 import { parseTimestamp } from '../src/lib/time.ts';
 import { createPasswordHasher, OWASP_SCRYPT } from '../src/modules/auth/password.ts';
@@ -109,5 +111,23 @@ describe('byte orders (the worked example in docs/machine_integration.md)', () =
       expect(encodeRegisters(123.456, 'float32', order as 'ABCD')).toEqual(words);
       expect(decodeRegisters(words, 'float32', order as 'ABCD') as number).toBeCloseTo(123.456, 4);
     }
+  });
+});
+
+describe('readiness check', () => {
+  it('calls a database without migrations unmigrated, and lets any other failure through as itself', () => {
+    const db = new Sqlite(':memory:');
+    expect(isMigrated(db, 1)).toBe(false);
+    db.exec('CREATE TABLE __drizzle_migrations (id INTEGER)');
+    db.exec('INSERT INTO __drizzle_migrations VALUES (1)');
+    expect(isMigrated(db, 1)).toBe(true);
+    expect(isMigrated(db, 2)).toBe(false);
+    const failing = {
+      prepare: () => {
+        throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_READ' });
+      },
+    } as unknown as Sqlite.Database;
+    expect(() => isMigrated(failing, 1)).toThrow(/disk I\/O error/);
+    db.close();
   });
 });

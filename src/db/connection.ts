@@ -69,7 +69,10 @@ export function isMigrated(sqlite: Database, expected: number): boolean {
   try {
     const row = sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number } | undefined;
     return (row?.n ?? 0) >= expected;
-  } catch {
-    return false;
+  } catch (err) {
+    // Never migrated: no such table. Anything else (a failing disk) is reported as itself, a
+    // counted storage fault, not as missing migrations.
+    if (/no such table/.test((err as Error).message)) return false;
+    throw err;
   }
 }
