@@ -81,6 +81,15 @@ describe('console sign-in', () => {
     expect(new TextDecoder().decode(first?.value)).toContain('event: signedout');
   });
 
+  it('gives a device account no live stream: it ends at once, without events', async () => {
+    const device = await gw.login('machine');
+    const agent = new ConsoleAgent(gw);
+    expect((await agent.signIn(device.username, device.password)).status).toBe(303);
+    expect((await agent.get('/console/machines')).status).toBe(403);
+    const stream = await agent.get('/console/events?machines=all');
+    expect(await stream.text()).toBe('');
+  });
+
   it('applies the API login throttle', async () => {
     const worker = await gw.login('worker');
     const agent = new ConsoleAgent(gw);

@@ -100,6 +100,23 @@ describe('role matrix over every route', () => {
     expect(failures).toEqual([]);
   });
 
+  it('refuses a device account on routes that take an optional token, and lets people through', async () => {
+    // Fresh tokens: the matrix above ends with a logout of each role's.
+    const device = (await gw.login('machine')).token;
+    const person = (await gw.login('worker')).token;
+    const optional = gw.routes.filter((r) => r.access === 'optional');
+    expect(optional.map((r) => `${r.method.toUpperCase()} ${r.path}`)).toContain('POST /auth/register');
+    for (const route of optional) {
+      const method = route.method.toUpperCase();
+      const res = await gw.req(method, concrete(route.path), { token: device, body: method === 'GET' ? undefined : {} });
+      expect(res.status, `${method} ${route.path} as machine`).toBe(403);
+    }
+    const made = await gw.req('POST', '/auth/register', { token: person, body: { username: 'by-a-worker', password: 'a-long-enough-password' } });
+    expect(made.status).toBe(201);
+    expect((await gw.req('POST', '/auth/register', { token: device, body: { username: 'by-a-device', password: 'a-long-enough-password' } })).status).toBe(403);
+    expect(gw.ctx.store.sqlite.prepare("SELECT count(*) AS n FROM users WHERE username = 'by-a-device'").get()).toEqual({ n: 0 });
+  });
+
   it('refuses forged, expired and malformed tokens on every protected route', async () => {
     const bad = await forged();
     const failures: string[] = [];

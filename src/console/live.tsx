@@ -28,7 +28,11 @@ export function registerLiveEvents(app: Hono<HttpEnv>, ctx: AppContext, fetchApi
       const api = apiClient(fetchApi, c, token);
       const open = () => !stream.aborted && !stream.closed;
       // Nothing is subscribed before the session is known good: no event reaches a signed-out page.
-      const session = async () => (await api.call('GET', '/auth/me')).status;
+      // A device account has no console (docs/console.md): refused like any other non-200.
+      const session = async () => {
+        const me = await api.call<{ role: string }>('GET', '/auth/me');
+        return me.ok && me.data.role === 'machine' ? 403 : me.status;
+      };
       const first = await session();
       if (first === 401) await stream.writeSSE({ event: 'signedout', data: '1' });
       // Any other refusal ends the stream; the browser's EventSource reconnects by itself.

@@ -32,8 +32,9 @@ export function createGuard(ctx: AppContext): (access: Access, devices?: boolean
     if (access === 'public') return (_c, next) => next();
     const admit = (c: Context<HttpEnv>, user: AuthUser) => {
       c.set('user', user);
-      // A device account reaches only what API.md's Roles section lists for it.
-      const allowed = access === 'optional' || (access === 'any' ? user.role !== 'machine' || devices : access.includes(user.role));
+      // A device account reaches only what API.md's Roles section lists for it: `optional` and
+      // `any` routes are for people unless the route says devices too.
+      const allowed = access === 'optional' || access === 'any' ? user.role !== 'machine' || devices : access.includes(user.role);
       if (!allowed) throw new AppError('FORBIDDEN', `this action is not allowed for role ${user.role}`);
     };
     return (c, next) => {
