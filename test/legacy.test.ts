@@ -205,4 +205,15 @@ describe('the old mobile app against the legacy listener', () => {
     expect(wrong).toMatchObject({ status: 405, body: { detail: 'Method Not Allowed' } });
     expect(wrong.headers.get('allow')).toBe('POST, GET');
   });
+
+  it('answers HEAD on a read like its GET, without a body', async () => {
+    for (const url of ['/workorders/', '/auth/users']) {
+      const get = await fetch(`${legacy}${url}`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const head = await fetch(`${legacy}${url}`, { method: 'HEAD', headers: { authorization: `Bearer ${adminToken}` } });
+      expect(head.status, url).toBe(get.status);
+      expect(head.status, url).toBe(200);
+      expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+      expect(await head.text()).toBe('');
+    }
+  });
 });

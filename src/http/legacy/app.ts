@@ -55,8 +55,10 @@ export function newLegacyApp(ctx: AppContext, v1: V1Fetch, opts: LegacyOptions =
     return json(toFastApiError(res.status, parsed, origin), res.status, headers);
   };
 
-  const inner = (c: Context<LegacyEnv>, url: URL, headers: Headers, body: boolean) =>
-    v1(new Request(url, { method: c.req.method, headers, ...(body ? { body: c.req.raw.body, duplex: 'half' } : {}) }), c.env);
+  // The route's method, not the request's: Hono answers HEAD through the GET route (and drops the
+  // body), and v1 must then be asked a GET to have data to translate.
+  const inner = (c: Context<LegacyEnv>, route: LegacyRoute, url: URL, headers: Headers, body: boolean) =>
+    v1(new Request(url, { method: route.method, headers, ...(body ? { body: c.req.raw.body, duplex: 'half' } : {}) }), c.env);
 
   /** Follows v1's cursors so the old app gets the whole list in one bare array, up to the cap. */
   const followList = async (c: Context<LegacyEnv>, route: LegacyRoute, keep: 'first' | 'last', headers: Headers, origin: FieldOrigin) => {
@@ -66,7 +68,7 @@ export function newLegacyApp(ctx: AppContext, v1: V1Fetch, opts: LegacyOptions =
     let rows: unknown[] = [];
     let truncated = false;
     for (;;) {
-      const res = await inner(c, url, headers, false);
+      const res = await inner(c, route, url, headers, false);
       if (!res.ok) return translate(res, route, origin);
       const page = parseJson(await res.text());
       const data = dataOf(page);
@@ -111,7 +113,7 @@ export function newLegacyApp(ctx: AppContext, v1: V1Fetch, opts: LegacyOptions =
       // an empty one with any Content-Type; v1 would call that malformed. Empty means absent.
       const empty = headers.get('content-length') === '0';
       if (empty) headers.delete('content-type');
-      return translate(await inner(c, new URL(c.req.url), headers, route.method !== 'GET' && !empty), route, origin);
+      return translate(await inner(c, route, new URL(c.req.url), headers, route.method !== 'GET' && !empty), route, origin);
     });
   }
 
