@@ -181,6 +181,19 @@ describe('my work', () => {
     expect(page).toContain('stage cannot go from in_progress to in_progress');
   });
 
+  it('refuses a form whose key no header can carry, starting nothing', async () => {
+    const planner = await gw.login('planner');
+    const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting' }] });
+    const stageId = wo.stages[0]?.id ?? 0;
+    const { user, agent } = await signedIn('worker');
+    await assign(planner.token, stageId, user.id);
+    const fields = await agent.formFields('/console/work', `/console/stages/${stageId}/start`);
+    const res = await agent.post(`/console/stages/${stageId}/start`, { ...fields, idem: '€-key' });
+    expect(res.status).toBe(303);
+    expect(await (await agent.get('/console/work')).text()).toContain('Idempotency-Key must be 1–255 visible ASCII characters');
+    expect(await stageStatus(planner.token, wo)).toBe('planned');
+  });
+
   it('finishes with quantities and reports an issue', async () => {
     const planner = await gw.login('planner');
     const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting' }] });
@@ -261,7 +274,14 @@ describe('admin users page', () => {
     const id = (/data-user="(\d+)" aria-label="newbie"/.exec(page) ?? [])[1] ?? '0';
     await agent.post(`/console/users/${id}/role`, { ...(await agent.formFields('/console/users', `/console/users/${id}/role`)), role: 'manager' });
     expect((await newbie.get('/console/work')).status).toBe(403);
-    await agent.post(`/console/users/${id}/active`, await agent.formFields('/console/users', `/console/users/${id}/active`));
+    // Anything but the form's own values is refused and changes nothing.
+    const activeForm = await agent.formFields('/console/users', `/console/users/${id}/active`);
+    for (const active of ['maybe', '', 'TRUE']) {
+      await agent.post(`/console/users/${id}/active`, { ...activeForm, active });
+      expect(await (await agent.get('/console/users')).text()).toContain('The gateway could not do that:');
+      expect((await newbie.get('/console/board')).status).toBe(200);
+    }
+    await agent.post(`/console/users/${id}/active`, activeForm);
     expect((await newbie.get('/console/board')).headers.get('location')).toBe('/console/login');
   });
 });

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { IDEMPOTENCY_KEY } from '../http/middleware/idempotency.ts';
 import type { HttpEnv } from '../http/types.ts';
 
 /** Calls the v1 app in-process, as a client would over HTTP (the app's `request`). */
@@ -48,7 +49,14 @@ export function apiClient(fetchApi: ApiFetch, c: Context<HttpEnv>, token: string
       }
       headers.set('x-request-id', c.get('requestId'));
       if (token) headers.set('authorization', `Bearer ${token}`);
-      if (opts.idempotencyKey) headers.set('idempotency-key', opts.idempotencyKey);
+      if (opts.idempotencyKey) {
+        // A form's hidden key edited into something no header can carry is refused as the API
+        // refuses a malformed key, not thrown (a 500).
+        if (!IDEMPOTENCY_KEY.test(opts.idempotencyKey)) {
+          return { ok: false, status: 422, code: 'VALIDATION_ERROR', message: 'Idempotency-Key must be 1–255 visible ASCII characters', retryAfter: null };
+        }
+        headers.set('idempotency-key', opts.idempotencyKey);
+      }
       let body: string | undefined;
       if (opts.body !== undefined) {
         headers.set('content-type', 'application/json');

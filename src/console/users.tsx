@@ -118,7 +118,11 @@ export function registerUsers(app: Hono<HttpEnv>, frame: Frame): void {
   app.post(
     '/console/users/:id/active',
     frame.action('/console/users', async (c, api, form) => ({
-      ...(await api.call('PATCH', `/auth/users/${id(c.req.param('id'))}`, { body: { active: form.active === 'true' } })),
+      // Only the form's two values mean anything; whatever else is sent goes to the API as is,
+      // which refuses it (422) and changes nothing.
+      ...(await api.call('PATCH', `/auth/users/${id(c.req.param('id'))}`, {
+        body: { active: form.active === 'true' ? true : form.active === 'false' ? false : form.active },
+      })),
       okText: t.actionOk.userUpdated,
     })),
   );

@@ -6,7 +6,8 @@ import type { IdempotencyRecord } from '../../db/idempotency.ts';
 import { AppError } from '../../errors.ts';
 import type { HttpEnv, IdempotencyClaim } from '../types.ts';
 
-const KEY = /^[\x21-\x7e]{1,255}$/;
+/** What an Idempotency-Key may be (API.md): 1–255 visible ASCII characters. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * Idempotency-Key on POST (authenticated routes that carry no credentials). A key seen before
@@ -21,7 +22,7 @@ export function idempotency(ctx: AppContext): MiddlewareHandler<HttpEnv> {
     const user = c.get('user');
     // Anonymous requests never take part: they would share one key space.
     if (key === undefined || !user) return next();
-    if (!KEY.test(key))
+    if (!IDEMPOTENCY_KEY.test(key))
       throw new AppError('VALIDATION_ERROR', 'request validation failed', [{ path: 'Idempotency-Key', message: 'must be 1–255 visible ASCII characters' }]);
     const hash = createHash('sha256')
       .update(`${c.req.method} ${c.req.path}\n`)
