@@ -1,3 +1,5 @@
+import path from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { body, makeGateway, rowCount, type TestGateway } from './helpers/app.ts';
 import { createWorkOrder } from './helpers/floor.ts';
@@ -77,6 +79,46 @@ describe('Idempotency-Key', () => {
     expect(retry.headers.get('idempotent-replayed')).toBeNull();
     expect((await start(stage, 'retry-me')).headers.get('idempotent-replayed')).toBe('true');
     expect(events('stage.started')).toBe(1);
+  });
+
+  it('answers a late retry of a refused request with the same refusal, even once the state has moved on', async () => {
+    const stage = await newStage();
+    const done = (key: string) => gw.req('POST', `/stages/${stage}/done`, { token: planner.token, body: { qty_good: 5 }, headers: { 'idempotency-key': key } });
+    const refused = await done('done-1');
+    expect(refused.status).toBe(409);
+    const first = await body(refused);
+    expect(first.error.code).toBe('INVALID_TRANSITION');
+    expect((await start(stage, 'start-1')).status).toBe(200);
+    // The queued retry of the refused press must not finish the stage now that it could.
+    const retry = await done('done-1');
+    expect(retry.status).toBe(409);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect((await body(retry)).error).toEqual(first.error);
+    expect(events('stage.done')).toBe(0);
+    // A new press (a new key) is a new request.
+    expect((await done('done-2')).status).toBe(200);
+    expect(events('stage.done')).toBe(1);
+  });
+
+  it('does not store an answer a retry may pass: storage unavailable runs again', async () => {
+    const slow = makeGateway({}, undefined, 'storage:\n  write_wait_ms: 50\n');
+    try {
+      const p = await slow.login('planner');
+      const wo = await createWorkOrder(slow, p.token);
+      const stage = wo.stages[0]?.id ?? 0;
+      const go = () => slow.req('POST', `/stages/${stage}/start`, { token: p.token, body: {}, headers: { 'idempotency-key': 'runs-again' } });
+      const other = new Sqlite(path.join(slow.dir, 'gateway.db'));
+      other.prepare('BEGIN IMMEDIATE').run();
+      const busy = await go();
+      other.prepare('ROLLBACK').run();
+      other.close();
+      expect(busy.status).toBe(503);
+      const retry = await go();
+      expect(retry.status).toBe(200);
+      expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    } finally {
+      slow.close();
+    }
   });
 
   it('treats a key an older build left in flight by a crash as free, never 409 for 48 h', async () => {

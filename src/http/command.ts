@@ -2,7 +2,9 @@ import type { Context } from 'hono';
 import type { AppContext } from '../context.ts';
 import type { Tx } from '../db/command.ts';
 import type { IdempotencyRecord } from '../db/idempotency.ts';
+import { AppError } from '../errors.ts';
 import { ok } from './envelope.ts';
+import { statusOf } from './errors.ts';
 import { replay } from './middleware/idempotency.ts';
 import type { HttpEnv, IdempotencyClaim } from './types.ts';
 
@@ -33,18 +35,40 @@ export async function commandResponse<T, J>(
   shape: (value: T) => J,
 ): Promise<Response> {
   const claim = c.get('idempotency');
-  const done: Done<J> = await ctx.store.command((tx) => {
-    const record = claim && ctx.store.idempotency.find(claim.userId, claim.key);
-    if (claim && record) return { replayed: true, claim, record };
-    const data = shape(run(tx));
-    if (claim) {
-      const body = status === 204 ? '' : JSON.stringify({ data });
-      ctx.store.idempotency.record(claim.userId, claim.key, claim.hash, status, body, ctx.clock.now());
-    }
-    return { replayed: false, data };
-  });
+  const done: Done<J> = await ctx.store
+    .command((tx): Done<J> => {
+      const record = claim && ctx.store.idempotency.find(claim.userId, claim.key);
+      if (claim && record) return { replayed: true, claim, record };
+      const data = shape(run(tx));
+      if (claim) {
+        const body = status === 204 ? '' : JSON.stringify({ data });
+        ctx.store.idempotency.record(claim.userId, claim.key, claim.hash, status, body, ctx.clock.now());
+      }
+      return { replayed: false, data };
+    })
+    .catch((err: unknown) => (claim ? storeRefusal(ctx, claim, err) : Promise.reject(err)));
   if (done.replayed) return replay(c, done.claim, done.record);
   return status === 204 ? c.body(null, 204) : ok(c, done.data, status);
+}
+
+/** Refusals a retry must get again (API.md: the first response, changing nothing); not those a retry may pass. */
+const STORED_REFUSALS = new Set([403, 404, 409, 422]);
+
+/**
+ * With an Idempotency-Key, the command's refusal (a state-machine 409, a 404, a rule's 422) is the
+ * key's answer too: a late retry of a refused request is refused again instead of applying to a
+ * state that has moved on meanwhile. Stored in a transaction of its own, since the command's
+ * rolled back; a key answered meanwhile keeps that answer. Storage faults and throttling are not
+ * stored: a retry of those should run. Rethrows err for the usual error answer.
+ */
+async function storeRefusal<J>(ctx: Pick<AppContext, 'store' | 'clock'>, claim: IdempotencyClaim, err: unknown): Promise<Done<J>> {
+  if (!(err instanceof AppError) || !STORED_REFUSALS.has(statusOf(err))) throw err;
+  const error: Record<string, unknown> = { code: err.code, message: err.message };
+  if (err.details !== undefined) error.details = err.details;
+  await ctx.store
+    .command(() => ctx.store.idempotency.record(claim.userId, claim.key, claim.hash, statusOf(err), JSON.stringify({ error }), ctx.clock.now()))
+    .catch(() => {}); // unstored, the key stays free: a retry runs again, as before this refusal
+  throw err;
 }
 
 /** Answers a handler's `command` reply (see `defineRoute`). */

@@ -45,6 +45,7 @@ export function replay(c: Context<HttpEnv>, claim: IdempotencyClaim, done: Idemp
   }
   c.header('Idempotent-Replayed', 'true');
   if (!done.body) return c.body(null, done.status as 204);
-  const stored = JSON.parse(done.body) as { data: unknown };
-  return c.json({ data: stored.data, meta: { request_id: c.get('requestId'), timestamp: new Date().toISOString() } }, done.status as ContentfulStatusCode);
+  // `{"data": …}` for an answer, `{"error": …}` for a refusal (src/http/command.ts).
+  const stored = JSON.parse(done.body) as { data: unknown } | { error: unknown };
+  return c.json({ ...stored, meta: { request_id: c.get('requestId'), timestamp: new Date().toISOString() } }, done.status as ContentfulStatusCode);
 }
