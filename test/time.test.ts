@@ -62,6 +62,15 @@ describe('timestamp formats', () => {
       expect(parseTimestampDetailed(bad, BERLIN)).toEqual({ ok: false, problem: 'format' });
     }
   });
+
+  it('refuses instants past the year 9999, which ISO 8601 cannot write with four digits', () => {
+    expect(at('9999-12-31T23:59:59.999Z')).toBe('9999-12-31T23:59:59.999Z');
+    expect(at('9999-12-31T23:59:59+01:00')).toBe('9999-12-31T22:59:59.000Z');
+    // Berlin wall clock an hour ahead of UTC: still within the year 9999.
+    expect(at('9999-12-31T23:30:00')).toBe('9999-12-31T22:30:00.000Z');
+    expect(parseTimestampDetailed('9999-12-31T23:59:59-23:59', BERLIN)).toEqual({ ok: false, problem: 'range' });
+    expect(parseTimestampDetailed('9999-12-31T23:30:00', 'Pacific/Honolulu')).toEqual({ ok: false, problem: 'range' });
+  });
 });
 
 describe('the API in a Berlin plant', () => {
@@ -82,6 +91,13 @@ describe('the API in a Berlin plant', () => {
     const { error } = await body(res);
     expect(error.code).toBe('VALIDATION_ERROR');
     expect(error.details).toEqual([{ path: 'planned_start', message: expect.stringContaining('does not exist in Europe/Berlin') }]);
+    expect(rowCount(gw.ctx, 'work_orders')).toBe(0);
+  });
+
+  it('answers 422 for a time past the year 9999 instead of storing one it cannot write back', async () => {
+    const res = await create('2026-11-26T08:00:00Z', '9999-12-31T23:59:59-23:59');
+    expect(res.status).toBe(422);
+    expect((await body(res)).error.details).toEqual([{ path: 'planned_end', message: 'must be before the year 10000 (UTC)' }]);
     expect(rowCount(gw.ctx, 'work_orders')).toBe(0);
   });
 

@@ -55,7 +55,9 @@ export const timestamp = (plantTz: string) =>
         const message =
           parsed.problem === 'nonexistent'
             ? `does not exist in ${plantTz} (skipped when the clocks go forward); send it with an offset`
-            : 'must be an ISO 8601 date-time such as 2026-11-26T08:00:00Z';
+            : parsed.problem === 'range'
+              ? 'must be before the year 10000 (UTC)'
+              : 'must be an ISO 8601 date-time such as 2026-11-26T08:00:00Z';
         zctx.addIssue({ code: 'custom', message });
         return z.NEVER;
       }

@@ -6,7 +6,10 @@ const ISO =
 const DAY_MS = 86_400_000;
 
 /** Why a text is not a timestamp: not ISO 8601 (or no real date), or a plant-local time the clocks skip. */
-export type TimestampProblem = 'format' | 'nonexistent';
+export type TimestampProblem = 'format' | 'nonexistent' | 'range';
+
+/** The last instant ISO 8601 writes with a four-digit year; later ones would come back as `+010000-…`. */
+const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 export type ParsedTimestamp = { ok: true; ms: number } | { ok: false; problem: TimestampProblem };
 
 // One formatter per zone: building an Intl.DateTimeFormat costs far more than using it, and a batch
@@ -63,6 +66,11 @@ function int(text: string | undefined, fallback: number): number {
  * overlap) takes the earlier instant, a nonexistent one (spring gap) is refused.
  */
 export function parseTimestampDetailed(text: string, plantTz: string): ParsedTimestamp {
+  const parsed = parseInstant(text, plantTz);
+  return parsed.ok && parsed.ms > LAST_INSTANT ? { ok: false, problem: 'range' } : parsed;
+}
+
+function parseInstant(text: string, plantTz: string): ParsedTimestamp {
   const g = ISO.exec(text)?.groups;
   if (!g) return { ok: false, problem: 'format' };
   const [year, month, day] = [int(g.year, 0), int(g.month, 0), int(g.day, 0)];
