@@ -94,6 +94,27 @@ describe('readings', () => {
     expect(rowCount(gw.ctx, 'machine_readings')).toBe(0);
   });
 
+  it('names the failing field of a reading or of a batch item, not the whole body', async () => {
+    const post = async (b: unknown) => {
+      const res = await gw.req('POST', `/machines/${machineId}/readings`, { token: planner, body: b });
+      expect(res.status).toBe(422);
+      return (await body(res)).error.details;
+    };
+    expect(await post({ reading_type: 't', value: 'NaN' })).toEqual([{ path: 'value', message: 'must be a finite number' }]);
+    expect(await post({ reading_type: 't', value: 1, quality: 'BAD' })).toEqual([{ path: 'quality', message: expect.any(String) }]);
+    expect(
+      await post([
+        { reading_type: 't', value: 1 },
+        { reading_type: 't', value: true },
+      ]),
+    ).toEqual([{ path: '1.value', message: 'must be a finite number' }]);
+    expect(await post(Array.from({ length: 1001 }, () => ({ reading_type: 't', value: 1 })))).toEqual([
+      { path: '', message: 'must hold at most 1000 readings' },
+    ]);
+    expect(await post(null)).toEqual([{ path: '', message: 'Invalid input: expected object or array' }]);
+    expect(rowCount(gw.ctx, 'machine_readings')).toBe(0);
+  });
+
   it('answers 503 UNAVAILABLE and leaves no partial rows while another writer holds the lock', async () => {
     const Sqlite = (await import('better-sqlite3')).default;
     gw.ctx.store.sqlite.pragma('busy_timeout = 100');
