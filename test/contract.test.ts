@@ -81,6 +81,30 @@ describe('readings that are not good', () => {
       [21.5, 'good', null],
     ]);
   });
+
+  it("keep each machine's own reason in GET /machines when other machines store readings after them", async () => {
+    const admin = await gw.login('admin');
+    const make = async (name: string) =>
+      (await body<{ id: number }>(await gw.req('POST', '/machines', { token: admin.token, body: { name, machine_type: 'press' } }))).data.id;
+    const [oven, saw] = [await make('oven'), await make('saw')];
+    const at = gw.clock.now();
+    gw.ctx.readings.push(
+      [{ machineId: oven, readingType: 'temp', value: null, unit: 'C', quality: 'bad', reason: 'not a finite number (NaN/Inf)', sourceTs: at }],
+      'modbus',
+    );
+    gw.ctx.readings.flush();
+    gw.ctx.readings.push(
+      [{ machineId: saw, readingType: 'rpm', value: null, unit: null, quality: 'uncertain', reason: 'no fresh value for 3000 ms', sourceTs: at }],
+      'modbus',
+    );
+    gw.ctx.readings.push([{ machineId: saw, readingType: 'load', value: 5, unit: null, quality: 'good', reason: null, sourceTs: at }], 'modbus');
+    gw.ctx.readings.flush();
+    const list = await body<Array<{ id: number; latest: Record<string, { reason: string | null }> }>>(await gw.req('GET', '/machines', { token: admin.token }));
+    const latest = new Map(list.data.map((m) => [m.id, m.latest]));
+    expect(latest.get(oven)?.temp?.reason).toBe('not a finite number (NaN/Inf)');
+    expect(latest.get(saw)?.rpm?.reason).toBe('no fresh value for 3000 ms');
+    expect(latest.get(saw)?.load?.reason).toBeNull();
+  });
 });
 
 describe('ill-formed strings', () => {

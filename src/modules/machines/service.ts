@@ -33,9 +33,11 @@ function getRow(ctx: Pick<AppContext, 'store'>, id: number): MachineRow {
 }
 
 // machine_latest keeps no reason; a non-good latest value takes it from the reading it came from.
-const reasonOf = sql<string | null>`CASE WHEN ${machineLatest.quality} = 'good' THEN NULL ELSE (
-  SELECT r.reason FROM machine_readings r WHERE r.machine_id = ${machineLatest.machineId}
-    AND r.reading_type = ${machineLatest.readingType} AND r.source_ts = ${machineLatest.sourceTs}
+// Qualified by hand: drizzle writes a single-table select's columns bare, and inside the subquery a
+// bare machine_id would be the reading's own (every reading matching, the newest of any machine won).
+const reasonOf = sql<string | null>`CASE WHEN "machine_latest"."quality" = 'good' THEN NULL ELSE (
+  SELECT r.reason FROM machine_readings r WHERE r.machine_id = "machine_latest"."machine_id"
+    AND r.reading_type = "machine_latest"."reading_type" AND r.source_ts = "machine_latest"."source_ts"
   ORDER BY r.id DESC LIMIT 1) END`;
 
 function latestOf(ctx: Pick<AppContext, 'store'>, ids: number[]): Map<number, Latest> {
