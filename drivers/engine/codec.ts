@@ -52,8 +52,16 @@ function fromBigEndian(bytes: Buffer, order: ByteOrder): number[] {
   return words;
 }
 
+/**
+ * Text is kept in register order whatever a device does with the words of its numbers: of a
+ * string tag's byte order only the byte swap counts (BADC and DCBA swap the two characters of
+ * each register; ABCD and CDAB read them as sent).
+ */
+const textOrder = (order: ByteOrder): ByteOrder => (order === 'BADC' || order === 'DCBA' ? 'BADC' : 'ABCD');
+
 /** Decodes a numeric or string value from registers; strings come back as their text. */
 export function decodeRegisters(words: ArrayLike<number>, type: DataType, order: ByteOrder): number | string {
+  if (type === 'string') return toBigEndian(words, textOrder(order)).toString('latin1').replace(/\0+$/, '');
   const be = toBigEndian(words, order);
   switch (type) {
     case 'bool':
@@ -70,8 +78,6 @@ export function decodeRegisters(words: ArrayLike<number>, type: DataType, order:
       return be.readFloatBE(0);
     case 'float64':
       return be.readDoubleBE(0);
-    case 'string':
-      return be.toString('latin1').replace(/\0+$/, '');
   }
 }
 
@@ -103,5 +109,5 @@ export function encodeRegisters(value: number | string, type: DataType, order: B
       buf.write(String(value), 'latin1');
       break;
   }
-  return fromBigEndian(buf, order);
+  return fromBigEndian(buf, type === 'string' ? textOrder(order) : order);
 }

@@ -114,7 +114,8 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
           return;
         }
         state.setConnected(true);
-        backoff.reset();
+        // The backoff is reset by the first answer, not by the connect: a device (or gateway)
+        // that accepts the connection but never answers is retried with growing waits.
         log.info({}, 'connected');
       } catch (err) {
         await transport.close().catch(() => {});
@@ -134,6 +135,7 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
     try {
       const words = await withTimeout(transport.read(block.area, block.start, block.count), device.timeout_ms + 250, 'read');
       if (!Array.isArray(words) || words.length < block.count) throw new Error(`short response: ${words?.length ?? 0} of ${block.count}`);
+      backoff.reset();
       return block.tags.map((t) => {
         const offset = t.address - block.start;
         const raw =
@@ -151,6 +153,7 @@ export function createModbusDriver(device: ModbusDevice, deps: ModbusDriverDeps)
       const reason = describeModbusError(err);
       state.fail(reason);
       if (modbusExceptionCode(err) !== undefined) {
+        backoff.reset(); // an exception response is an answer: the device is there
         return block.tags.map((t) => ({ tag: t.name, value: null, quality: 'bad' as const, reason, sourceTs: ts }));
       }
       await disconnect(reason);

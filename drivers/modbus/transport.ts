@@ -49,12 +49,16 @@ function forgetTransactions(c: ModbusRTU): void {
 export function createModbusTransport(device: ModbusDevice): ModbusTransport {
   let client: ModbusRTU | undefined;
   /**
-   * Rejects when the connection ends (the device closes it, or close() is called): a request in
-   * flight then fails at once instead of waiting for its timeout.
+   * The requests in flight, failed at once when the connection ends (the device closes it, or
+   * close() is called) instead of waiting for their timeout. Each request removes itself when it
+   * settles: racing every request against one promise that lives as long as the connection kept
+   * every answer reachable until the connection closed (a leak on a healthy connection).
    */
-  let dropped: Promise<never> = Promise.reject(new Error('not connected'));
-  let drop: (reason: string) => void = () => {};
-  dropped.catch(() => {});
+  const inFlight = new Set<(err: Error) => void>();
+  const drop = (reason: string) => {
+    for (const fail of inFlight) fail(new Error(reason));
+    inFlight.clear();
+  };
   return {
     get isOpen() {
       return client?.isOpen ?? false;
@@ -70,11 +74,9 @@ export function createModbusTransport(device: ModbusDevice): ModbusTransport {
       }
       c.setID(device.unit_id);
       c.setTimeout(device.timeout_ms);
-      dropped = new Promise<never>((_, reject) => {
-        drop = (reason) => reject(new Error(reason));
+      c.on('close', () => {
+        if (client === c) drop('connection closed by the device');
       });
-      dropped.catch(() => {});
-      c.on('close', () => drop('connection closed by the device'));
       client = c;
     },
     async read(area, start, count) {
@@ -92,11 +94,15 @@ export function createModbusTransport(device: ModbusDevice): ModbusTransport {
             return (await c.readDiscreteInputs(start, count)).data.slice(0, count).map((b: boolean) => (b ? 1 : 0));
         }
       };
-      try {
-        return await Promise.race([request(), dropped]);
-      } finally {
-        forgetTransactions(c);
-      }
+      return new Promise<number[]>((resolve, reject) => {
+        inFlight.add(reject);
+        request()
+          .then(resolve, reject)
+          .finally(() => {
+            inFlight.delete(reject);
+            forgetTransactions(c);
+          });
+      });
     },
     close() {
       const c = client;
