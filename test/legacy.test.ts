@@ -206,6 +206,31 @@ describe('the old mobile app against the legacy listener', () => {
     expect(wrong.headers.get('allow')).toBe('POST, GET');
   });
 
+  it('takes the OAuth2 password form as multipart too, as FastAPI did, on both ports', async () => {
+    const user = await (
+      await fetch(`${v1}/auth/register`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'mia', password: 'mia-password-1' }),
+      })
+    ).json();
+    expect(user).toMatchObject({ data: { username: 'mia' } });
+    for (const base of [legacy, v1]) {
+      const form = new FormData();
+      form.set('grant_type', 'password');
+      form.set('username', 'mia');
+      form.set('password', 'mia-password-1');
+      const res = await fetch(`${base}/auth/login`, { method: 'POST', body: form });
+      expect(res.status, base).toBe(200);
+      // The legacy answer is bare, v1's in the envelope; either way a token.
+      expect(JSON.stringify(await res.json()), base).toMatch(/"access_token":"[^"]+"/);
+      const missing = new FormData();
+      missing.set('username', 'mia');
+      const refused = await fetch(`${base}/auth/login`, { method: 'POST', body: missing });
+      expect(refused.status, base).toBe(422);
+    }
+  });
+
   it('answers HEAD on a read like its GET, without a body', async () => {
     for (const url of ['/workorders/', '/auth/users']) {
       const get = await fetch(`${legacy}${url}`, { headers: { authorization: `Bearer ${adminToken}` } });

@@ -163,7 +163,11 @@ export function defineRoute<const S extends RouteSpec>(router: Router, spec: S, 
   const content: Record<string, { schema: z.ZodType }> = {};
   if (spec.body) {
     content['application/json'] = { schema: spec.body };
-    if (spec.formBody) content['application/x-www-form-urlencoded'] = { schema: spec.body };
+    if (spec.formBody) {
+      // Both encodings of an HTML form; FastAPI's OAuth2 password form took either.
+      content['application/x-www-form-urlencoded'] = { schema: spec.body };
+      content['multipart/form-data'] = { schema: spec.body };
+    }
   }
   const operationId = spec.operationId ?? operationIdOf(spec.method, spec.path);
   const schema = spec.response && status !== 204 ? okSchema(spec.response, spec.list ?? false) : undefined;
@@ -233,7 +237,7 @@ const isPage = (reply: unknown): reply is Page<unknown> => typeof reply === 'obj
 function bodyOf<S extends RouteSpec>(c: Context<HttpEnv, string, Validated<S>>, spec: S): Parsed<S, 'body'> {
   if (!spec.formBody) return c.req.valid('json');
   const type = (c.req.header('content-type') ?? '').toLowerCase();
-  if (type.startsWith('application/x-www-form-urlencoded')) return c.req.valid('form');
+  if (type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data')) return c.req.valid('form');
   if (type.includes('json')) return c.req.valid('json');
   // Without a JSON or form body neither validator ran and the library leaves `{}`: check that
   // against the schema, so missing fields are reported like any other validation failure (a form
