@@ -55,6 +55,8 @@ describe('a listening gateway', () => {
     );
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body).error.code).toBe('PAYLOAD_TOO_LARGE');
+    // The rest of the body is not read, so the connection cannot carry another request: it says so.
+    expect(res.headers.connection).toBe('close');
   });
 
   it('answers Content-Length together with Transfer-Encoding with an envelope, not a bare error', async () => {

@@ -190,6 +190,7 @@ describe('the old mobile app against the legacy listener', () => {
     );
     expect(big.status).toBe(413);
     expectShape(detailError, JSON.parse(big.body));
+    expect(big.headers.connection).toBe('close');
     const attempts = [];
     for (let i = 0; i < 6; i++) attempts.push(await call(legacy, 'POST', '/auth/login', { json: { username: 'ghost', password: `guess-${i}` } }));
     expect(attempts.map((a) => a.status)).toEqual([401, 401, 401, 401, 401, 429]);

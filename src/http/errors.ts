@@ -28,6 +28,8 @@ function errorHeaders(err: AppError): Record<string, string> {
   const headers: Record<string, string> = {};
   if (err.retryAfterS !== undefined) headers['Retry-After'] = String(err.retryAfterS);
   if (err.code === 'UNAUTHORIZED') headers['WWW-Authenticate'] = 'Bearer';
+  // The rest of a body too large is not read: the connection cannot carry another request.
+  if (err.code === 'PAYLOAD_TOO_LARGE') headers.Connection = 'close';
   return headers;
 }
 
