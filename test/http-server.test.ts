@@ -59,6 +59,26 @@ describe('a listening gateway', () => {
     expect(res.headers.connection).toBe('close');
   });
 
+  it('answers a request with no usable Host or target with a 400 envelope and closes its connection', async () => {
+    for (const head of [
+      'GET /health HTTP/1.1\r\n',
+      'GET /health HTTP/1.1\r\nHost: a b\r\n',
+      'GET /health HTTP/1.1\r\nHost: [::1\r\n',
+      'GET /health HTTP/1.1\r\nHost: x:99999\r\n',
+      'OPTIONS * HTTP/1.1\r\nHost: x\r\n',
+      'GET /auth\\users HTTP/1.1\r\nHost: x\r\n',
+    ]) {
+      // Ends when the server closes the connection (rawHttp waits for the end).
+      const raw = await rawHttp(gw.port, `${head}\r\n`);
+      expect(raw.split(' ')[1], head).toBe('400');
+      const headers = raw.slice(0, raw.indexOf('\r\n\r\n')).toLowerCase();
+      expect(headers, head).toContain('connection: close');
+      const json = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+      expect(json.error.code, head).toBe('MALFORMED_REQUEST');
+      expect(headers, head).toContain(`x-request-id: ${json.meta.request_id}`);
+    }
+  });
+
   it('answers Content-Length together with Transfer-Encoding with an envelope, not a bare error', async () => {
     const big = 'a'.repeat(2 * 1024 * 1024);
     const raw = await rawHttp(

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type ServerResponse, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { getRequestListener } from '@hono/node-server';
+import { getRequestListener, RequestError } from '@hono/node-server';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -87,7 +87,30 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
   const warn = { limit: rateLimitedWarn(log, 10_000), pipeline: rateLimitedWarn(log, 10_000) };
   const requestTimeout = config.requestTimeoutS * 1000;
   const headersTimeout = Math.min(20_000, requestTimeout);
-  const gated = serializePipeline(getRequestListener(fetch, { hostname: config.host }), {
+  // A request node-server cannot turn into a URL (no or a malformed Host header, `OPTIONS *`, a
+  // backslash in the path) still gets the envelope and a request id, and its connection is closed.
+  const refuse = (err: unknown): Response => {
+    const requestId = randomUUID();
+    const bad = err instanceof RequestError;
+    if (!bad) log.error({ err, request_id: requestId }, 'unexpected error');
+    const answer = bad
+      ? new AppError('MALFORMED_REQUEST', `the request target or Host header is not valid (${err.message})`)
+      : new AppError('INTERNAL_ERROR', 'an unexpected error occurred; quote the request id when reporting it');
+    const body = JSON.stringify(errorBody(answer, requestId));
+    return new Response(body, {
+      status: statusOf(answer),
+      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'x-request-id': requestId, connection: 'close' },
+    });
+  };
+  const listener = getRequestListener(fetch, { hostname: config.host, errorHandler: refuse });
+  // HTTP/1.1 requires Host (RFC 9112 3.2); node-server would fill in our own, so it is checked here.
+  const withHost = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.headers.host !== undefined || req.httpVersion === '1.0') return listener(req, res);
+    const answer = refuse(new RequestError('Missing host header'));
+    res.writeHead(answer.status, Object.fromEntries(answer.headers));
+    void answer.text().then((text) => res.end(text));
+  };
+  const gated = serializePipeline(withHost, {
     held: (delta) => metrics.httpRequestsHeld.inc(delta),
     overflow: (socket) => {
       metrics.httpConnectionsClosed.inc({ reason: 'pipeline' });
@@ -98,6 +121,8 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
     {
       requestTimeout,
       headersTimeout,
+      // A request without Host is refused by node-server with the envelope (above), not by Node bare.
+      requireHostHeader: false,
       // Node checks the two timeouts on this timer; its 30 s default let slow clients pile up.
       connectionsCheckingInterval: Math.min(5000, Math.max(250, headersTimeout / 4)),
     },
