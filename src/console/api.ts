@@ -36,6 +36,14 @@ export function failingReads(api: ApiClient): ApiClient {
   };
 }
 
+/** For a page that shows what it can: a read the gateway could not answer becomes its failed result. */
+export function partialRead<T>(read: Promise<ApiResult<T>>): Promise<ApiResult<T>> {
+  return read.catch((err: unknown) => {
+    if (!(err instanceof ApiUnavailable)) throw err;
+    return { ok: false, status: 503, code: 'UNAVAILABLE', message: err.message, retryAfter: err.retryAfter };
+  });
+}
+
 // Headers worth passing through: the proxy chain keeps the client's address for the login throttle.
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto', 'user-agent'];
 

@@ -3,7 +3,7 @@ import type { AppContext } from '../context.ts';
 import type { Tx } from '../db/command.ts';
 import type { IdempotencyRecord } from '../db/idempotency.ts';
 import { AppError } from '../errors.ts';
-import { ok } from './envelope.ts';
+import { errorBody, ok } from './envelope.ts';
 import { statusOf } from './errors.ts';
 import { replay } from './middleware/idempotency.ts';
 import type { HttpEnv, IdempotencyClaim } from './types.ts';
@@ -63,11 +63,14 @@ const STORED_REFUSALS = new Set([403, 404, 409, 422]);
  */
 async function storeRefusal<J>(ctx: Pick<AppContext, 'store' | 'clock'>, claim: IdempotencyClaim, err: unknown): Promise<Done<J>> {
   if (!(err instanceof AppError) || !STORED_REFUSALS.has(statusOf(err))) throw err;
-  const error: Record<string, unknown> = { code: err.code, message: err.message };
-  if (err.details !== undefined) error.details = err.details;
+  const { error } = errorBody(err, '');
   await ctx.store
     .command(() => ctx.store.idempotency.record(claim.userId, claim.key, claim.hash, statusOf(err), JSON.stringify({ error }), ctx.clock.now()))
-    .catch(() => {}); // unstored, the key stays free: a retry runs again, as before this refusal
+    .catch((failed: unknown) => {
+      // Storage unavailable (reported by the store): the key stays free and a retry runs again,
+      // as before this refusal. Anything else is a fault of ours, answered and logged as one.
+      if (!(failed instanceof AppError && failed.code === 'UNAVAILABLE')) throw failed;
+    });
   throw err;
 }
 

@@ -109,9 +109,8 @@ export function createMqttPublisher(
       depth.at = Number.NEGATIVE_INFINITY; // the cached depth is stale now
       deleteFailing = false;
     } catch (err) {
-      // Kept for the next flush (the pump's cursor is past them, so they are not sent again
-      // meanwhile); logged once until a delete works again. Left at stop, they are sent again
-      // after the restart: at least once, never lost.
+      // Kept for the next flush; logged once until a delete works again. Left at stop, they are
+      // sent again after the restart: at least once, never lost.
       acked = batch.concat(acked);
       if (!stopping) ackTimer ??= setTimeout(flushAcks, ackFlushMs);
       if (!deleteFailing) log.warn({ err, rows: batch.length }, 'mqtt queue delete failed; retrying');
@@ -120,7 +119,8 @@ export function createMqttPublisher(
   };
   const ack = (seq: number) => {
     acked.push(seq);
-    if (acked.length >= ackBatch) flushAcks();
+    // While deletes fail, the timer retries them; not one failing DELETE of the whole list per PUBACK.
+    if (acked.length >= ackBatch && !deleteFailing) flushAcks();
     else ackTimer ??= setTimeout(flushAcks, ackFlushMs);
   };
 

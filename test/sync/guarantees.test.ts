@@ -144,20 +144,24 @@ describe('sync guarantees', () => {
     }
   });
 
-  it('keeps the record of a row HQ refused when the edge never learned HQ committed, once', async () => {
-    let cut = true;
+  it('keeps the record of a row HQ refused when the edge never learned HQ committed, once, also across a failed commit', async () => {
+    let cut: 'before-commit' | 'after-commit' | undefined = 'before-commit';
     const edge = startEdge(8, site(8), {
       hooks: (point) => {
-        if (cut && point === 'after-commit') throw new Error('edge died after HQ committed');
+        if (point === cut) throw new Error(`edge died ${point}`);
       },
     });
     try {
       const s = edge.gw.ctx.store.sqlite;
       const user = (await edge.gw.login('worker')).id;
       s.prepare("UPDATE users SET role = 'wizard' WHERE id = ?").run(user);
-      await expect(edge.sync.runCycle()).rejects.toThrow(/edge died/);
+      // Refused and recorded, then HQ rolls back; refused again and recorded (not twice), HQ
+      // commits, the edge never hears; the resend skips the row at HQ and keeps the one record.
+      await expect(edge.sync.runCycle()).rejects.toThrow(/edge died before-commit/);
+      cut = 'after-commit';
+      await expect(edge.sync.runCycle()).rejects.toThrow(/edge died after-commit/);
       expect(backlog(edge)).toBeGreaterThan(0);
-      cut = false;
+      cut = undefined;
       await edge.sync.runCycle();
       expect(backlog(edge)).toBe(0);
       const admin = (await edge.gw.login('admin')).token;

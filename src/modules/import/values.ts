@@ -1,5 +1,5 @@
 import { ISSUE_STATUSES, ISSUE_TYPES, type IssueStatus, ROLES, type Role, STAGE_STATUSES, type StageStatus } from '../../db/schema.ts';
-import { parseTimestamp } from '../../lib/time.ts';
+import { parseTimestampDetailed } from '../../lib/time.ts';
 import type { Cell } from './legacy-db.ts';
 
 // Values of the old backend are mapped only where the meaning is certain. Anything else is
@@ -60,6 +60,9 @@ export function time(v: Cell | undefined, plantTz: string, what: string, require
   if (v === null || v === undefined || v === '') return required ? no(`${what} is missing`) : ok(null);
   if (typeof v === 'number' || typeof v === 'bigint') return no(`${what} '${String(v)}' is a number, not a date`);
   const s = text(v) ?? '';
-  const ms = parseTimestamp(s.trim(), plantTz);
-  return ms === undefined ? no(`${what} '${s}' is not a date`) : ok(ms);
+  const parsed = parseTimestampDetailed(s.trim(), plantTz);
+  if (parsed.ok) return ok(parsed.ms);
+  if (parsed.problem === 'range') return no(`${what} '${s}' is after the year 9999 (UTC)`);
+  if (parsed.problem === 'nonexistent') return no(`${what} '${s}' does not exist in ${plantTz} (skipped when the clocks go forward)`);
+  return no(`${what} '${s}' is not a date`);
 }

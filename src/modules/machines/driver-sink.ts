@@ -3,17 +3,21 @@ import type { DeviceBase } from '../../../drivers/engine/device-schema.ts';
 import { createExceptionFilter } from '../../../drivers/engine/rbe.ts';
 import type { MachineStatus, Sample, SampleSink, SinkRefusal } from '../../../drivers/engine/types.ts';
 import type { AppContext } from '../../context.ts';
+import { AppError } from '../../errors.ts';
 import type { ReadingInput } from '../readings/writer.ts';
 import { getMachine, updateMachine } from './service.ts';
 
-/** Sets a machine's status from a device; false when it could not be stored (logged). */
-function setStatus(ctx: AppContext, machineId: number, status: MachineStatus, device: string): boolean {
+/**
+ * Sets a machine's status from a device. False when storage failed (a full disk): worth another
+ * try with the next sample. Any other failure is logged and not retried.
+ */
+function setStatus(ctx: AppContext, machineId: number, status: MachineStatus, device: string, quiet = false): boolean {
   try {
     updateMachine(ctx, undefined, machineId, { status });
     return true;
   } catch (err) {
-    ctx.logger.warn({ err, device }, 'machine status update failed');
-    return false;
+    if (!quiet) ctx.logger.warn({ err, device }, 'machine status update failed');
+    return !(err instanceof AppError && err.code === 'UNAVAILABLE');
   }
 }
 
@@ -83,10 +87,14 @@ export function deviceSink(ctx: AppContext, device: DeviceBase, source: string, 
   const filter = createExceptionFilter((tag) => deadband.get(tag) ?? 0, ctx.config.settings.readings.heartbeat_s * 1000);
   const machineId = (device.machine && machineIds.get(device.machine)) || 0;
   let lastStatus: MachineStatus | undefined;
+  let retrying = false;
   const mapStatus = (status: MachineStatus) => {
-    // Remembered only once stored: a status that failed (a full disk) is written at the next sample.
+    // Remembered only once stored: a status storage refused (a full disk) is tried again at the
+    // next sample, logged once until it is stored.
     if (status === lastStatus) return;
-    if (setStatus(ctx, machineId, status, device.name)) lastStatus = status;
+    const done = setStatus(ctx, machineId, status, device.name, retrying);
+    retrying = !done;
+    if (done) lastStatus = status;
   };
 
   return (_device: string, samples: Sample[]) => {
