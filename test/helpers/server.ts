@@ -1,17 +1,40 @@
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 
-/** A TCP port that was free a moment ago (for child processes that need a fixed port). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether `port` can be listened on, on every address (dual-stack `::`, else 0.0.0.0). */
+function bindable(port: number, host = '::'): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
+    srv.once('error', (err: NodeJS.ErrnoException) => {
+      if (host === '::' && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) resolve(bindable(port, '0.0.0.0'));
+      else resolve(false);
     });
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
+}
+
+/** The lower end of the kernel's ephemeral port range (Linux), where outgoing connections get ports. */
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/**
+ * A free port for a server a test starts later. Taken at random below the ephemeral range: a port
+ * the kernel hands out (listen on 0) can meanwhile become the local port of any outgoing
+ * connection of a parallel test, and the later listen then fails with EADDRINUSE.
+ */
+export async function freePort(): Promise<number> {
+  const low = Math.max(20_100, ephemeralLow());
+  for (let i = 0; i < 200; i++) {
+    const port = 20_000 + Math.floor(Math.random() * (low - 20_000));
+    if (await bindable(port)) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
 }
 
 export interface RawResponse {
