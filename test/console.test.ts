@@ -1,6 +1,7 @@
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { unavailable } from '../src/errors.ts';
 import { body, makeGateway, type TestGateway } from './helpers/app.ts';
 import { createWorkOrder, type WorkOrder } from './helpers/floor.ts';
 import { ConsoleAgent } from './console-helpers.ts';
@@ -299,6 +300,16 @@ describe('console when the gateway cannot answer', () => {
     expect(html).toContain('cannot show this right now');
     expect(html).not.toContain('press-503');
     gw.ctx.store.sqlite.exec('ALTER TABLE machine_latest_away RENAME TO machine_latest');
+    // Storage unavailable (the API's 503 with Retry-After): the page passes the wait on.
+    const read = gw.ctx.store.read;
+    gw.ctx.store.read = () => {
+      throw unavailable();
+    };
+    const busy = await agent.get('/console/machines');
+    gw.ctx.store.read = read;
+    expect(busy.status).toBe(503);
+    expect(busy.headers.get('retry-after')).toBe('1');
+    expect(await busy.text()).toContain('storage is temporarily unavailable');
     const again = await agent.get('/console/machines');
     expect(again.status).toBe(200);
     expect(await again.text()).toContain('press-503');

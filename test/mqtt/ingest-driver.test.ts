@@ -44,6 +44,8 @@ describe('MQTT ingest driver', () => {
       pkiDir: '',
       logger: capturingLogger(lines),
       sink: (_device, samples): SinkRefusal | undefined => {
+        // The gateway's database failing to take a message (a full disk).
+        if (samples.some((s) => s.target?.machine === 'full')) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
         const unknown = samples.find((s) => s.target && s.target.machine !== 'press-1');
         if (unknown) return { reason: 'unknown_machine', detail: `no machine named '${unknown.target?.machine}'` };
         // Subscription states (uncertain once granted, bad when disconnected) name no machine: status only.
@@ -86,5 +88,14 @@ describe('MQTT ingest driver', () => {
     await until(() => batches.length === 2);
     expect(dropped()).toHaveLength(3);
     expect(driver.status()).toMatchObject({ connected: true, last_error: "unknown_machine: no machine named 'ghost'" });
+  });
+
+  it('counts a message the gateway could not store as not_stored and shows why, without taking it for stored', async () => {
+    const before = rejected.length;
+    await pub.publishAsync(`${prefix}/full/temp`, JSON.stringify({ v: 1, sp: 2 }), { qos: 1 });
+    await until(() => rejected.length === before + 1);
+    expect(rejected.at(-1)).toBe('not_stored');
+    expect(lines.some((l) => l.msg === 'sample sink failed')).toBe(true);
+    expect(driver.status()).toMatchObject({ last_error: 'not_stored: database or disk is full' });
   });
 });
