@@ -1,8 +1,7 @@
-import { parseDevices } from '../drivers/config.ts';
 import type { Sample } from '../drivers/engine/types.ts';
-import type { ModbusTcpDevice } from '../drivers/modbus/config.ts';
 import { createModbusDriver } from '../drivers/modbus/driver.ts';
 import { silentLogger } from '../src/logger.ts';
+import { modbusTcpDevice } from '../test/helpers/modbus.ts';
 import { freePort, until } from '../test/helpers/server.ts';
 import { ModbusSim } from '../test/sim/modbus-sim.ts';
 
@@ -16,22 +15,9 @@ export async function benchReconnects(cycles = Number(process.env.BENCH_RECONNEC
   let sim = new ModbusSim(port);
   await sim.start();
   sim.holding[0] = 1;
-  const device = parseDevices({
-    machines: [{ name: 'm1', machine_type: 'press' }],
-    devices: [
-      {
-        name: 'plc',
-        protocol: 'modbus-tcp',
-        machine: 'm1',
-        host: '127.0.0.1',
-        port,
-        poll_interval_ms: 50,
-        timeout_ms: 300,
-        reconnect: { initial_ms: 10, max_ms: 100 },
-        tags: [{ name: 'a', reading_type: 'a', area: 'holding', address: 0 }],
-      },
-    ],
-  }).devices[0]?.config as ModbusTcpDevice;
+  const device = modbusTcpDevice(port, [{ name: 'a', reading_type: 'a', area: 'holding', address: 0 }], {
+    reconnect: { initial_ms: 10, max_ms: 100 },
+  });
   let last: Sample | undefined;
   const driver = createModbusDriver(device, {
     sink: (_d, s) => {

@@ -25,6 +25,16 @@ async function signedIn(role: 'worker' | 'manager' | 'planner' | 'admin') {
   return { user, agent };
 }
 
+/** A planner's one-stage work order ('cutting'), assigned to a worker signed in to the console. */
+async function workerAtStage() {
+  const planner = await gw.login('planner');
+  const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting' }] });
+  const stageId = wo.stages[0]?.id ?? 0;
+  const { user, agent } = await signedIn('worker');
+  await assign(planner.token, stageId, user.id);
+  return { planner, wo, stageId, user, agent };
+}
+
 async function stageStatus(token: string, wo: WorkOrder, i = 0): Promise<string> {
   const res = await gw.req('GET', `/workorders/${wo.id}/stages`, { token });
   return (await body<{ status: string }[]>(res)).data[i]?.status ?? 'missing';
@@ -159,11 +169,7 @@ describe('my work', () => {
   });
 
   it('starts a stage once even when the form is submitted twice, and explains a refused transition', async () => {
-    const planner = await gw.login('planner');
-    const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting' }] });
-    const stageId = wo.stages[0]?.id ?? 0;
-    const { user, agent } = await signedIn('worker');
-    await assign(planner.token, stageId, user.id);
+    const { planner, wo, stageId, agent } = await workerAtStage();
     const fields = await agent.formFields('/console/work', `/console/stages/${stageId}/start`);
     expect(fields.idem).toBeTruthy();
     const first = await agent.post(`/console/stages/${stageId}/start`, fields);
@@ -183,11 +189,7 @@ describe('my work', () => {
   });
 
   it('refuses a form whose key no header can carry, starting nothing', async () => {
-    const planner = await gw.login('planner');
-    const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting' }] });
-    const stageId = wo.stages[0]?.id ?? 0;
-    const { user, agent } = await signedIn('worker');
-    await assign(planner.token, stageId, user.id);
+    const { planner, wo, stageId, agent } = await workerAtStage();
     const fields = await agent.formFields('/console/work', `/console/stages/${stageId}/start`);
     const res = await agent.post(`/console/stages/${stageId}/start`, { ...fields, idem: '€-key' });
     expect(res.status).toBe(303);
@@ -196,11 +198,7 @@ describe('my work', () => {
   });
 
   it('finishes with quantities and reports an issue', async () => {
-    const planner = await gw.login('planner');
-    const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting' }] });
-    const stageId = wo.stages[0]?.id ?? 0;
-    const { user, agent } = await signedIn('worker');
-    await assign(planner.token, stageId, user.id);
+    const { planner, wo, stageId, agent } = await workerAtStage();
     await agent.post(`/console/stages/${stageId}/start`, await agent.formFields('/console/work', `/console/stages/${stageId}/start`));
     const issue = await agent.formFields('/console/work', `/console/stages/${stageId}/issue`);
     await agent.post(`/console/stages/${stageId}/issue`, { ...issue, type: 'tooling', description: 'blade <b>dull</b>' });
@@ -217,11 +215,7 @@ describe('my work', () => {
   });
 
   it('bad quantities come back as the API validation message, not a 500', async () => {
-    const planner = await gw.login('planner');
-    const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting' }] });
-    const stageId = wo.stages[0]?.id ?? 0;
-    const { user, agent } = await signedIn('worker');
-    await assign(planner.token, stageId, user.id);
+    const { planner, wo, stageId, agent } = await workerAtStage();
     await agent.post(`/console/stages/${stageId}/start`, await agent.formFields('/console/work', `/console/stages/${stageId}/start`));
     const done = await agent.formFields('/console/work', `/console/stages/${stageId}/done`);
     const res = await agent.post(`/console/stages/${stageId}/done`, { ...done, qty_good: '-3' });
@@ -233,11 +227,7 @@ describe('my work', () => {
 
 describe('form protection and revocation', () => {
   it('refuses a POST without the CSRF token, or from another origin, and changes nothing', async () => {
-    const planner = await gw.login('planner');
-    const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting' }] });
-    const stageId = wo.stages[0]?.id ?? 0;
-    const { user, agent } = await signedIn('worker');
-    await assign(planner.token, stageId, user.id);
+    const { planner, wo, stageId, agent } = await workerAtStage();
     const fields = await agent.formFields('/console/work', `/console/stages/${stageId}/start`);
     expect((await agent.post(`/console/stages/${stageId}/start`, { idem: fields.idem ?? '' })).status).toBe(403);
     expect((await agent.post(`/console/stages/${stageId}/start`, { ...fields, csrf: 'forged' })).status).toBe(403);
@@ -246,12 +236,8 @@ describe('form protection and revocation', () => {
   });
 
   it('a deactivated user’s next action is sent to sign-in and does not apply', async () => {
-    const planner = await gw.login('planner');
     const admin = await gw.login('admin');
-    const wo = await createWorkOrder(gw, planner.token, { stages: [{ stage_name: 'cutting' }] });
-    const stageId = wo.stages[0]?.id ?? 0;
-    const { user, agent } = await signedIn('worker');
-    await assign(planner.token, stageId, user.id);
+    const { planner, wo, stageId, user, agent } = await workerAtStage();
     const fields = await agent.formFields('/console/work', `/console/stages/${stageId}/start`);
     expect((await gw.req('PATCH', `/auth/users/${user.id}`, { token: admin.token, body: { active: false } })).status).toBe(200);
     const res = await agent.post(`/console/stages/${stageId}/start`, fields);

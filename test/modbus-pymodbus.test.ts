@@ -6,11 +6,11 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import modbusSerial from 'modbus-serial';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseDevices } from '../drivers/config.ts';
 import type { Driver, Sample } from '../drivers/engine/types.ts';
 import type { ModbusTcpDevice } from '../drivers/modbus/config.ts';
 import { createModbusDriver } from '../drivers/modbus/driver.ts';
 import { silentLogger } from '../src/logger.ts';
+import { modbusTcpDevice } from './helpers/modbus.ts';
 import { freePort, until } from './helpers/server.ts';
 
 // The Modbus driver against a server this project did not write: pymodbus 3.0 (test/sim/pymodbus_server.py),
@@ -66,26 +66,8 @@ async function startPymodbus(port: number, args: string[] = []): Promise<Pymodbu
 let server: Pymodbus;
 const drivers: Driver[] = [];
 
-function device(extra: Record<string, unknown>, tags: Array<Record<string, unknown>>, port = server.port): ModbusTcpDevice {
-  const cfg = parseDevices({
-    machines: [{ name: 'm1', machine_type: 'press' }],
-    devices: [
-      {
-        name: 'plc',
-        protocol: 'modbus-tcp',
-        machine: 'm1',
-        host: '127.0.0.1',
-        port,
-        poll_interval_ms: 50,
-        timeout_ms: 300,
-        reconnect: { initial_ms: 50, max_ms: 400 },
-        tags,
-        ...extra,
-      },
-    ],
-  });
-  return cfg.devices[0]?.config as ModbusTcpDevice;
-}
+const device = (extra: Record<string, unknown>, tags: Array<Record<string, unknown>>, port = server.port): ModbusTcpDevice =>
+  modbusTcpDevice(port, tags, { reconnect: { initial_ms: 50, max_ms: 400 }, ...extra });
 
 function run(dev: ModbusTcpDevice) {
   const seen: Sample[] = [];

@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseDevices } from '../drivers/config.ts';
 import { encodeRegisters } from '../drivers/engine/codec.ts';
 import type { Driver, Sample } from '../drivers/engine/types.ts';
 import type { ModbusTcpDevice } from '../drivers/modbus/config.ts';
 import { createModbusDriver } from '../drivers/modbus/driver.ts';
 import { silentLogger } from '../src/logger.ts';
+import { modbusTcpDevice } from './helpers/modbus.ts';
 import { freePort, until } from './helpers/server.ts';
 import { ModbusSim } from './sim/modbus-sim.ts';
 
@@ -23,26 +23,8 @@ afterEach(async () => {
   await sim.stop();
 });
 
-function device(extra: Record<string, unknown>, tags: Array<Record<string, unknown>>, name = 'plc'): ModbusTcpDevice {
-  const cfg = parseDevices({
-    machines: [{ name: 'm1', machine_type: 'press' }],
-    devices: [
-      {
-        name,
-        protocol: 'modbus-tcp',
-        machine: 'm1',
-        host: '127.0.0.1',
-        port,
-        poll_interval_ms: 50,
-        timeout_ms: 300,
-        reconnect: { initial_ms: 50, max_ms: 200 },
-        tags,
-        ...extra,
-      },
-    ],
-  });
-  return cfg.devices[0]?.config as ModbusTcpDevice;
-}
+const device = (extra: Record<string, unknown>, tags: Array<Record<string, unknown>>, name = 'plc'): ModbusTcpDevice =>
+  modbusTcpDevice(port, tags, extra, name);
 
 /** Runs a driver and collects what it emits, per tag, latest last. */
 function run(dev: ModbusTcpDevice, onRequests?: (n: number) => void) {

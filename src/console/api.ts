@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { IDEMPOTENCY_KEY } from '../http/middleware/idempotency.ts';
+import { IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE } from '../http/middleware/idempotency.ts';
 import type { HttpEnv } from '../http/types.ts';
 
 /** Calls the v1 app in-process, as a client would over HTTP (the app's `request`). */
@@ -61,7 +61,7 @@ export function apiClient(fetchApi: ApiFetch, c: Context<HttpEnv>, token: string
         // A form's hidden key edited into something no header can carry is refused as the API
         // refuses a malformed key, not thrown (a 500).
         if (!IDEMPOTENCY_KEY.test(opts.idempotencyKey)) {
-          return { ok: false, status: 422, code: 'VALIDATION_ERROR', message: 'Idempotency-Key must be 1–255 visible ASCII characters', retryAfter: null };
+          return { ok: false, status: 422, code: 'VALIDATION_ERROR', message: `Idempotency-Key ${IDEMPOTENCY_KEY_RULE}`, retryAfter: null };
         }
         headers.set('idempotency-key', opts.idempotencyKey);
       }

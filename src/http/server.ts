@@ -89,7 +89,7 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
   const headersTimeout = Math.min(20_000, requestTimeout);
   // A request node-server cannot turn into a URL (no or a malformed Host header, `OPTIONS *`, a
   // backslash in the path) still gets the envelope and a request id, and its connection is closed.
-  const refuse = (err: unknown): Response => {
+  const refusal = (err: unknown) => {
     const requestId = randomUUID();
     const bad = err instanceof RequestError;
     if (!bad) log.error({ err, request_id: requestId }, 'unexpected error');
@@ -97,18 +97,19 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
       ? new AppError('MALFORMED_REQUEST', `the request target or Host header is not valid (${err.message})`)
       : new AppError('INTERNAL_ERROR', 'an unexpected error occurred; quote the request id when reporting it');
     const body = JSON.stringify(errorBody(answer, requestId));
-    return new Response(body, {
-      status: statusOf(answer),
-      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'x-request-id': requestId, connection: 'close' },
-    });
+    const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'x-request-id': requestId, connection: 'close' };
+    return { status: statusOf(answer), headers, body };
+  };
+  const refuse = (err: unknown): Response => {
+    const { status, headers, body } = refusal(err);
+    return new Response(body, { status, headers });
   };
   const listener = getRequestListener(fetch, { hostname: config.host, errorHandler: refuse });
   // HTTP/1.1 requires Host (RFC 9112 3.2); node-server would fill in our own, so it is checked here.
   const withHost = (req: IncomingMessage, res: ServerResponse) => {
     if (req.headers.host !== undefined || req.httpVersion === '1.0') return listener(req, res);
-    const answer = refuse(new RequestError('Missing host header'));
-    res.writeHead(answer.status, Object.fromEntries(answer.headers));
-    void answer.text().then((text) => res.end(text));
+    const { status, headers, body } = refusal(new RequestError('Missing host header'));
+    res.writeHead(status, headers).end(body);
   };
   const gated = serializePipeline(withHost, {
     held: (delta) => metrics.httpRequestsHeld.inc(delta),

@@ -8,6 +8,7 @@ import type { HttpEnv, IdempotencyClaim } from '../types.ts';
 
 /** What an Idempotency-Key may be (API.md): 1–255 visible ASCII characters. */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY_RULE = 'must be 1–255 visible ASCII characters';
 
 /**
  * Idempotency-Key on POST (authenticated routes that carry no credentials). A key seen before
@@ -23,7 +24,7 @@ export function idempotency(ctx: AppContext): MiddlewareHandler<HttpEnv> {
     // Anonymous requests never take part: they would share one key space.
     if (key === undefined || !user) return next();
     if (!IDEMPOTENCY_KEY.test(key))
-      throw new AppError('VALIDATION_ERROR', 'request validation failed', [{ path: 'Idempotency-Key', message: 'must be 1–255 visible ASCII characters' }]);
+      throw new AppError('VALIDATION_ERROR', 'request validation failed', [{ path: 'Idempotency-Key', message: IDEMPOTENCY_KEY_RULE }]);
     const hash = createHash('sha256')
       .update(`${c.req.method} ${c.req.path}\n`)
       .update(await c.req.text())
