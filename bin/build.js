@@ -34,6 +34,21 @@ export function isStale() {
   return [...SOURCE_DIRS, ...INPUT_FILES].some((name) => newestMtime(path.join(ROOT, name)) > built);
 }
 
+/** V8 heap limits that `npm start` (and the unit, the image) put in NODE_OPTIONS for the daemon. */
+const HEAP_FLAG = /^--max[-_](old|semi)[-_]space[-_]size(=|$)/;
+
+/**
+ * The compiler's environment: the daemon's heap cap is for the daemon, and tsc needs far more
+ * than 128 MB (under the cap it aborted, so `npm start` failed on every fresh clone).
+ */
+export function buildEnv(env) {
+  const kept = (env.NODE_OPTIONS ?? '').split(/\s+/).filter((opt) => opt && !HEAP_FLAG.test(opt));
+  const out = { ...env };
+  if (kept.length > 0) out.NODE_OPTIONS = kept.join(' ');
+  else delete out.NODE_OPTIONS;
+  return out;
+}
+
 /**
  * Rebuilds dist/ when stale. Type checking is left to `npm run typecheck` (CI runs it), as it was
  * when tsx ran the sources; this build only transpiles, which halves its time. Progress goes to
@@ -49,6 +64,7 @@ export function ensureBuilt() {
   process.stderr.write('building dist/ from the TypeScript sources …\n');
   const res = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--noCheck'], {
     cwd: ROOT,
+    env: buildEnv(process.env),
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (res.status !== 0) throw new Error(`the build failed (tsc exited with ${res.status ?? res.signal})`);
