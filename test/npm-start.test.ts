@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -76,24 +76,60 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Runs `npm start` in `cwd` with a database and config of this test's own. */
+async function npmStart(cwd: string) {
+  const port = await freePort();
+  const npm = spawn('npm', ['start'], {
+    cwd,
+    env: {
+      ...process.env,
+      NODE_ENV: 'development',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATABASE_PATH: path.join(dir, 'gateway.db'),
+      CONFIG_DIR: path.join(dir, 'config'),
+      ADMIN_PASSWORD: 'an-admin-password-for-this-test',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return { npm, port };
+}
+
 // npm, then node, start as processes: allow a loaded CI machine time (nothing here measures speed).
 describe.skipIf(process.platform !== 'linux')('npm start', { timeout: 120_000 }, () => {
-  it('serves until SIGTERM reaches npm, then stops serving and leaves no gateway process behind', async () => {
-    const port = await freePort();
-    const npm = spawn('npm', ['start'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        NODE_ENV: 'development',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        DATABASE_PATH: path.join(dir, 'gateway.db'),
-        CONFIG_DIR: path.join(dir, 'config'),
-        ADMIN_PASSWORD: 'an-admin-password-for-this-test',
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  it("on a fresh clone (no dist/) builds outside the daemon's heap cap, then serves", async () => {
+    // A checkout as `git clone && npm ci` leaves it: sources, no dist/. node_modules is linked,
+    // not reinstalled; the build writes dist/ into the copy only.
+    const clone = path.join(dir, 'clone');
+    for (const name of ['bin', 'src', 'drivers', 'sync', 'migrations', 'config', 'package.json', 'tsconfig.json', 'tsconfig.build.json']) {
+      cpSync(path.join(ROOT, name), path.join(clone, name), { recursive: true });
+    }
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(clone, 'node_modules'));
+    const { npm, port } = await npmStart(clone);
+    let output = '';
+    npm.stdout.on('data', (c) => {
+      output += c;
     });
+    npm.stderr.on('data', (c) => {
+      output += c;
+    });
+    const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+    if (npm.pid !== undefined) started = [npm.pid];
+    try {
+      await waitReady(port, exited);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${output}`);
+    }
+    started = npm.pid === undefined ? [] : [npm.pid, ...descendants(npm.pid)];
+    expect(output).toContain('building dist/');
+    expect(existsSync(path.join(clone, 'dist', 'src', 'cli.js'))).toBe(true);
+    npm.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('serves until SIGTERM reaches npm, then stops serving and leaves no gateway process behind', async () => {
+    const { npm, port } = await npmStart(ROOT);
     let output = '';
     npm.stdout.on('data', (c) => {
       output += c;
