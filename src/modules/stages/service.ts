@@ -1,6 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { type StageStatus, stageAssignments, users, type WorkOrderStatus } from '../../db/schema.ts';
+import { type StageStatus, stageAssignments, users, WORK_ORDER_STATUSES, type WorkOrderStatus } from '../../db/schema.ts';
 import { conflict, invalidTransition, notFound, validation } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
 import { iso } from '../../http/envelope.ts';
@@ -66,12 +66,17 @@ function statusFromCounts(stages: number, started: number, done: number): WorkOr
   return started > 0 ? 'in_progress' : 'planned';
 }
 
-/** Recomputes the work order's derived status (one query); records an event when it moves. */
+/**
+ * Recomputes the work order's derived status (one query); records an event when it moves.
+ * It only moves forward (planned → in_progress → done), the same rule as sync's merge: HQ
+ * may close a work order while a stage still runs, and a later stage action here must not
+ * reopen it, or the edge would show in_progress for good while HQ keeps done (docs/sync.md).
+ */
 function refreshWorkOrder(ctx: AppContext, tx: Tx, workOrderId: number, at: number, actor: Actor): void {
   const wo = ctx.store.writes.workOrderProgress.get(workOrderId);
   if (!wo) throw notFound('work order');
   const next = statusFromCounts(wo.stages, wo.started, wo.done);
-  if (next === wo.status) return;
+  if (WORK_ORDER_STATUSES.indexOf(next) <= WORK_ORDER_STATUSES.indexOf(wo.status as WorkOrderStatus)) return;
   ctx.store.writes.setWorkOrderStatus.run(next, ctx.clock.now(), workOrderId);
   tx.emit({
     kind: 'work_order.status_changed',
