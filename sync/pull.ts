@@ -200,6 +200,19 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
         [site, cursor.xid, cursor.log_id, pageSize],
       );
       const entries = res.rows;
+      const last = entries.at(-1);
+      if (last && entries.length === pageSize) {
+        // A page ends at an HQ transaction's end: the rest of the last transaction's entries
+        // come with it, so the edge applies each HQ transaction whole, in one SQLite
+        // transaction (a work order and its 1,500 stages arrived as 991 rows, then the rest).
+        // Such a page is held in memory whole: HQ writes large transactions rarely.
+        const rest = await client.query<LogEntry>(
+          `SELECT xid::text AS xid, log_id, tbl, pk FROM sync_change_log
+            WHERE site_id = $1 AND xid = $2::xid8 AND log_id > $3 ORDER BY log_id`,
+          [site, last.xid, last.log_id],
+        );
+        entries.push(...rest.rows);
+      }
       rows = entries.length > 0 ? await fetchRows(client, sqlite, entries) : new Map();
       count = entries.length;
       next = entries.at(-1);
@@ -254,14 +267,14 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
     .immediate();
   // Like a local command's events: on the bus only once committed (MQTT, the console's SSE).
   for (const e of events) deps.publish?.(e);
-  return { rows: count, more: resynced !== undefined || count === pageSize };
+  return { rows: count, more: resynced !== undefined || count >= pageSize };
 }
 
 /**
  * One event row per pulled change of a work order, stage, issue or machine, written like a local
  * command's (then pushed as facts). Returns them for publishing once the pull's transaction commits.
  */
-function writeEvents(sqlite: Database, site: number, at: number, applied: Array<{ tbl: string; pk: string; won: string[] }>): ShopEvent[] {
+export function writeEvents(sqlite: Database, site: number, at: number, applied: Array<{ tbl: string; pk: string; won: string[] }>): ShopEvent[] {
   const append = createEventRows(sqlite, createIdAllocator(sqlite, site), () => at);
   const out: ShopEvent[] = [];
   for (const a of applied) {
