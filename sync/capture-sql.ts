@@ -1,4 +1,4 @@
-import { SQLITE_NOW_MS } from './hlc.ts';
+import { COUNTER_MAX, SQLITE_NOW_MS, SQLITE_TICK } from './hlc.ts';
 import { DELETED, FACT_TABLES, MUTABLE_TABLES, type TableSpec } from './tables.ts';
 
 /**
@@ -7,13 +7,19 @@ import { DELETED, FACT_TABLES, MUTABLE_TABLES, type TableSpec } from './tables.t
  * use only built-in SQL (no function our process registers), so a write from an operator's
  * sqlite3 shell is captured exactly like one from the gateway. `npx tsx sync/capture-sql.ts`
  * prints the SQL; test/sync/capture.test.ts checks the migration still matches it.
+ * `npx tsx sync/capture-sql.ts carry` prints CLOCK_CARRY_MIGRATION, which replaced 0002's tick
+ * (test/sync/clock.test.ts checks it).
  */
 
 const SITE = "(SELECT CAST(value AS INTEGER) FROM gateway_meta WHERE key = 'site_id')";
 const ACTIVE = 'WHEN (SELECT capture = 1 AND applying = 0 FROM sync_state WHERE id = 1)';
 const HLC_NOW = `printf('%013d-%05d-%04d', s.wall, s.counter, coalesce(${SITE}, 0))`;
 
-const TICK = `  UPDATE sync_state SET counter = CASE WHEN ${SQLITE_NOW_MS} > wall THEN 0 ELSE counter + 1 END, wall = max(wall, ${SQLITE_NOW_MS}) WHERE id = 1;`;
+/**
+ * The tick 0002 shipped with: it bumped the counter without bound, so past 99,999 the text lost
+ * its order. Kept only so 0002 stays what databases applied; CLOCK_CARRY_MIGRATION replaces it.
+ */
+const UNBOUNDED_TICK = `UPDATE sync_state SET counter = CASE WHEN ${SQLITE_NOW_MS} > wall THEN 0 ELSE counter + 1 END, wall = max(wall, ${SQLITE_NOW_MS}) WHERE id = 1`;
 
 function keyExpr(spec: TableSpec, row: 'NEW' | 'OLD'): string {
   return spec.pk.map((c) => `CAST(${row}.${c} AS TEXT)`).join(" || ':' || ");
@@ -32,22 +38,22 @@ function changedCols(spec: TableSpec): string {
 }
 
 /** Appends one outbox row and records the same clock for every column it carries. */
-function append(spec: TableSpec, op: 'I' | 'U' | 'D', data: string, row: 'NEW' | 'OLD', when = ''): string {
+function append(tick: string, spec: TableSpec, op: 'I' | 'U' | 'D', data: string, row: 'NEW' | 'OLD', when = ''): string {
   const key = keyExpr(spec, row);
   return [
-    TICK,
+    `  ${tick};`,
     `  INSERT INTO sync_outbox (tx, hlc, tbl, pk, op, data, at) SELECT s.epoch, ${HLC_NOW}, '${spec.name}', ${key}, '${op}', d.j, ${SQLITE_NOW_MS} FROM sync_state s, (SELECT ${data} AS j) d WHERE s.id = 1${when};`,
     `  INSERT INTO sync_clock (tbl, pk, clocks) SELECT '${spec.name}', ${key}, (SELECT json_group_object(e.key, ${HLC_NOW}) FROM json_each(d.j) e) FROM sync_state s, (SELECT ${data} AS j) d WHERE s.id = 1${when} ON CONFLICT (tbl, pk) DO UPDATE SET clocks = json_patch(clocks, excluded.clocks);`,
   ].join('\n');
 }
 
-function mutableTriggers(spec: TableSpec): string[] {
+function mutableTriggers(spec: TableSpec, tick: string): string[] {
   const t = spec.name;
   const changed = `(SELECT json_group_object(k, v) FROM (${changedCols(spec)}))`;
   return [
-    `CREATE TRIGGER sync_${t}_ai AFTER INSERT ON ${t} ${ACTIVE}\nBEGIN\n${append(spec, 'I', `json_object(${allCols(spec)}, '${DELETED}', 0)`, 'NEW')}\nEND;`,
-    `CREATE TRIGGER sync_${t}_au AFTER UPDATE ON ${t} ${ACTIVE}\nBEGIN\n${append(spec, 'U', changed, 'NEW', " AND d.j <> '{}'")}\nEND;`,
-    `CREATE TRIGGER sync_${t}_ad AFTER DELETE ON ${t} ${ACTIVE}\nBEGIN\n${append(spec, 'D', `json_object('${DELETED}', 1)`, 'OLD')}\nEND;`,
+    `CREATE TRIGGER sync_${t}_ai AFTER INSERT ON ${t} ${ACTIVE}\nBEGIN\n${append(tick, spec, 'I', `json_object(${allCols(spec)}, '${DELETED}', 0)`, 'NEW')}\nEND;`,
+    `CREATE TRIGGER sync_${t}_au AFTER UPDATE ON ${t} ${ACTIVE}\nBEGIN\n${append(tick, spec, 'U', changed, 'NEW', " AND d.j <> '{}'")}\nEND;`,
+    `CREATE TRIGGER sync_${t}_ad AFTER DELETE ON ${t} ${ACTIVE}\nBEGIN\n${append(tick, spec, 'D', `json_object('${DELETED}', 1)`, 'OLD')}\nEND;`,
   ];
 }
 
@@ -124,8 +130,40 @@ END;`,
 ];
 
 export function captureMigrationSql(): string {
-  const triggers = [...MUTABLE_TABLES.flatMap(mutableTriggers), ...FACT_TABLES.map(factTrigger), ...EVENTS_RETENTION];
+  const triggers = [...MUTABLE_TABLES.flatMap((spec) => mutableTriggers(spec, UNBOUNDED_TICK)), ...FACT_TABLES.map(factTrigger), ...EVENTS_RETENTION];
   return `${[TABLES_SQL, ...triggers].join('\n--> statement-breakpoint\n')}\n`;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(captureMigrationSql());
+/** The migration that gives the capture triggers the carrying tick. */
+export const CLOCK_CARRY_MIGRATION = '0005_hlc_counter_carry.sql';
+
+/** A clock text with a counter of 6+ digits, carried into the wall (parseHlc's rule, in SQL). */
+const carried = (x: string) => {
+  const counter = `CAST(substr(${x}, 15, length(${x}) - 19) AS INTEGER)`;
+  return `printf('%013d-%05d-%s', CAST(substr(${x}, 1, 13) AS INTEGER) + ${counter} / ${COUNTER_MAX + 1}, ${counter} % ${COUNTER_MAX + 1}, substr(${x}, -4))`;
+};
+
+/**
+ * Generates CLOCK_CARRY_MIGRATION: every capture trigger of 0002 dropped and created again with
+ * SQLITE_TICK, which carries the counter into the wall instead of letting it grow a sixth digit;
+ * then clocks already written with a sixth digit (the clock itself, outbox rows not yet pushed,
+ * per-column clocks) are carried the same way, which keeps their order among themselves.
+ */
+export function clockCarryMigrationSql(): string {
+  const statements = [
+    ...MUTABLE_TABLES.flatMap((spec) => {
+      const created = mutableTriggers(spec, SQLITE_TICK);
+      return ['ai', 'au', 'ad'].flatMap((suffix, i) => [`DROP TRIGGER sync_${spec.name}_${suffix};`, created[i] ?? '']);
+    }),
+    `UPDATE sync_state SET wall = wall + counter / ${COUNTER_MAX + 1}, counter = counter % ${COUNTER_MAX + 1} WHERE counter > ${COUNTER_MAX};`,
+    `UPDATE sync_outbox SET hlc = ${carried('hlc')} WHERE length(hlc) > 24;`,
+    `UPDATE sync_clock SET clocks = (SELECT json_group_object(e.key, CASE WHEN length(e.value) > 24 THEN ${carried('e.value')} ELSE e.value END) FROM json_each(clocks) e) WHERE EXISTS (SELECT 1 FROM json_each(clocks) e WHERE length(e.value) > 24);`,
+  ];
+  const head = `-- The hybrid clock's counter carries into the wall past ${COUNTER_MAX} (see docs/sync.md, Clock).
+-- Generated by sync/capture-sql.ts; do not edit by hand.`;
+  return `${head}\n${statements.join('\n--> statement-breakpoint\n')}\n`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.stdout.write(process.argv[2] === 'carry' ? clockCarryMigrationSql() : captureMigrationSql());
+}
