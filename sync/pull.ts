@@ -6,6 +6,7 @@ import type { ShopEvent } from '../src/events/bus.ts';
 import { storageFaultCode } from '../src/errors.ts';
 import { lockRows, versionOf } from './hq-apply.ts';
 import { quoteIdent } from './hq/pool.ts';
+import { floorWorkDeleted, recordConflict } from './conflicts.ts';
 import { mergeRow, type Versioned } from './merge.ts';
 import { getMeta, observeClock, setMeta } from './state.ts';
 import { DELETED, keyOf, MUTABLE_TABLES, parseKey, type TableSpec, tableSpec } from './tables.ts';
@@ -247,6 +248,7 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
           if (won.length === 0) continue;
           try {
             sqlite.transaction(() => writeLocal(sqlite, spec, key, current?.values[DELETED] === 0, merged, won))();
+            if (current && floorWorkDeleted(spec, site, current, merged)) recordConflict(sqlite, spec, key, current, merged, at);
             applied.push({ tbl: spec.name, pk: key, won });
           } catch (err) {
             // A full disk or an I/O error is the edge's condition, not a verdict on the row: the

@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { body } from '../helpers/app.ts';
+import { act, createWorkOrder } from '../helpers/floor.ts';
+import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, startEdge, startHq } from './fixture.ts';
+
+// HQ deletes a row while the link is cut and the floor works on it (docs/adr/0014): the delete
+// wins on both sides, and the floor's version is kept as a conflict the site's people can see.
+
+let hq: Hq;
+let edge: Edge;
+let planner: string;
+let admin: string;
+
+beforeAll(async () => {
+  hq = await startHq();
+  edge = startEdge(7, await hq.addSite(7));
+  planner = (await edge.gw.login('planner')).token;
+  admin = (await edge.gw.login('admin')).token;
+}, HQ_START_TIMEOUT);
+afterAll(async () => {
+  await edge?.close();
+  await hq?.close();
+});
+
+interface Conflict {
+  direction: string;
+  tbl: string;
+  pk: string;
+  data: string;
+  reason: string;
+}
+
+const conflicts = () =>
+  edge.gw.ctx.store.sqlite.prepare("SELECT direction, tbl, pk, data, reason FROM sync_rejected WHERE direction = 'conflict'").all() as Conflict[];
+
+/** Cycles until the edge no longer holds the stage (the pull waits for HQ's horizon). */
+async function cycleUntilGone(stageId: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  do {
+    await edge.sync.runCycle();
+    if (!edge.gw.ctx.store.sqlite.prepare('SELECT 1 FROM work_order_stages WHERE id = ?').get(stageId)) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } while (Date.now() < deadline);
+}
+
+describe('a floor action on a row HQ deleted', () => {
+  it('is kept as a conflict with the floor’s version when HQ’s delete wins, and both sides agree', async () => {
+    const wo = await createWorkOrder(edge.gw, planner, { product_code: 'DELETED-AT-HQ' });
+    const stage = wo.stages[1];
+    if (!stage) throw new Error('no stage');
+    await edge.sync.runCycle();
+    expect(conflicts()).toEqual([]);
+
+    // The link is cut: HQ deletes the stage, the floor starts it.
+    await hqRows(hq, 'DELETE FROM work_order_stages WHERE id = $1', [stage.id]);
+    expect((await act(edge.gw, planner, stage.id, 'start')).status).toBe(200);
+
+    await cycleUntilGone(stage.id);
+    const [hqStage] = await hqRows<{ _deleted: boolean }>(hq, 'SELECT _deleted FROM work_order_stages WHERE id = $1', [stage.id]);
+    expect(hqStage?._deleted).toBe(true);
+    expect(edge.gw.ctx.store.sqlite.prepare('SELECT 1 FROM work_order_stages WHERE id = ?').get(stage.id)).toBeUndefined();
+
+    const [conflict] = conflicts();
+    expect(conflict).toMatchObject({ direction: 'conflict', tbl: 'work_order_stages', pk: String(stage.id) });
+    expect(JSON.parse(conflict?.data ?? '{}')).toMatchObject({ id: stage.id, status: 'in_progress', work_order_id: wo.id });
+    expect(conflict?.reason).toMatch(/deleted at HQ/);
+
+    // The start itself stays on record as an event row at HQ.
+    const [started] = await hqRows<{ n: string }>(hq, "SELECT count(*) AS n FROM events WHERE kind = 'stage.started' AND entity_id = $1", [stage.id]);
+    expect(Number(started?.n)).toBe(1);
+
+    const status = await body<Record<string, unknown>>(await edge.gw.req('GET', '/sync/status', { token: admin }));
+    expect(JSON.stringify(status.data)).toContain('work_order_stages');
+  });
+
+  it('records nothing when HQ deletes a stage the floor never touched after creating the plan elsewhere', async () => {
+    const before = conflicts().length;
+    const [row] = await hqRows<{ id: string }>(
+      hq,
+      "INSERT INTO work_orders (site_id, product_code, lot_no, qty, planned_start, planned_end) VALUES (7, 'HQ-ONLY', 'L', 1, now(), now() + interval '1 hour') RETURNING id",
+    );
+    const [st] = await hqRows<{ id: string }>(
+      hq,
+      "INSERT INTO work_order_stages (site_id, work_order_id, seq, stage_name) VALUES (7, $1, 1, 'cut') RETURNING id",
+      [row?.id],
+    );
+    const deadline = Date.now() + 20_000;
+    while (!edge.gw.ctx.store.sqlite.prepare('SELECT 1 FROM work_order_stages WHERE id = ?').get(Number(st?.id)) && Date.now() < deadline) {
+      await edge.sync.runCycle();
+    }
+    await hqRows(hq, 'DELETE FROM work_order_stages WHERE id = $1', [st?.id]);
+    await cycleUntilGone(Number(st?.id));
+    expect(edge.gw.ctx.store.sqlite.prepare('SELECT 1 FROM work_order_stages WHERE id = ?').get(Number(st?.id))).toBeUndefined();
+    expect(conflicts().length).toBe(before);
+  });
+});
