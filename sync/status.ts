@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { backlog } from './outbox.ts';
+import { type PullLag, readPullLag } from './pull-lag.ts';
 import { getMeta } from './state.ts';
 
 /** What GET /sync/status and `npx gateway sync status` print. */
@@ -12,7 +13,21 @@ export interface SyncStatus {
   last_push_at: string | null;
   last_pull_at: string | null;
   last_error: string | null;
-  rejected: Array<{ direction: string; table: string; key: string; reason: string; at: string }>;
+  /** HQ changes the pull cannot pass yet (a transaction open on the HQ cluster holds its horizon); null before the first pull. */
+  pull_lag: PullLag | null;
+  /** The newest 50 rows set aside, with their ids. */
+  rejected: Array<{ id: number; direction: string; table: string; key: string; reason: string; at: string }>;
+  /** Every row set aside, counted by direction, table and reason (most frequent first). */
+  rejected_counts: RejectedCount[];
+}
+
+/** Rows set aside for one (direction, table, reason), with the newest one's time. */
+export interface RejectedCount {
+  direction: string;
+  table: string;
+  reason: string;
+  count: number;
+  last_at: string;
 }
 
 const iso = (ms: string | number | null | undefined) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
@@ -21,7 +36,8 @@ const iso = (ms: string | number | null | undefined) => (ms === null || ms === u
 export function readSyncStatus(sqlite: Database, enabled: boolean): SyncStatus {
   const b = backlog(sqlite);
   const online = getMeta(sqlite, 'online');
-  const rejected = sqlite.prepare('SELECT direction, tbl, pk, reason, at FROM sync_rejected ORDER BY id DESC LIMIT 50').all() as Array<{
+  const rejected = sqlite.prepare('SELECT id, direction, tbl, pk, reason, at FROM sync_rejected ORDER BY id DESC LIMIT 50').all() as Array<{
+    id: number;
     direction: string;
     tbl: string;
     pk: string;
@@ -36,6 +52,21 @@ export function readSyncStatus(sqlite: Database, enabled: boolean): SyncStatus {
     last_push_at: iso(getMeta(sqlite, 'last_push_at')),
     last_pull_at: iso(getMeta(sqlite, 'last_pull_at')),
     last_error: getMeta(sqlite, 'last_error') ?? null,
-    rejected: rejected.map((r) => ({ direction: r.direction, table: r.tbl, key: r.pk, reason: r.reason, at: iso(r.at) ?? '' })),
+    pull_lag: readPullLag(sqlite),
+    rejected: rejected.map((r) => ({ id: r.id, direction: r.direction, table: r.tbl, key: r.pk, reason: r.reason, at: iso(r.at) ?? '' })),
+    rejected_counts: rejectedCounts(sqlite),
   };
+}
+
+/**
+ * sync_rejected holds only refusals of rows (system faults are retried, never recorded), so it
+ * stays small: one grouping scan per status call, no index.
+ */
+function rejectedCounts(sqlite: Database): RejectedCount[] {
+  const rows = sqlite
+    .prepare(
+      'SELECT direction, tbl, reason, count(*) AS n, max(at) AS last_at FROM sync_rejected GROUP BY direction, tbl, reason ORDER BY n DESC, direction, tbl, reason LIMIT 100',
+    )
+    .all() as Array<{ direction: string; tbl: string; reason: string; n: number; last_at: number }>;
+  return rows.map((r) => ({ direction: r.direction, table: r.tbl, reason: r.reason, count: r.n, last_at: iso(r.last_at) ?? '' }));
 }

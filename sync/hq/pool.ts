@@ -60,9 +60,51 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** SQLSTATE classes that mean "HQ refuses this row", as opposed to "try again later". */
+/**
+ * SQLSTATEs that are a property of the row itself: HQ would refuse the same row on any retry, so
+ * it is set aside (sync_rejected) and the rest of the batch goes on. Anything else, including an
+ * unknown code or an error without one (a cut link), is a fault of the system: the whole batch
+ * fails, nothing is passed, and the worker retries it with backoff. docs/sync.md has the table.
+ */
+const ROW_SQLSTATES = new Set([
+  // Class 23, integrity constraint violation: the row breaks one of HQ's rules.
+  '23000', // integrity_constraint_violation
+  '23001', // restrict_violation
+  '23502', // not_null_violation
+  '23503', // foreign_key_violation
+  '23505', // unique_violation (the primary key is ON CONFLICT: another key clashes, e.g. a username)
+  '23514', // check_violation (also HQ's "status cannot move back" trigger)
+  '23P01', // exclusion_violation
+  // Class 22, data exception: only the codes a value of the row raises. Others (22012 division
+  // by zero, 2200H sequence limit, 22023 invalid parameter, ...) come from HQ's code or state.
+  '22001', // string_data_right_truncation: string too long
+  '22003', // numeric_value_out_of_range
+  '22004', // null_value_not_allowed
+  '22007', // invalid_datetime_format
+  '22008', // datetime_field_overflow: datetime out of range
+  '22009', // invalid_time_zone_displacement_value
+  '22021', // character_not_in_repertoire
+  '22P02', // invalid_text_representation (a value HQ's column type cannot read)
+  '22P05', // untranslatable_character
+]);
+
+/**
+ * 42501 is both a missing GRANT (a fault of the system: "permission denied for table …", from
+ * aclcheck_error) and a row-level-security WITH CHECK failure ("new row violates row-level security
+ * policy …", from ExecWithCheckOptions): the row's site or key is not this site's, which no retry
+ * changes. The routine name is not translated (the message is under a non-English lc_messages), so
+ * it decides; the message only when a proxy dropped the routine.
+ */
+function isRowLevelSecurityRefusal(err: { routine?: unknown; message?: unknown }): boolean {
+  if (typeof err.routine === 'string') return err.routine === 'ExecWithCheckOptions';
+  return typeof err.message === 'string' && err.message.startsWith('new row violates row-level security policy');
+}
+
+/** True when HQ refuses this row (set it aside); false for "try the whole batch again later". */
 export function isRowRejection(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code !== 'string') return false;
-  return code.startsWith('22') || code.startsWith('23') || code === '42501' || code === 'P0001';
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; routine?: unknown; message?: unknown };
+  if (typeof e.code !== 'string') return false;
+  if (e.code === '42501') return isRowLevelSecurityRefusal(e);
+  return ROW_SQLSTATES.has(e.code);
 }
