@@ -17,6 +17,9 @@ export interface Metrics {
   syncOldestAge: Gauge;
   syncRows: Counter<'direction'>;
   syncErrors: Counter;
+  /** HQ changes for the site committed but not yet pullable (HQ's horizon held back), and for how long. */
+  syncPullLag: Gauge;
+  syncPullHeld: Gauge;
 }
 
 export function createMetrics(defaults = true): Metrics {
@@ -68,5 +71,15 @@ export function createMetrics(defaults = true): Metrics {
     syncOldestAge: new Gauge({ name: 'gateway_sync_oldest_unsynced_seconds', help: 'Age of the oldest change not yet at HQ', registers }),
     syncRows: new Counter({ name: 'gateway_sync_rows_total', help: 'Rows pushed to or pulled from HQ', labelNames: ['direction'], registers }),
     syncErrors: new Counter({ name: 'gateway_sync_errors_total', help: 'Sync cycles that failed', registers }),
+    syncPullLag: new Gauge({
+      name: 'gateway_sync_pull_lag_seconds',
+      help: 'How long the pull has not passed every HQ change committed for this site (a transaction open on the HQ cluster holds its horizon); 0 when caught up',
+      registers,
+    }),
+    syncPullHeld: new Gauge({
+      name: 'gateway_sync_pull_held_changes',
+      help: 'HQ changes for this site committed but past the pull horizon at the last pull',
+      registers,
+    }),
   };
 }

@@ -12,6 +12,10 @@ export function syncGauges(m: AppContext['metrics']): SyncGauges {
     pushed: (n) => m.syncRows.inc({ direction: 'push' }, n),
     pulled: (n) => m.syncRows.inc({ direction: 'pull' }, n),
     error: () => m.syncErrors.inc(),
+    pullLag: (seconds, held) => {
+      m.syncPullLag.set(seconds);
+      m.syncPullHeld.set(held);
+    },
   };
 }
 

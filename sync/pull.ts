@@ -8,6 +8,7 @@ import { lockRows, versionOf } from './hq-apply.ts';
 import { quoteIdent } from './hq/pool.ts';
 import { floorWorkDeleted, recordConflict } from './conflicts.ts';
 import { mergeRow, type Versioned } from './merge.ts';
+import { type PullHorizon, type PullLag, readHorizon, recordPullLag } from './pull-lag.ts';
 import { getMeta, observeClock, setMeta } from './state.ts';
 import { DELETED, keyOf, MUTABLE_TABLES, parseKey, type TableSpec, tableSpec } from './tables.ts';
 
@@ -21,6 +22,8 @@ export interface PullDeps {
   hook?: (point: 'mid-pull') => Promise<void> | void;
   /** Publishes the event rows of pulled changes (the in-process bus), after the page committed. */
   publish?: (event: ShopEvent) => void;
+  /** Told the pull lag each pull found (the worker's gauges). */
+  lag?: (lag: PullLag) => void;
 }
 
 export interface PullResult {
@@ -178,9 +181,11 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
   let count: number;
   let next: LogPosition | undefined;
   let resynced: LogPosition | undefined;
+  let horizon: PullHorizon | undefined;
   try {
     await reportCursor(client, sqlite, site, cursor);
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    horizon = await readHorizon(client, site);
     const mark = (await client.query<LogPosition>('SELECT pruned_xid::text AS xid, pruned_log_id AS log_id FROM sync_pull_cursor WHERE site_id = $1', [site]))
       .rows[0];
     const handled = parseMark(getMeta(sqlite, 'pull_pruned_mark'));
@@ -225,6 +230,7 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
   } finally {
     client.release();
   }
+  if (horizon) deps.lag?.(recordPullLag(sqlite, horizon, deps.now()));
   const last = next;
   if (!last || count === 0) {
     setMeta(sqlite, 'last_pull_at', deps.now());

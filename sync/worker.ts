@@ -14,6 +14,8 @@ export interface SyncGauges {
   pushed(rows: number): void;
   pulled(rows: number): void;
   error(): void;
+  /** Seconds the pull has not passed every committed HQ change for the site, and how many wait. */
+  pullLag?(seconds: number, held: number): void;
 }
 
 export interface SyncWorkerOptions {
@@ -91,7 +93,15 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
     try {
       await pushAll();
       for (;;) {
-        const r = await pullOnce({ sqlite: opts.sqlite, pool, site: opts.site, now: opts.now, hook: opts.hooks, publish: opts.publish });
+        const r = await pullOnce({
+          sqlite: opts.sqlite,
+          pool,
+          site: opts.site,
+          now: opts.now,
+          hook: opts.hooks,
+          publish: opts.publish,
+          lag: (l) => opts.gauges?.pullLag?.(l.lag_s, l.held_changes),
+        });
         out.pulled += r.rows;
         opts.gauges?.pulled(r.rows);
         if (r.rows > 0) opts.progress?.(`pulled ${out.pulled} changes${r.more ? ', more waiting' : ''}`);
