@@ -113,14 +113,25 @@ const ARRAY_OF: Record<ColKind, { type: string; value: (col: string) => string }
  * One statement inserts a whole chunk of facts: every column travels as one array parameter and
  * `unnest` turns them back into rows at HQ. Far less work on both sides than a row of JSON per
  * fact, and still an ordinary INSERT, so row-level security and ON CONFLICT apply as usual.
+ * It answers the ids it did not store whose row at HQ differs from the one sent: a resend of the
+ * same fact is a silent no-op (exactly once), another fact under a taken id is not.
  */
 function factInsertSql(spec: TableSpec): string {
   const cols = Object.entries(spec.cols);
-  const list = ['site_id', ...cols.map(([c]) => c)].map(quoteIdent).join(', ');
+  const names = ['site_id', ...cols.map(([c]) => c)].map(quoteIdent);
+  const list = names.join(', ');
   const args = cols.map(([, kind], i) => `$${i + 2}::${ARRAY_OF[kind].type}`).join(', ');
-  const values = cols.map(([c, kind]) => ARRAY_OF[kind].value(`u.${quoteIdent(c)}`)).join(', ');
+  const values = cols.map(([c, kind]) => `${ARRAY_OF[kind].value(`u.${quoteIdent(c)}`)} AS ${quoteIdent(c)}`).join(', ');
   const alias = cols.map(([c]) => quoteIdent(c)).join(', ');
-  return `INSERT INTO ${quoteIdent(spec.name)} (${list}) SELECT $1::integer, ${values} FROM unnest(${args}) AS u(${alias}) ON CONFLICT DO NOTHING`;
+  const t = quoteIdent(spec.name);
+  const same = `(${names.map((c) => `h.${c}`).join(', ')}) IS NOT DISTINCT FROM (${names.map((c) => `s.${c}`).join(', ')})`;
+  // The outer query sees HQ as it was before this statement, so a conflict is compared with what
+  // HQ already held; only conflicting rows (normally none) are looked up.
+  return (
+    `WITH sent AS (SELECT $1::integer AS site_id, ${values} FROM unnest(${args}) AS u(${alias})), ` +
+    `stored AS (INSERT INTO ${t} (${list}) SELECT ${list} FROM sent ON CONFLICT DO NOTHING RETURNING id) ` +
+    `SELECT s.id::text AS id FROM sent s WHERE s.id NOT IN (SELECT id FROM stored) AND NOT EXISTS (SELECT 1 FROM ${t} h WHERE h.id = s.id AND ${same})`
+  );
 }
 
 /** The parameters of factInsertSql: the site, then one array per column (edge values as they are). */
@@ -139,7 +150,13 @@ function factParams(spec: TableSpec, site: number, rows: Array<Record<string, un
 
 const FACT_CHUNK = 10_000;
 
-/** Inserts facts in bulk (column arrays); a duplicate (a resent batch) is ignored. */
+/** A fact HQ already holds under the same id with other content is refused with this reason. */
+const TAKEN_ID = 'id already at HQ with other content: this copy was not stored (a fact is written once; ids are unique to their site)';
+
+/**
+ * Inserts facts in bulk (column arrays). An identical duplicate (a resent batch) is ignored; a
+ * different fact under an id HQ already holds is returned as refused, never dropped in silence.
+ */
 export async function applyFacts(
   client: pg.ClientBase,
   spec: TableSpec,
@@ -150,16 +167,23 @@ export async function applyFacts(
 ): Promise<Rejection[]> {
   const sql = factInsertSql(spec);
   const rejected: Rejection[] = [];
+  const insert = async (part: Array<Record<string, unknown>>) => {
+    const taken = new Set((await client.query<{ id: string }>(sql, factParams(spec, site, part))).rows.map((r) => r.id));
+    for (const r of part) {
+      if (taken.has(keyOf(spec, r)))
+        rejected.push({ tbl: spec.name, pk: keyOf(spec, r), data: JSON.stringify(r), reason: `${spec.name} ${keyOf(spec, r)}: ${TAKEN_ID}` });
+    }
+  };
   for (let i = 0; i < rows.length; i += FACT_CHUNK) {
     const part = rows.slice(i, i + FACT_CHUNK);
     if (!careful) {
-      await client.query(sql, factParams(spec, site, part));
+      await insert(part);
       continue;
     }
     for (const r of part) {
       await client.query('SAVEPOINT gw_row');
       try {
-        await client.query(sql, factParams(spec, site, [r]));
+        await insert([r]);
         await client.query('RELEASE SAVEPOINT gw_row');
       } catch (err) {
         if (!isRejection(err)) throw err;

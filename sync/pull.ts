@@ -10,7 +10,7 @@ import { floorWorkDeleted, recordConflict } from './conflicts.ts';
 import { mergeRow, type Versioned } from './merge.ts';
 import { type PullHorizon, type PullLag, readHorizon, recordPullLag } from './pull-lag.ts';
 import { getMeta, observeClock, setMeta } from './state.ts';
-import { DELETED, keyOf, MUTABLE_TABLES, parseKey, type TableSpec, tableSpec } from './tables.ts';
+import { applyOrder, DELETED, keyOf, MUTABLE_TABLES, parseKey, type TableSpec, tableSpec } from './tables.ts';
 
 export interface PullDeps {
   sqlite: Database;
@@ -246,8 +246,9 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
       sqlite.prepare('UPDATE sync_state SET applying = 1 WHERE id = 1').run();
       const reject = sqlite.prepare("INSERT INTO sync_rejected (direction, tbl, pk, data, reason, at) VALUES ('pull', ?, ?, ?, ?, ?)");
       let maxClock = '';
-      for (const spec of MUTABLE_TABLES) {
-        for (const [key, incoming] of rows.get(spec.name) ?? []) {
+      // Live rows parents first, then tombstones children first (applyOrder).
+      for (const { spec, rows: phase } of applyOrder(rows)) {
+        for (const [key, incoming] of phase) {
           for (const c of Object.values(incoming.clocks)) if (c > maxClock) maxClock = c;
           const current = localVersion(sqlite, spec, key);
           const { merged, won } = mergeRow(spec, current, incoming);

@@ -6,10 +6,24 @@ const siteBase = (site: number) => site * SITE_SHIFT;
 import { fromHq } from './convert.ts';
 import { quoteIdent } from './hq/pool.ts';
 import { observeClock, setMeta } from './state.ts';
-import { DELETED, MUTABLE_TABLES, TABLES, type TableSpec } from './tables.ts';
+import { DELETED, keyOf, MUTABLE_TABLES, TABLES, type TableSpec } from './tables.ts';
 
 export class RestoreRefusedError extends Error {
   override name = 'RestoreRefusedError';
+}
+
+/** A row HQ holds that the edge cannot: its parent is deleted or missing at HQ (or skipped itself). */
+export interface SkippedRow {
+  tbl: string;
+  pk: string;
+  reason: string;
+}
+
+export interface RestoreResult {
+  /** Rows restored per table. */
+  counts: Record<string, number>;
+  /** Orphans left out, in table order. */
+  skipped: SkippedRow[];
 }
 
 /** Restore brings back what a box needs to work; resolved issues stay at HQ. */
@@ -24,20 +38,48 @@ function insertRow(sqlite: Database, spec: TableSpec, values: Record<string, unk
   sqlite.prepare('INSERT INTO sync_clock (tbl, pk, clocks) VALUES (?, ?, ?)').run(spec.name, key, JSON.stringify(clocks));
 }
 
+type HqRow = { values: Record<string, unknown>; clocks: Record<string, string> };
+
+/**
+ * Drops the rows whose parent is not being restored (the edge's foreign keys would refuse them),
+ * parents first, so a stage left out takes its assignments and issues with it.
+ */
+function dropOrphans(rows: Map<string, HqRow[]>): SkippedRow[] {
+  const skipped: SkippedRow[] = [];
+  const kept = new Map<string, Set<string>>();
+  const left = new Set<string>();
+  for (const spec of MUTABLE_TABLES) {
+    const list = rows.get(spec.name) ?? [];
+    const keep = list.filter((r) => {
+      const missing = (spec.parents ?? []).find((p) => !kept.get(p.table)?.has(String(r.values[p.col])));
+      if (!missing) return true;
+      const parent = `${missing.table} ${String(r.values[missing.col])}`;
+      const reason = left.has(parent) ? `${parent} is skipped` : `${parent} is deleted or missing at HQ`;
+      skipped.push({ tbl: spec.name, pk: keyOf(spec, r.values), reason });
+      left.add(`${spec.name} ${keyOf(spec, r.values)}`);
+      return false;
+    });
+    rows.set(spec.name, keep);
+    kept.set(spec.name, new Set(keep.map((r) => keyOf(spec, r.values))));
+  }
+  return skipped;
+}
+
 /**
  * Restores a wiped box of an existing site from HQ: users, machines, work orders, stages,
  * assignments and open issues, in one SQLite transaction with capture on (so nothing is sent
  * back), id sequences continued past everything HQ holds from this site, the outbox numbered
- * after HQ's cursor for the site, and the pull cursor at HQ's snapshot. Refuses a database that
- * already holds work.
+ * after HQ's cursor for the site, and the pull cursor at HQ's snapshot. A row whose parent HQ
+ * does not hold (deleted, or never there) is skipped and reported, never a reason to fail.
+ * Refuses a database that already holds work.
  */
-export async function restoreSite(sqlite: Database, pool: pg.Pool, site: number, progress: (line: string) => void = () => {}): Promise<Record<string, number>> {
+export async function restoreSite(sqlite: Database, pool: pg.Pool, site: number, progress: (line: string) => void = () => {}): Promise<RestoreResult> {
   const busy = (
     sqlite.prepare('SELECT (SELECT count(*) FROM work_orders) + (SELECT count(*) FROM users) + (SELECT count(*) FROM sync_outbox) AS n').get() as { n: number }
   ).n;
   if (busy > 0) throw new RestoreRefusedError('restore needs an empty database (no users, work orders or unsent changes): use a fresh DATABASE_PATH');
   const client = await pool.connect();
-  const rows = new Map<string, Array<{ values: Record<string, unknown>; clocks: Record<string, string> }>>();
+  const rows = new Map<string, HqRow[]>();
   const maxIds = new Map<string, number>();
   let cursor: { xid: string; log_id: number } | undefined;
   let lastSeq = 0;
@@ -83,6 +125,10 @@ export async function restoreSite(sqlite: Database, pool: pg.Pool, site: number,
   } finally {
     client.release();
   }
+  const skipped = dropOrphans(rows);
+  if (skipped.length > 0) {
+    progress(`restore: skipped ${skipped.length} rows whose parent HQ does not hold: ${skipped.map((r) => `${r.tbl} ${r.pk}`).join(', ')}`);
+  }
   const counts: Record<string, number> = {};
   sqlite
     .transaction(() => {
@@ -114,7 +160,7 @@ export async function restoreSite(sqlite: Database, pool: pg.Pool, site: number,
   progress(
     `restore: done (${Object.entries(counts)
       .map(([t, n]) => `${t} ${n}`)
-      .join(', ')})`,
+      .join(', ')}${skipped.length > 0 ? `; ${skipped.length} skipped` : ''})`,
   );
-  return counts;
+  return { counts, skipped };
 }

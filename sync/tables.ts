@@ -181,3 +181,16 @@ export function parseKey(spec: TableSpec, key: string): Record<string, number> {
 /** Tables in the order their rows can be applied without breaking foreign keys. */
 export const MUTABLE_TABLES = TABLES.filter((t) => !t.fact);
 export const FACT_TABLES = TABLES.filter((t) => t.fact);
+
+/**
+ * The order a pulled page is written in on the edge: live rows parents first, then tombstones
+ * children first, so a parent's delete finds its children's deletes done (HQ tombstones them
+ * with it; the edge's foreign keys would refuse the parent's delete otherwise).
+ */
+export function applyOrder<V extends { values: Record<string, unknown> }>(
+  rows: Map<string, Map<string, V>>,
+): Array<{ spec: TableSpec; rows: Array<[string, V]> }> {
+  const phase = (tombstones: boolean) =>
+    MUTABLE_TABLES.map((spec) => ({ spec, rows: [...(rows.get(spec.name) ?? [])].filter(([, v]) => (v.values[DELETED] === 1) === tombstones) }));
+  return [...phase(false), ...phase(true).reverse()];
+}

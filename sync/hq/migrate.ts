@@ -41,9 +41,10 @@ export async function migrateHq(pool: pg.Pool, schema: string): Promise<string[]
       }
       applied.push(m.version);
     }
-    // Partitions for readings from a year back to a year ahead; pushes add others on demand.
+    // Partitions for readings from a year back to a year ahead, as the owner; pushes add others
+    // on demand, within the window of sync_settings (migration 0004).
     const now = Date.now();
-    await client.query('SELECT gw_ensure_reading_partitions($1, $2)', [new Date(now - 366 * 86400_000), new Date(now + 366 * 86400_000)]);
+    await client.query('SELECT gw_create_reading_partitions($1, $2)', [new Date(now - 366 * 86400_000), new Date(now + 366 * 86400_000)]);
   } finally {
     await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`gw_hq_migrate:${schema}`]).catch(() => {});
     client.release();

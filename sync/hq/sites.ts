@@ -16,7 +16,8 @@ export function siteRoleName(database: string, schema: string, site: number): st
 /**
  * Creates (or updates the password of) the login role of one site, least privilege: it reads
  * and writes only its own rows of the synced tables, reads its change log, advances its own push
- * cursor, reports its pull cursor (for pruning), and calls the partition helper. Returns the role name.
+ * cursor, reports its pull cursor (for pruning), and calls the partition helper (the only function
+ * granted to it). Returns the role name.
  */
 export async function addSite(pool: pg.Pool, schema: string, site: number, password: string): Promise<string> {
   if (!Number.isInteger(site) || site < 1 || site > 1023) throw new Error('site must be an integer 1–1023');
@@ -37,6 +38,8 @@ export async function addSite(pool: pg.Pool, schema: string, site: number, passw
     await client.query(`GRANT SELECT ON ${s}.sync_sites, ${s}.sync_change_log TO ${r}`);
     await client.query(`GRANT SELECT, UPDATE ON ${s}.sync_push_cursor TO ${r}`);
     await client.query(`GRANT SELECT, UPDATE (xid, log_id, reported_at) ON ${s}.sync_pull_cursor TO ${r}`);
+    // Creates partitions only within sync_settings' window around now (migration 0004).
+    await client.query(`GRANT EXECUTE ON FUNCTION ${s}.gw_ensure_reading_partitions(timestamptz, timestamptz) TO ${r}`);
     await client.query(`INSERT INTO ${s}.sync_sites (site_id, role_name) VALUES ($1, $2) ON CONFLICT (site_id) DO UPDATE SET role_name = EXCLUDED.role_name`, [
       site,
       role,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SITE_SHIFT } from '../../src/db/ids.ts';
 import { isRowRejection } from '../../sync/hq/pool.ts';
 import { applyFacts } from '../../sync/hq-apply.ts';
 import { formatHlc } from '../../sync/hlc.ts';
@@ -168,7 +169,7 @@ describe('merge: deletes are tombstones with their own clock', () => {
   });
 });
 
-describe('facts never conflict (at HQ: insert, ignore duplicates)', () => {
+describe('facts never conflict (at HQ: insert; an identical duplicate is ignored, another row under a taken id refused)', () => {
   let hq: Hq;
   beforeAll(async () => {
     hq = await startHq();
@@ -195,9 +196,9 @@ describe('facts never conflict (at HQ: insert, ignore duplicates)', () => {
     expect(MUTABLE_TABLES.some((t) => t.fact)).toBe(false);
   });
 
-  it('keeps the first copy of a reading or event row sent twice, exactly as the edge stored it, without an error', async () => {
+  it('keeps the first copy of a reading or event row sent twice, exactly as the edge stored it; another row under its id is refused, not dropped', async () => {
     const reading = {
-      id: 77,
+      id: 2 * SITE_SHIFT + 77,
       machine_id: 1,
       reading_type: 'temp',
       value: 21.5,
@@ -208,7 +209,7 @@ describe('facts never conflict (at HQ: insert, ignore duplicates)', () => {
       recorded_at: T + 124,
     };
     const event = {
-      id: 78,
+      id: 2 * SITE_SHIFT + 78,
       kind: 'stage.started',
       entity_type: 'stage',
       entity_id: 5,
@@ -223,11 +224,13 @@ describe('facts never conflict (at HQ: insert, ignore duplicates)', () => {
     };
     expect(await insertFacts('machine_readings', [reading])).toEqual([]);
     expect(await insertFacts('events', [event])).toEqual([]);
-    expect(await insertFacts('machine_readings', [{ ...reading, value: 99 }])).toEqual([]);
-    expect(await insertFacts('events', [{ ...event, kind: 'stage.done' }])).toEqual([]);
-    const r = await hqRows(hq, 'SELECT site_id, value, source_ts, recorded_at, reason FROM machine_readings WHERE id = 77');
+    expect(await insertFacts('machine_readings', [reading])).toEqual([]);
+    expect(await insertFacts('events', [event])).toEqual([]);
+    expect(await insertFacts('machine_readings', [{ ...reading, value: 99 }])).toMatchObject([{ tbl: 'machine_readings', pk: String(reading.id) }]);
+    expect(await insertFacts('events', [{ ...event, kind: 'stage.done' }])).toMatchObject([{ tbl: 'events', pk: String(event.id) }]);
+    const r = await hqRows(hq, 'SELECT site_id, value, source_ts, recorded_at, reason FROM machine_readings WHERE id = $1', [reading.id]);
     expect(r).toEqual([{ site_id: 2, value: 21.5, source_ts: new Date(T + 123), recorded_at: new Date(T + 124), reason: null }]);
-    const e = await hqRows(hq, 'SELECT kind, request_id, data, work_order_id, occurred_at FROM events WHERE id = 78');
+    const e = await hqRows(hq, 'SELECT kind, request_id, data, work_order_id, occurred_at FROM events WHERE id = $1', [event.id]);
     expect(e).toEqual([
       { kind: 'stage.started', request_id: event.request_id, data: { note: 'a "quoted" {brace}', n: 1 }, work_order_id: null, occurred_at: new Date(T + 1) },
     ]);

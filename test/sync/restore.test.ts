@@ -37,8 +37,9 @@ describe('restore of a wiped box', () => {
     const fresh = startEdge(31, url);
     try {
       const lines: string[] = [];
-      const counts = await restoreSite(fresh.gw.ctx.store.sqlite, fresh.sync.pool, 31, (l) => lines.push(l));
+      const { counts, skipped } = await restoreSite(fresh.gw.ctx.store.sqlite, fresh.sync.pool, 31, (l) => lines.push(l));
       expect(counts).toMatchObject({ work_orders: 1, work_order_stages: 4, stage_assignments: 1, issues: 1 });
+      expect(skipped).toEqual([]);
       expect(lines.at(-1)).toMatch(/restore: done/);
       // Same users and passwords: log in again and see the same answers.
       const login = async (username: string, password: string) =>
