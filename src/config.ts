@@ -109,6 +109,7 @@ const envSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a lower-case SQL identifier' })
     .default('public'),
   SYNC_INTERVAL_MS: int(200, 3_600_000).default(5000),
+  SYNC_CLOCK_SKEW_LIMIT_MS: int(1000, 86_400_000).default(60_000),
   MQTT_URL: z
     .string()
     .regex(/^mqtts?:\/\/[^/\s]+\/?$/, { message: 'must be an mqtt:// or mqtts:// URL such as mqtt://broker:1883' })
@@ -244,6 +245,8 @@ export interface Config {
   /** HQ PostgreSQL (sync on) or undefined (sync off). */
   hq: { url: string; schema: string } | undefined;
   syncIntervalMs: number;
+  /** Wall clock behind the last clock value, or ahead of HQ's, by more than this: reported (docs/sync.md, Clock). */
+  syncClockSkewLimitMs: number;
   /** Undefined when MQTT_URL is not set: nothing is queued or published. */
   mqtt: MqttConfig | undefined;
   settings: FileSettings;
@@ -340,6 +343,7 @@ export function loadConfig(vars: Record<string, string | undefined>, cwd = proce
     trustedProxies: e.TRUSTED_PROXIES,
     hq: e.HQ_DATABASE_URL ? { url: e.HQ_DATABASE_URL, schema: e.HQ_SCHEMA } : undefined,
     syncIntervalMs: e.SYNC_INTERVAL_MS,
+    syncClockSkewLimitMs: e.SYNC_CLOCK_SKEW_LIMIT_MS,
     mqtt: mqttConfig(e, e.SITE_ID ?? 1, cwd),
     settings: fileParsed.data,
   };

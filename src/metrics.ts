@@ -20,6 +20,10 @@ export interface Metrics {
   /** HQ changes for the site committed but not yet pullable (HQ's horizon held back), and for how long. */
   syncPullLag: Gauge;
   syncPullHeld: Gauge;
+  /** The edge's wall clock against its last clock value and HQ's clock (SYNC_CLOCK_SKEW_LIMIT_MS). */
+  syncClockBehind: Gauge;
+  syncClockHqOffset: Gauge;
+  syncClockSkewExceeded: Gauge;
 }
 
 export function createMetrics(defaults = true): Metrics {
@@ -79,6 +83,21 @@ export function createMetrics(defaults = true): Metrics {
     syncPullHeld: new Gauge({
       name: 'gateway_sync_pull_held_changes',
       help: 'HQ changes for this site committed but past the pull horizon at the last pull',
+      registers,
+    }),
+    syncClockBehind: new Gauge({
+      name: 'gateway_sync_clock_behind_seconds',
+      help: "How far the edge's wall clock is behind the last hybrid clock value it issued or received (changes then run on the counter)",
+      registers,
+    }),
+    syncClockHqOffset: new Gauge({
+      name: 'gateway_sync_clock_hq_offset_seconds',
+      help: "The edge's wall clock minus HQ's at the last pull (positive: the edge is ahead)",
+      registers,
+    }),
+    syncClockSkewExceeded: new Gauge({
+      name: 'gateway_sync_clock_skew_exceeded',
+      help: '1 while the wall clock is behind the last clock value, or ahead of HQ, by more than SYNC_CLOCK_SKEW_LIMIT_MS',
       registers,
     }),
   };

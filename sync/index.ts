@@ -16,6 +16,11 @@ export function syncGauges(m: AppContext['metrics']): SyncGauges {
       m.syncPullLag.set(seconds);
       m.syncPullHeld.set(held);
     },
+    clock: (behind, offset, exceeded) => {
+      m.syncClockBehind.set(behind);
+      m.syncClockHqOffset.set(offset);
+      m.syncClockSkewExceeded.set(exceeded ? 1 : 0);
+    },
   };
 }
 
@@ -28,6 +33,7 @@ export function createGatewaySync(ctx: AppContext, progress?: (line: string) => 
     site: ctx.config.siteId,
     hq,
     intervalMs: ctx.config.syncIntervalMs,
+    clockSkewLimitMs: ctx.config.syncClockSkewLimitMs,
     now: () => ctx.clock.now(),
     log: ctx.logger.child({ module: 'sync' }),
     gauges: syncGauges(ctx.metrics),

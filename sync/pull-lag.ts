@@ -28,6 +28,10 @@ export interface PullHorizon {
   /** This site's committed log entries at or past the horizon: the pull cannot pass them yet. */
   held: number;
   holder: HorizonHolder | null;
+  /** HQ's clock_timestamp() in ms, and the edge's wall clock halfway through that round trip. */
+  hqMs: number;
+  localMs: number;
+  roundTripMs: number;
 }
 
 /** Pull lag as GET /sync/status shows it, as of the last pull. */
@@ -46,7 +50,8 @@ export interface PullLag {
 }
 
 const HORIZON_SQL = `SELECT pg_snapshot_xmin(s)::text AS xmin, pg_snapshot_xmax(s)::text AS xmax,
-  (SELECT count(*) FROM sync_change_log WHERE site_id = $1 AND xid >= pg_snapshot_xmin(s))::integer AS held
+  (SELECT count(*) FROM sync_change_log WHERE site_id = $1 AND xid >= pg_snapshot_xmin(s))::integer AS held,
+  (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS hq_ms
 FROM pg_current_snapshot() s`;
 
 // The xmin of a snapshot is a running transaction's xid: a session's, or a prepared transaction's.
@@ -56,16 +61,18 @@ UNION ALL
 SELECT database, owner, NULL, 'prepared (' || gid || ')', prepared FROM pg_prepared_xacts WHERE transaction = xid($1::xid8)
 LIMIT 1`;
 
-/** Reads the horizon in the pull's snapshot (call it inside the pull's transaction). */
-export async function readHorizon(client: pg.ClientBase, site: number): Promise<PullHorizon> {
-  const row = (await client.query<{ xmin: string; xmax: string; held: number }>(HORIZON_SQL, [site])).rows[0];
+/** Reads the horizon in the pull's snapshot (call it inside the pull's transaction), and HQ's clock against `wallMs`. */
+export async function readHorizon(client: pg.ClientBase, site: number, wallMs: () => number): Promise<PullHorizon> {
+  const before = wallMs();
+  const row = (await client.query<{ xmin: string; xmax: string; held: number; hq_ms: number }>(HORIZON_SQL, [site])).rows[0];
+  const after = wallMs();
   if (!row) throw new Error('pg_current_snapshot() returned no row');
   let holder: HorizonHolder | null = null;
   if (row.held > 0) {
     const h = (await client.query<Omit<HorizonHolder, 'xact_start'> & { xact_start: Date | null }>(HOLDER_SQL, [row.xmin])).rows[0];
     if (h) holder = { ...h, xact_start: h.xact_start ? h.xact_start.toISOString() : null };
   }
-  return { xmin: row.xmin, xmax: row.xmax, held: row.held, holder };
+  return { xmin: row.xmin, xmax: row.xmax, held: row.held, holder, hqMs: row.hq_ms, localMs: (before + after) / 2, roundTripMs: after - before };
 }
 
 /** Stores what status shows; held_since survives from pull to pull while changes stay held. */

@@ -9,6 +9,7 @@ import { quoteIdent } from './hq/pool.ts';
 import { floorWorkDeleted, recordConflict } from './conflicts.ts';
 import { mergeRow, type Versioned } from './merge.ts';
 import { type PullHorizon, type PullLag, readHorizon, recordPullLag } from './pull-lag.ts';
+import { observeHqClock, sqliteNowMs } from './clock-skew.ts';
 import { getMeta, observeClock, setMeta } from './state.ts';
 import { applyOrder, DELETED, keyOf, MUTABLE_TABLES, parseKey, type TableSpec, tableSpec } from './tables.ts';
 
@@ -24,6 +25,8 @@ export interface PullDeps {
   publish?: (event: ShopEvent) => void;
   /** Told the pull lag each pull found (the worker's gauges). */
   lag?: (lag: PullLag) => void;
+  /** The wall clock compared with HQ's (default: SQLite's, which the capture triggers stamp with). */
+  wallMs?: () => number;
 }
 
 export interface PullResult {
@@ -185,7 +188,7 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
   try {
     await reportCursor(client, sqlite, site, cursor);
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    horizon = await readHorizon(client, site);
+    horizon = await readHorizon(client, site, deps.wallMs ?? (() => sqliteNowMs(sqlite)));
     const mark = (await client.query<LogPosition>('SELECT pruned_xid::text AS xid, pruned_log_id AS log_id FROM sync_pull_cursor WHERE site_id = $1', [site]))
       .rows[0];
     const handled = parseMark(getMeta(sqlite, 'pull_pruned_mark'));
@@ -230,7 +233,10 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
   } finally {
     client.release();
   }
-  if (horizon) deps.lag?.(recordPullLag(sqlite, horizon, deps.now()));
+  if (horizon) {
+    deps.lag?.(recordPullLag(sqlite, horizon, deps.now()));
+    observeHqClock(sqlite, horizon);
+  }
   const last = next;
   if (!last || count === 0) {
     setMeta(sqlite, 'last_pull_at', deps.now());

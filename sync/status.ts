@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { backlog } from './outbox.ts';
+import { type ClockSkew, readClockSkew } from './clock-skew.ts';
 import { type PullLag, readPullLag } from './pull-lag.ts';
 import { getMeta } from './state.ts';
 
@@ -15,6 +16,8 @@ export interface SyncStatus {
   last_error: string | null;
   /** HQ changes the pull cannot pass yet (a transaction open on the HQ cluster holds its horizon); null before the first pull. */
   pull_lag: PullLag | null;
+  /** The wall clock against the last clock value and HQ's, as of the last cycle; null before one. */
+  clock: ClockSkew | null;
   /** The newest 50 rows set aside, with their ids. */
   rejected: Array<{ id: number; direction: string; table: string; key: string; reason: string; at: string }>;
   /** Every row set aside, counted by direction, table and reason (most frequent first). */
@@ -53,6 +56,7 @@ export function readSyncStatus(sqlite: Database, enabled: boolean): SyncStatus {
     last_pull_at: iso(getMeta(sqlite, 'last_pull_at')),
     last_error: getMeta(sqlite, 'last_error') ?? null,
     pull_lag: readPullLag(sqlite),
+    clock: readClockSkew(sqlite),
     rejected: rejected.map((r) => ({ id: r.id, direction: r.direction, table: r.tbl, key: r.pk, reason: r.reason, at: iso(r.at) ?? '' })),
     rejected_counts: rejectedCounts(sqlite),
   };

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type pg from 'pg';
 import type { ShopEvent } from '../src/events/bus.ts';
 import { createHqPool, type HqOptions } from './hq/pool.ts';
+import { checkClockSkew, DEFAULT_CLOCK_SKEW_LIMIT_MS } from './clock-skew.ts';
 import { pullOnce } from './pull.ts';
 import { pushOnce } from './push.ts';
 import { enableCapture, setMeta } from './state.ts';
@@ -16,6 +17,8 @@ export interface SyncGauges {
   error(): void;
   /** Seconds the pull has not passed every committed HQ change for the site, and how many wait. */
   pullLag?(seconds: number, held: number): void;
+  /** The wall clock behind the last clock value, and ahead of HQ's (s); whether either is past the limit. */
+  clock?(behindS: number, hqOffsetS: number, exceeded: boolean): void;
 }
 
 export interface SyncWorkerOptions {
@@ -33,6 +36,10 @@ export interface SyncWorkerOptions {
   pool?: pg.Pool;
   /** Where pulled changes' event rows are published (ctx.bus.publish), after each page commits. */
   publish?: (event: ShopEvent) => void;
+  /** SYNC_CLOCK_SKEW_LIMIT_MS (default 60 s). */
+  clockSkewLimitMs?: number;
+  /** The wall clock compared with HQ's (tests); default SQLite's, which stamps the changes. */
+  wallMs?: () => number;
   /** Fault injection for tests at named points of push and pull. */
   hooks?: (point: 'before-commit' | 'after-commit' | 'mid-pull') => Promise<void> | void;
 }
@@ -65,6 +72,19 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
   let attempt = 0;
   let stopped = true;
   enableCapture(opts.sqlite);
+
+  // One warning when the clocks drift past the limit and one line when they are back: per
+  // episode, not per cycle.
+  let skewed = false;
+  const checkClock = () => {
+    const s = checkClockSkew(opts.sqlite, opts.clockSkewLimitMs ?? DEFAULT_CLOCK_SKEW_LIMIT_MS, opts.now());
+    opts.gauges?.clock?.(s.behind_ms / 1000, (s.hq_offset_ms ?? 0) / 1000, s.exceeded);
+    const fields = { behind_ms: s.behind_ms, hq_offset_ms: s.hq_offset_ms, limit_ms: s.limit_ms };
+    if (s.exceeded && !skewed) {
+      opts.log.warn(fields, 'clock skew past SYNC_CLOCK_SKEW_LIMIT_MS: writes made now are ordered against HQ by a wrong wall clock (docs/sync.md, Clock)');
+    } else if (!s.exceeded && skewed) opts.log.info(fields, 'clock skew back within SYNC_CLOCK_SKEW_LIMIT_MS');
+    skewed = s.exceeded;
+  };
 
   const report = () => {
     const b = backlog(opts.sqlite);
@@ -101,6 +121,7 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
           hook: opts.hooks,
           publish: opts.publish,
           lag: (l) => opts.gauges?.pullLag?.(l.lag_s, l.held_changes),
+          wallMs: opts.wallMs,
         });
         out.pulled += r.rows;
         opts.gauges?.pulled(r.rows);
@@ -123,6 +144,9 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
       throw err;
     } finally {
       report();
+      try {
+        checkClock();
+      } catch {} // a full disk: the cycle's own error is what is reported
     }
   };
 

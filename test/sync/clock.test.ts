@@ -4,8 +4,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/db/connection.ts';
 import { CLOCK_CARRY_MIGRATION, clockCarryMigrationSql } from '../../sync/capture-sql.ts';
 import { COUNTER_MAX, formatHlc, type Hlc, parseHlc, tickHlc } from '../../sync/hlc.ts';
+import type { ClockSkew } from '../../sync/clock-skew.ts';
+import { syncGauges } from '../../sync/index.ts';
 import { enableCapture, observeClock } from '../../sync/state.ts';
-import { makeGateway, type TestGateway } from '../helpers/app.ts';
+import { createSyncWorker } from '../../sync/worker.ts';
+import { body, makeGateway, type TestGateway } from '../helpers/app.ts';
 import { act, createWorkOrder } from '../helpers/floor.ts';
 import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, startEdge, startHq } from './fixture.ts';
 
@@ -110,7 +113,7 @@ describe('edge clock under a frozen wall clock', () => {
   });
 });
 
-describe('pause then resume past the counter overflow, at HQ', () => {
+describe('with HQ', () => {
   let hq: Hq;
   let edge: Edge;
   beforeAll(async () => {
@@ -165,5 +168,68 @@ describe('pause then resume past the counter overflow, at HQ', () => {
     await hqRows(hq, "UPDATE machines SET status = 'running' WHERE id = $1", [m?.id]);
     const [row] = await hqRows<{ clock: string }>(hq, "SELECT _clocks ->> 'status' AS clock FROM machines WHERE id = $1", [m?.id]);
     expect(row?.clock).toBe(formatHlc({ wall: DAY_AHEAD + 1, counter: 0, site: 0 }));
+  });
+
+  it('reports a wall clock behind its last clock value or ahead of HQ, with one warning per episode', async () => {
+    const url = await hq.addSite(8);
+    const gw = makeGateway({ SITE_ID: '8', HQ_DATABASE_URL: url, SYNC_INTERVAL_MS: '500' });
+    const warns: object[] = [];
+    const infos: object[] = [];
+    let shift = 0;
+    const sync = createSyncWorker({
+      sqlite: gw.ctx.store.sqlite,
+      site: 8,
+      hq: { url, schema: 'public' },
+      intervalMs: 500,
+      now: () => gw.ctx.clock.now(),
+      log: { info: (o) => infos.push(o), warn: (o) => warns.push(o) },
+      gauges: syncGauges(gw.ctx.metrics),
+      clockSkewLimitMs: 60_000,
+      wallMs: () => Date.now() + shift,
+    });
+    try {
+      const db = gw.ctx.store.sqlite;
+      const admin = (await gw.login('admin')).token;
+      const clock = async () => (await body<{ clock: ClockSkew | null }>(await gw.req('GET', '/sync/status', { token: admin }))).data.clock;
+      const exceeded = async () => (await gw.ctx.metrics.syncClockSkewExceeded.get()).values[0]?.value;
+      await sync.runCycle();
+      const fine = await clock();
+      expect(fine).toMatchObject({ limit_ms: 60_000, exceeded: false });
+      expect(fine?.behind_ms).toBeLessThan(1_000);
+      expect(Math.abs(fine?.hq_offset_ms ?? Number.NaN)).toBeLessThan(1_000);
+      expect(warns).toEqual([]);
+
+      // The box's clock was a day ahead and has been set right: it now runs behind its last clock.
+      db.prepare('UPDATE sync_state SET wall = ? WHERE id = 1').run(DAY_AHEAD);
+      await sync.runCycle();
+      await sync.runCycle();
+      const behind = await clock();
+      expect(behind?.exceeded).toBe(true);
+      expect(behind?.behind_ms).toBeGreaterThan(86_000_000);
+      expect(await exceeded()).toBe(1);
+      expect(warns).toEqual([expect.objectContaining({ limit_ms: 60_000 })]);
+
+      // Back within the limit; and each pull receives HQ's clock, so the next write is clocked
+      // after every HQ write stamped before it, even when the pull brought none of them.
+      db.prepare('UPDATE sync_state SET wall = 0, counter = 0 WHERE id = 1').run();
+      const beforeCycle = Date.now();
+      await sync.runCycle();
+      expect((await clock())?.exceeded).toBe(false);
+      expect(await exceeded()).toBe(0);
+      expect(infos).toHaveLength(1);
+      expect(state(db).wall).toBeGreaterThanOrEqual(beforeCycle - 1);
+
+      // A wall clock two minutes ahead of HQ's: a new episode, a second warning.
+      shift = 120_000;
+      await sync.runCycle();
+      await sync.runCycle();
+      const ahead = await clock();
+      expect(ahead?.exceeded).toBe(true);
+      expect(ahead?.hq_offset_ms).toBeGreaterThan(119_000);
+      expect(warns).toHaveLength(2);
+    } finally {
+      await sync.stop();
+      gw.close();
+    }
   });
 });
