@@ -3,9 +3,9 @@ import type pg from 'pg';
 import { createEventRows } from '../src/db/event-rows.ts';
 import { createIdAllocator } from '../src/db/ids.ts';
 import type { ShopEvent } from '../src/events/bus.ts';
-import { storageFaultCode } from '../src/errors.ts';
 import { lockRows, versionOf } from './hq-apply.ts';
 import { quoteIdent } from './hq/pool.ts';
+import { isLocalRowRefusal } from './local-refusal.ts';
 import { floorWorkDeleted, recordConflict } from './conflicts.ts';
 import { mergeRow, type Versioned } from './merge.ts';
 import { type PullHorizon, type PullLag, readHorizon, recordPullLag } from './pull-lag.ts';
@@ -124,7 +124,8 @@ async function fetchRows(client: pg.ClientBase, sqlite: Database, entries: LogEn
   return rows;
 }
 
-function localVersion(sqlite: Database, spec: TableSpec, key: string): Versioned | undefined {
+/** The edge's row with its column clocks; a deleted row is a tombstone with its clock. */
+export function localVersion(sqlite: Database, spec: TableSpec, key: string): Versioned | undefined {
   const clockRow = sqlite.prepare('SELECT clocks FROM sync_clock WHERE tbl = ? AND pk = ?').get(spec.name, key) as { clocks: string } | undefined;
   const clocks = clockRow ? (JSON.parse(clockRow.clocks) as Record<string, string>) : {};
   const where = spec.pk.map((c) => `${c} = ?`).join(' AND ');
@@ -138,7 +139,7 @@ function localVersion(sqlite: Database, spec: TableSpec, key: string): Versioned
 }
 
 /** Writes the merged row: delete on a winning tombstone, else update the won columns or insert. */
-function writeLocal(sqlite: Database, spec: TableSpec, key: string, existed: boolean, merged: Versioned, won: string[]): void {
+export function writeLocal(sqlite: Database, spec: TableSpec, key: string, existed: boolean, merged: Versioned, won: string[]): void {
   const pkv = parseKey(spec, key);
   const where = spec.pk.map((c) => `${c} = ?`).join(' AND ');
   const pkArgs = spec.pk.map((c) => pkv[c]);
@@ -264,9 +265,10 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
             if (current && floorWorkDeleted(spec, site, current, merged)) recordConflict(sqlite, spec, key, current, merged, at);
             applied.push({ tbl: spec.name, pk: key, won });
           } catch (err) {
-            // A full disk or an I/O error is the edge's condition, not a verdict on the row: the
-            // whole page rolls back and is pulled again (the cursor has not moved).
-            if (storageFaultCode(err)) throw err;
+            // Only a refusal of the row itself sets it aside (sync/local-refusal.ts). A full disk,
+            // an I/O error or a missing column is the edge's condition, not a verdict on the row:
+            // the whole page rolls back and is pulled again (the cursor has not moved).
+            if (!isLocalRowRefusal(err)) throw err;
             reject.run(spec.name, key, JSON.stringify(incoming.values), (err as Error).message, at);
           }
         }
