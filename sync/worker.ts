@@ -6,7 +6,7 @@ import { checkClockSkew, DEFAULT_CLOCK_SKEW_LIMIT_MS } from './clock-skew.ts';
 import { pullOnce } from './pull.ts';
 import { pushOnce } from './push.ts';
 import { enableCapture, setMeta } from './state.ts';
-import { backlog } from './outbox.ts';
+import { backlog, closeEpoch } from './outbox.ts';
 
 /** The figures the worker reports (src/metrics.ts implements them with prom-client). */
 export interface SyncGauges {
@@ -181,12 +181,23 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
   };
 
   // While online, a new local change is pushed within NUDGE_MS instead of waiting for the next
-  // interval: reading the outbox's last sequence is a single-row lookup.
+  // interval: reading the outbox's last sequence is a single-row lookup. Offline (or while a
+  // cycle runs) new changes still get their epoch closed every NUDGE_MS, so a backlog built
+  // during a long backoff is many moderate epochs, not one as large as the outage.
   const lastSeq = opts.sqlite.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'sync_outbox'");
   let seen = lastSeq.get()?.seq ?? 0;
+  let closed = seen;
   const nudge = setInterval(() => {
-    if (stopped || attempt > 0 || running || !opts.sqlite.open) return;
+    if (stopped || !opts.sqlite.open) return;
     const now = lastSeq.get()?.seq ?? 0;
+    if (attempt > 0 || running) {
+      if (now === closed) return;
+      closed = now;
+      try {
+        closeEpoch(opts.sqlite);
+      } catch {} // a full disk: the cycle reports it; the next tick tries again
+      return;
+    }
     if (now === seen) return;
     seen = now;
     if (timer) clearTimeout(timer);

@@ -1,0 +1,84 @@
+import type { Database } from 'better-sqlite3';
+import { SQLITE_NOW_MS } from './hlc.ts';
+import { DELETED, FACT_TABLES, MUTABLE_TABLES, type TableSpec } from './tables.ts';
+
+/**
+ * Rows per snapshot epoch. The snapshot of a box that stored millions of rows before sync was
+ * configured is many epochs, each a whole set of rows, so it reaches HQ in batches of ordinary
+ * size (push.ts BATCH_ROWS) rather than as one HQ transaction of millions of rows.
+ */
+export const SNAPSHOT_EPOCH_ROWS = 20_000;
+
+type Key = Record<string, unknown>;
+
+/** `(r.a, r.b) > (@a_after, @a_after)` and `<=` bounds on the primary key (row values: SQLite ≥ 3.15). */
+function keyRange(spec: TableSpec, after: Key | undefined, through: Key | undefined): string {
+  const cols = `(${spec.pk.map((c) => `r.${c}`).join(', ')})`;
+  const conds = ['1'];
+  if (after) conds.push(`${cols} > (${spec.pk.map((c) => `@after_${c}`).join(', ')})`);
+  if (through) conds.push(`${cols} <= (${spec.pk.map((c) => `@through_${c}`).join(', ')})`);
+  return conds.join(' AND ');
+}
+
+function params(spec: TableSpec, after: Key | undefined, through: Key | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of spec.pk) {
+    if (after) out[`after_${c}`] = after[c];
+    if (through) out[`through_${c}`] = through[c];
+  }
+  return out;
+}
+
+/** The statements that enqueue the rows of `spec` whose key is in (after, through], as one epoch. */
+function enqueueSql(spec: TableSpec, range: string): string[] {
+  const key = spec.pk.map((c) => `CAST(r.${c} AS TEXT)`).join(" || ':' || ");
+  const order = spec.pk.map((c) => `r.${c}`).join(', ');
+  const hlc = `printf('%013d-%05d-%04d', s.wall, s.counter, coalesce((SELECT CAST(value AS INTEGER) FROM gateway_meta WHERE key = 'site_id'), 0))`;
+  if (spec.fact) {
+    return [
+      `INSERT INTO sync_outbox (tx, hlc, tbl, pk, op, data, at) SELECT s.epoch, '', '${spec.name}', ${key}, 'I', '{}', ${SQLITE_NOW_MS} FROM ${spec.name} r, sync_state s WHERE s.id = 1 AND ${range} ORDER BY ${order}`,
+    ];
+  }
+  const obj = `json_object(${Object.keys(spec.cols)
+    .map((c) => `'${c}', r.${c}`)
+    .join(', ')}, '${DELETED}', 0)`;
+  return [
+    `INSERT INTO sync_outbox (tx, hlc, tbl, pk, op, data, at) SELECT s.epoch, ${hlc}, '${spec.name}', ${key}, 'I', ${obj}, ${SQLITE_NOW_MS} FROM ${spec.name} r, sync_state s WHERE s.id = 1 AND ${range} ORDER BY ${order}`,
+    `INSERT INTO sync_clock (tbl, pk, clocks) SELECT '${spec.name}', ${key}, (SELECT json_group_object(e.key, ${hlc}) FROM json_each(${obj}) e) FROM ${spec.name} r, sync_state s WHERE s.id = 1 AND ${range} ON CONFLICT (tbl, pk) DO UPDATE SET clocks = json_patch(clocks, excluded.clocks)`,
+  ];
+}
+
+/**
+ * Enqueues every existing row of every synced table (call inside the transaction that turns
+ * capture on), `epochRows` rows per epoch, each epoch closed before the next. Everything is
+ * INSERT … SELECT in key order, a key range at a time: no row passes through JavaScript and
+ * nothing is sorted in a temporary b-tree, so memory does not grow with the tables. Returns how
+ * many outbox rows it added.
+ */
+export function enqueueSnapshot(sqlite: Database, epochRows = SNAPSHOT_EPOCH_ROWS): number {
+  const closeEpoch = sqlite.prepare('UPDATE sync_state SET epoch = epoch + 1 WHERE id = 1');
+  let added = 0;
+  for (const spec of [...MUTABLE_TABLES, ...FACT_TABLES]) {
+    const cols = spec.pk.map((c) => `r.${c}`).join(', ');
+    let after: Key | undefined;
+    for (;;) {
+      // The key of the chunk's last row: `epochRows` rows on, along the primary key's index.
+      const through = sqlite
+        .prepare(
+          `SELECT ${spec.pk.map((c) => `r.${c} AS ${c}`).join(', ')} FROM ${spec.name} r WHERE ${keyRange(spec, after, undefined)} ORDER BY ${cols} LIMIT 1 OFFSET @skip`,
+        )
+        .get({ ...params(spec, after, undefined), skip: epochRows - 1 }) as Key | undefined;
+      const range = keyRange(spec, after, through);
+      let n = 0;
+      for (const [i, sql] of enqueueSql(spec, range).entries()) {
+        const changes = sqlite.prepare(sql).run(params(spec, after, through)).changes;
+        if (i === 0) n = changes;
+      }
+      if (n > 0) closeEpoch.run();
+      added += n;
+      if (!through) break;
+      after = through;
+    }
+  }
+  return added;
+}
