@@ -97,6 +97,31 @@ describe('edge clock under a frozen wall clock', () => {
     expect(clock.c).toBe(last.h);
   }, 120_000);
 
+  it('carries clocks written with a sixth digit before migration 0005, keeping their order', () => {
+    gw = makeGateway({ SITE_ID: '2' });
+    const db = gw.ctx.store.sqlite;
+    enableCapture(db);
+    db.prepare('DELETE FROM sync_outbox').run();
+    const w = String(DAY_AHEAD).padStart(13, '0');
+    const legacy = [`${w}-99998-0002`, `${w}-99999-0002`, `${w}-100000-0002`, `${w}-100001-0002`, `${w}-250000-0002`];
+    const add = db.prepare("INSERT INTO sync_outbox (tx, hlc, tbl, pk, op, data, at) VALUES (1, ?, 'machines', '1', 'U', '{}', 0)");
+    for (const h of legacy) add.run(h);
+    db.prepare("INSERT INTO sync_clock (tbl, pk, clocks) VALUES ('machines', '1', json_object('status', ?, 'name', ?))").run(legacy[3], legacy[0]);
+    db.prepare('UPDATE sync_state SET wall = ?, counter = 250000 WHERE id = 1').run(DAY_AHEAD);
+    // The data repair at the end of the migration (the triggers before it are already in place).
+    for (const statement of clockCarryMigrationSql()
+      .split('--> statement-breakpoint')
+      .filter((x) => x.trim().startsWith('UPDATE')))
+      db.exec(statement);
+    const carried = (db.prepare('SELECT hlc FROM sync_outbox ORDER BY seq').all() as Array<{ hlc: string }>).map((r) => r.hlc);
+    expect(carried).toEqual(legacy.map((h) => formatHlc(parseHlc(h))));
+    expect(carried[2]).toBe(`${String(DAY_AHEAD + 1).padStart(13, '0')}-00000-0002`);
+    expect([...carried].sort()).toEqual(carried);
+    const clocks = JSON.parse((db.prepare("SELECT clocks FROM sync_clock WHERE tbl = 'machines' AND pk = '1'").get() as { clocks: string }).clocks);
+    expect(clocks).toEqual({ status: formatHlc(parseHlc(legacy[3] ?? '')), name: legacy[0] });
+    expect(state(db)).toEqual({ wall: DAY_AHEAD + 2, counter: 50_000 });
+  });
+
   it('carries on receive: a pulled clock at 99,999 is followed by the next millisecond', () => {
     gw = makeGateway({ SITE_ID: '2' });
     const db = gw.ctx.store.sqlite;
