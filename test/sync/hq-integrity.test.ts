@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SITE_SHIFT } from '../../src/db/ids.ts';
+import { PACKAGE_ROOT } from '../../src/lib/package-root.ts';
 import { isRowRejection } from '../../sync/hq/pool.ts';
 import { applyFacts } from '../../sync/hq-apply.ts';
 import { restoreSite } from '../../sync/restore.ts';
@@ -108,6 +111,43 @@ describe('a delete at HQ', () => {
     expect(await one('SELECT _deleted FROM stage_assignments WHERE stage_id = $1 AND user_id = $2', [stage, user])).toEqual({ _deleted: true });
     expect(await one('SELECT _deleted FROM work_order_stages WHERE id = $1', [stage])).toEqual({ _deleted: false });
   });
+
+  it('mends, when migrated, the deletes made before: live children of a tombstoned parent are tombstoned and the parent logged again after them', async () => {
+    const dir = path.join(PACKAGE_ROOT, 'migrations', 'postgres');
+    const c = await hq.owner.connect();
+    try {
+      await c.query('CREATE SCHEMA before_0004');
+      await c.query('SET search_path TO before_0004');
+      for (const f of ['0001_hq_schema.sql', '0002_site_policy_once_per_statement.sql', '0003_change_log_pruning.sql']) {
+        await c.query(readFileSync(path.join(dir, f), 'utf8'));
+      }
+      const wo = (
+        await c.query<{ id: string }>(
+          "INSERT INTO work_orders (site_id, product_code, lot_no, qty, planned_start, planned_end) VALUES (1, 'OLD', 'L', 1, now(), now()) RETURNING id",
+        )
+      ).rows[0]?.id;
+      const stage = (
+        await c.query<{ id: string }>("INSERT INTO work_order_stages (site_id, work_order_id, seq, stage_name) VALUES (1, $1, 1, 'cut') RETURNING id", [wo])
+      ).rows[0]?.id;
+      await c.query("INSERT INTO issues (site_id, work_order_stage_id, type, description, created_by) VALUES (1, $1, 'quality', 'x', 1)", [stage]);
+      await c.query('DELETE FROM work_orders WHERE id = $1', [wo]);
+      const last = (await c.query<{ n: string }>('SELECT max(log_id) AS n FROM sync_change_log')).rows[0]?.n;
+      await c.query('BEGIN');
+      await c.query(readFileSync(path.join(dir, '0004_hq_integrity.sql'), 'utf8'));
+      await c.query('COMMIT');
+      const live = await c.query(
+        'SELECT (SELECT count(*)::int FROM work_order_stages WHERE NOT _deleted) AS stages, (SELECT count(*)::int FROM issues WHERE NOT _deleted) AS issues',
+      );
+      expect(live.rows).toEqual([{ stages: 0, issues: 0 }]);
+      const logged = await c.query('SELECT tbl, pk FROM sync_change_log WHERE log_id > $1 ORDER BY log_id', [last]);
+      expect(logged.rows.map((r) => r.tbl)).toEqual(['issues', 'work_order_stages', 'work_orders']);
+      expect(logged.rows.at(-1)).toEqual({ tbl: 'work_orders', pk: String(wo) });
+    } finally {
+      await c.query('ROLLBACK').catch(() => {});
+      await c.query('SET search_path TO public').catch(() => {});
+      c.release();
+    }
+  });
 });
 
 describe('restore', () => {
@@ -174,6 +214,8 @@ describe('site id ranges', () => {
     const wo = 'INSERT INTO work_orders (site_id, id, product_code, lot_no, qty, planned_start, planned_end) VALUES ($1, $2, $3, $4, 1, now(), now())';
     await expect(insertAs(2, wo, [2, site1Id, 'SQUAT', 'L'])).rejects.toThrow(/site_range/);
     await expect(insertAs(2, wo, [2, 99, 'SQUAT', 'L'])).rejects.toThrow(/HQ's range/);
+    // A row for another site is refused by row-level security, as before.
+    await expect(insertAs(2, wo, [1, SITE_SHIFT + 778, 'SQUAT', 'L'])).rejects.toThrow(/row-level security/);
     await expect(
       insertAs(
         2,
