@@ -11,12 +11,22 @@ export interface BrokerSettings extends BrokerDefaults {
   will?: { topic: string; payload: string; retain: boolean };
 }
 
+/** Fails every publish still waiting for its PUBACK: its callback gets 'Message removed' at once. */
+function failUnacknowledged(client: MqttClient): void {
+  // Subscribes in flight were failed by mqtt.js itself ('Connection closed'); only publishes are left.
+  for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
+}
+
 /** The URL without user:password@, for log lines. */
 export function safeUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//');
 }
 
-/** A client that reconnects on its own, with figures for /drivers/status. */
+/**
+ * A client that reconnects on its own, with figures for /drivers/status. A QoS 1 publish still
+ * waiting for its PUBACK when the connection drops fails (its callback gets an error) and is not
+ * sent again by mqtt.js: the caller's own queue is the record and sends it again.
+ */
 export interface BrokerLink {
   readonly client: MqttClient;
   connected(): boolean;
@@ -31,6 +41,12 @@ export interface BrokerLink {
  * Clean session off with a stable client id: the broker keeps our QoS 1 subscriptions and
  * queued messages across reconnects. mqtt.js reconnects on a fixed period; we reconnect
  * ourselves with capped exponential backoff and jitter instead, so a fleet does not retry in step.
+ *
+ * mqtt.js's reconnect() starts each connection with an empty outgoing store: a publish in flight
+ * at the drop would be neither resent nor called back, its sender's slot and message stranded
+ * until a restart. So every unacknowledged publish fails when the connection closes (mqtt.js's
+ * store is memory; the publisher's queue in SQLite is the durable copy and sends it again), and
+ * the empty store a reconnect starts with loses nothing.
  */
 export function openBrokerLink(s: BrokerSettings, logger: DriverLogger): BrokerLink {
   const opts: IClientOptions = {
@@ -70,12 +86,16 @@ export function openBrokerLink(s: BrokerSettings, logger: DriverLogger): BrokerL
     loggedError = err.message;
   });
   client.on('close', () => {
-    if (closing || retry) return;
+    if (closing) return;
+    failUnacknowledged(client);
+    if (retry) return;
     const wait = backoff.next();
     logger.debug({ url, retry_in_ms: wait }, 'mqtt disconnected');
     retry = setTimeout(() => {
       retry = undefined;
-      if (!closing) client.reconnect();
+      if (closing) return;
+      failUnacknowledged(client); // anything published while disconnected: the next store starts empty
+      client.reconnect();
     }, wait);
     retry.unref();
   });

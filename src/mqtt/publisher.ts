@@ -70,9 +70,11 @@ export function createMqttPublisher(
   const { pollMs = 100, stopGraceMs = 3000, ackBatch = 1000, ackFlushMs = 50 } = opts;
   const rate = settings.drain_rate_per_s;
   let link: BrokerLink | undefined;
-  let cursor = 0; // last seq handed to mqtt.js; rows after it are read next
-  let inflight = 0;
-  let acked: number[] = [];
+  let cursor = 0; // last seq read; rows after it are read next
+  // Sent and not yet acknowledged, and acknowledged but not yet deleted: a row in either is not sent
+  // again when the cursor moves back over it (a failed publish rewinds it to its own row).
+  const inflight = new Set<number>();
+  let acked = new Set<number>();
   let ackTimer: NodeJS.Timeout | undefined;
   let tokens = rate;
   let refilledAt = performance.now();
@@ -101,9 +103,9 @@ export function createMqttPublisher(
   const flushAcks = () => {
     if (ackTimer) clearTimeout(ackTimer);
     ackTimer = undefined;
-    if (acked.length === 0) return;
-    const batch = acked;
-    acked = [];
+    if (acked.size === 0) return;
+    const batch = [...acked];
+    acked = new Set();
     try {
       outbox.remove(batch);
       depth.at = Number.NEGATIVE_INFINITY; // the cached depth is stale now
@@ -111,16 +113,16 @@ export function createMqttPublisher(
     } catch (err) {
       // Kept for the next flush; logged once until a delete works again. Left at stop, they are
       // sent again after the restart: at least once, never lost.
-      acked = batch.concat(acked);
+      for (const seq of batch) acked.add(seq);
       if (!stopping) ackTimer ??= setTimeout(flushAcks, ackFlushMs);
       if (!deleteFailing) log.warn({ err, rows: batch.length }, 'mqtt queue delete failed; retrying');
       deleteFailing = true;
     }
   };
   const ack = (seq: number) => {
-    acked.push(seq);
+    acked.add(seq);
     // While deletes fail, the timer retries them; not one failing DELETE of the whole list per PUBACK.
-    if (acked.length >= ackBatch && !deleteFailing) flushAcks();
+    if (acked.size >= ackBatch && !deleteFailing) flushAcks();
     else ackTimer ??= setTimeout(flushAcks, ackFlushMs);
   };
 
@@ -141,7 +143,7 @@ export function createMqttPublisher(
     const client = link?.client;
     if (!client?.connected) return;
     refill();
-    const room = Math.min(settings.inflight - inflight, Math.floor(tokens), 500);
+    const room = Math.min(settings.inflight - inflight.size, Math.floor(tokens), 500);
     if (room <= 0) {
       if (tokens < 1) schedule(Math.ceil(1000 / rate));
       return; // otherwise a PUBACK frees room and schedules the next pump
@@ -155,17 +157,19 @@ export function createMqttPublisher(
     }
     for (const m of rows) {
       cursor = m.seq;
+      if (inflight.has(m.seq) || acked.has(m.seq)) continue;
       if (m.topic === null) {
         ack(m.seq);
         skipped.add(1);
         continue;
       }
-      inflight++;
+      inflight.add(m.seq);
       tokens--;
       client.publish(m.topic, m.payload, { qos: 1, retain: m.retain }, (err) => {
-        inflight--;
+        inflight.delete(m.seq);
         if (err) {
-          // Not acknowledged: read it again from the queue (a duplicate is fine, a gap is not).
+          // Not acknowledged (the connection dropped first): read it again from the queue on the
+          // next connection. The broker may have it already; a duplicate is fine, a gap is not.
           cursor = Math.min(cursor, m.seq - 1);
         } else {
           published++;
@@ -226,7 +230,7 @@ export function createMqttPublisher(
       const client = link.client;
       const deadline = Date.now() + stopGraceMs;
       // Readings flushed just before stop are still sent when the broker is there.
-      while (client.connected && Date.now() < deadline && (inflight > 0 || outbox.read(cursor, 1).length > 0)) {
+      while (client.connected && Date.now() < deadline && (inflight.size > 0 || outbox.read(cursor, 1).length > 0)) {
         schedule();
         await sleep(10);
       }
