@@ -122,6 +122,9 @@ export function createMqttIngestDriver(device: MqttDevice, deps: DriverDeps): Dr
         client.subscribe(filters, { qos: 1 }, (err, granted) => {
           const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
           if (!err && refused.length === 0) return subscribed();
+          // The connection dropped before the SUBACK: nothing was refused, and the next CONNACK
+          // subscribes again (the tags already show 'not connected').
+          if (err && !client.connected) return log.debug({ err: err.message }, 'mqtt subscribe cut off by a disconnect');
           log.warn({ err: err?.message, refused, url: safeUrl(broker.url) }, 'mqtt subscribe failed');
           state.fail(`subscribe refused: ${err?.message ?? refused.join(', ')}`, { logged: true });
         });
