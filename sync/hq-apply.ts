@@ -109,32 +109,41 @@ const ARRAY_OF: Record<ColKind, { type: string; value: (col: string) => string }
   json: { type: 'text[]', value: (c) => `${c}::jsonb` },
 };
 
-/**
- * One statement inserts a whole chunk of facts: every column travels as one array parameter and
- * `unnest` turns them back into rows at HQ. Far less work on both sides than a row of JSON per
- * fact, and still an ordinary INSERT, so row-level security and ON CONFLICT apply as usual.
- * It answers the ids it did not store whose row at HQ differs from the one sent: a resend of the
- * same fact is a silent no-op (exactly once), another fact under a taken id is not.
- */
-function factInsertSql(spec: TableSpec): string {
+/** The unnest of the column arrays as rows `s` in HQ's column types (site first), for factSql. */
+function factRowsSql(spec: TableSpec): { names: string[]; from: string } {
   const cols = Object.entries(spec.cols);
-  const names = ['site_id', ...cols.map(([c]) => c)].map(quoteIdent);
-  const list = names.join(', ');
   const args = cols.map(([, kind], i) => `$${i + 2}::${ARRAY_OF[kind].type}`).join(', ');
   const values = cols.map(([c, kind]) => `${ARRAY_OF[kind].value(`u.${quoteIdent(c)}`)} AS ${quoteIdent(c)}`).join(', ');
   const alias = cols.map(([c]) => quoteIdent(c)).join(', ');
-  const t = quoteIdent(spec.name);
-  const same = `(${names.map((c) => `h.${c}`).join(', ')}) IS NOT DISTINCT FROM (${names.map((c) => `s.${c}`).join(', ')})`;
-  // The outer query sees HQ as it was before this statement, so a conflict is compared with what
-  // HQ already held; only conflicting rows (normally none) are looked up.
-  return (
-    `WITH sent AS (SELECT $1::integer AS site_id, ${values} FROM unnest(${args}) AS u(${alias})), ` +
-    `stored AS (INSERT INTO ${t} (${list}) SELECT ${list} FROM sent ON CONFLICT DO NOTHING RETURNING id) ` +
-    `SELECT s.id::text AS id FROM sent s WHERE s.id NOT IN (SELECT id FROM stored) AND NOT EXISTS (SELECT 1 FROM ${t} h WHERE h.id = s.id AND ${same})`
-  );
+  return {
+    names: ['site_id', ...cols.map(([c]) => c)].map(quoteIdent),
+    from: `(SELECT $1::integer AS site_id, ${values} FROM unnest(${args}) AS u(${alias})) s`,
+  };
 }
 
-/** The parameters of factInsertSql: the site, then one array per column (edge values as they are). */
+/**
+ * One statement inserts a whole chunk of facts: every column travels as one array parameter and
+ * `unnest` turns them back into rows at HQ. Far less work on both sides than a row of JSON per
+ * fact, and still an ordinary INSERT, so row-level security and ON CONFLICT apply as usual. It
+ * answers how many rows it stored; when that is fewer than were sent, `taken` names the ids whose
+ * row at HQ differs from the one sent: a resend of the same fact is a silent no-op (exactly
+ * once), another fact under a taken id is not. Counting keeps the normal path as it was: 20,000
+ * readings took 280–410 ms against 250–590 ms for the bare insert (2-core box under load), where
+ * comparing in the same statement cost 30–40% more. A chunk that conflicts pays the comparison
+ * (all 20,000 again: 450–900 ms); the push cursor keeps resends from getting here.
+ */
+function factSql(spec: TableSpec): { insert: string; taken: string } {
+  const { names, from } = factRowsSql(spec);
+  const list = names.join(', ');
+  const t = quoteIdent(spec.name);
+  const same = `(${names.map((c) => `h.${c}`).join(', ')}) IS NOT DISTINCT FROM (${names.map((c) => `s.${c}`).join(', ')})`;
+  return {
+    insert: `WITH stored AS (INSERT INTO ${t} (${list}) SELECT ${list} FROM ${from} ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*)::int AS n FROM stored`,
+    taken: `SELECT s.id::text AS id FROM ${from} WHERE NOT EXISTS (SELECT 1 FROM ${t} h WHERE h.id = s.id AND ${same})`,
+  };
+}
+
+/** The parameters of factSql's statements: the site, then one array per column (edge values as they are). */
 function factParams(spec: TableSpec, site: number, rows: Array<Record<string, unknown>>): unknown[] {
   const params: unknown[] = [site];
   for (const [col, kind] of Object.entries(spec.cols)) {
@@ -165,10 +174,15 @@ export async function applyFacts(
   careful: boolean,
   isRejection: (err: unknown) => boolean,
 ): Promise<Rejection[]> {
-  const sql = factInsertSql(spec);
+  const sql = factSql(spec);
   const rejected: Rejection[] = [];
   const insert = async (part: Array<Record<string, unknown>>) => {
-    const taken = new Set((await client.query<{ id: string }>(sql, factParams(spec, site, part))).rows.map((r) => r.id));
+    const params = factParams(spec, site, part);
+    const stored = (await client.query<{ n: number }>(sql.insert, params)).rows[0]?.n ?? 0;
+    if (stored === part.length) return;
+    // Some ids were there already: those rows are compared with what HQ holds (this chunk's
+    // own rows included, so an identical resend compares equal).
+    const taken = new Set((await client.query<{ id: string }>(sql.taken, params)).rows.map((r) => r.id));
     for (const r of part) {
       if (taken.has(keyOf(spec, r)))
         rejected.push({ tbl: spec.name, pk: keyOf(spec, r), data: JSON.stringify(r), reason: `${spec.name} ${keyOf(spec, r)}: ${TAKEN_ID}` });
