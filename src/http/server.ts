@@ -27,6 +27,16 @@ const LINGER_MS = 2000;
 /** Behind a load balancer the idle keep-alive must outlive the balancer's (often 60 s). */
 const KEEP_ALIVE_MS = 65_000;
 
+/**
+ * Bounds of a lingering close (see lingerThenClose). nginx reads for up to 30 s (lingering_time)
+ * with 5 s of silence allowed (lingering_timeout), sized for slow internet clients; ours are on the
+ * plant network, where 32 MB take under 3 s at 100 Mbit/s: a body up to 32 MB past the answer is
+ * read to its end, and a client that keeps sending holds one descriptor for at most 5 s and makes us
+ * read about 32 MB (checked every tickMs, so a little more at loopback speed) — less than a client
+ * sending a slow request may take anyway (REQUEST_TIMEOUT, 30 s by default).
+ */
+export const LINGER = { maxMs: 5000, idleMs: 2000, maxBytes: 32 * 1024 * 1024, tickMs: 50 };
+
 /** The process's open-descriptor limit (Linux), or undefined where it cannot be read. */
 export function openFileLimit(): number | undefined {
   try {
@@ -62,6 +72,41 @@ function answerAndClose(socket: Socket, err: AppError, reason: string): void {
       `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
     () => socket.destroy(),
   );
+}
+
+/**
+ * Lingering close, as nginx does it. An answer that closes the connection before the request's
+ * body has all arrived (a 413 is sent as soon as Content-Length is seen) used to close the socket
+ * with that body still arriving; the kernel answers unread data on a closed socket with a reset,
+ * which can discard the answer before the client reads it, and a client that writes its whole body
+ * before reading (Python's http.client) then sees only the reset. So: the answer, then FIN, then
+ * the rest of the body is read and dropped until it ends, the client closes its side, or a bound
+ * of LINGER is reached. The socket stays a connection of the server meanwhile, counted against
+ * MAX_CONNECTIONS.
+ */
+function lingerThenClose(socket: Socket, req: IncomingMessage, close: () => void): void {
+  // Node's parser reads the body on, dropping it (it dumps an unread body) or handing it to the
+  // request: then whoever read it (node-server's stream, which the legacy listener hands to v1)
+  // stops and pauses it once its reader is gone, so it is set flowing to nobody. Either way only
+  // the socket's byte count shows progress, hence a timer that watches it.
+  req.removeAllListeners('data');
+  req.resume();
+  const start = socket.bytesRead;
+  const started = Date.now();
+  let seen = start;
+  let lastProgress = started;
+  const watch = setInterval(() => {
+    const now = Date.now();
+    const read = socket.bytesRead;
+    if (read !== seen) lastProgress = now;
+    seen = read;
+    if (read - start > LINGER.maxBytes || now - lastProgress >= LINGER.idleMs || now - started >= LINGER.maxMs) socket.destroy();
+  }, LINGER.tickMs).unref();
+  // The body is all in, or the client is done sending: close once the answer is flushed.
+  req.once('end', close);
+  socket.once('end', close);
+  socket.once('close', () => clearInterval(watch));
+  socket.end();
 }
 
 /** At most one warning per interval for a repeated condition (a flood must not flood the log). */
@@ -118,6 +163,16 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
       warn.pipeline({ client_ip: socket.remoteAddress }, 'connection closed: too many pipelined requests waiting');
     },
   });
+  // The last request Node parsed on each connection (has its body all arrived?), and the
+  // connections answered for good whose client is still sending (see lingerThenClose).
+  const lastRequest = new WeakMap<Socket, IncomingMessage>();
+  const lingering = new WeakSet<Socket>();
+  const accept = (req: IncomingMessage, res: ServerResponse) => {
+    // A request pipelined after an answer with Connection: close is never handled.
+    if (lingering.has(req.socket)) return req.socket.destroy();
+    lastRequest.set(req.socket, req);
+    gated(req, res);
+  };
   const server = createServer(
     {
       requestTimeout,
@@ -127,7 +182,7 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
       // Node checks the two timeouts on this timer; its 30 s default let slow clients pile up.
       connectionsCheckingInterval: Math.min(5000, Math.max(250, headersTimeout / 4)),
     },
-    gated,
+    accept,
   );
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   // No traffic either way for this long while a request is open (a client that stopped reading
@@ -141,6 +196,16 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
   server.on('connection', (socket: Socket) => {
     metrics.httpConnections.inc();
     socket.once('close', () => metrics.httpConnections.dec());
+    // Node closes the socket of an answer sent with Connection: close by destroySoon() (as does
+    // node-server after draining a body); with part of the request's body still to come, linger.
+    const destroySoon = socket.destroySoon.bind(socket);
+    socket.destroySoon = () => {
+      if (lingering.has(socket)) return;
+      const req = lastRequest.get(socket);
+      if (!req || req.complete || socket.readableEnded || socket.destroyed) return destroySoon();
+      lingering.add(socket);
+      lingerThenClose(socket, req, destroySoon);
+    };
   });
   // Past the cap Node accepts and closes at once, so the listener keeps working for later clients.
   server.on('drop', (data?: { remoteAddress?: string }) => {
@@ -150,6 +215,9 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
   // Requests Node's parser refuses (bad framing, Content-Length with Transfer-Encoding, too slow)
   // still get the envelope, never a bare status line, and their socket is closed.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // The answer is out; the parser's complaints (a cut body, its request timeout) change nothing:
+    // the lingering close ends on its own bounds.
+    if (lingering.has(socket)) return;
     const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
     if (timedOut) metrics.httpConnectionsClosed.inc({ reason: 'timeout' });
     if (err.code === 'ECONNRESET' || !socket.writable || responseStarted(socket)) {
