@@ -1,4 +1,4 @@
-// npm run bench [-- http console writes readings drivers reconnect mqtt sync]: every figure is printed next to the ceiling it
+// npm run bench [-- http console writes readings drivers reconnect mqtt sync sync-backlog]: every figure is printed next to the ceiling it
 // is compared with, both measured in this run on this machine. Nothing here asserts a threshold.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { benchMqtt } from './mqtt.ts';
 import { benchReadingsWriter } from './readings-writer.ts';
 import { BUILD, buildDist } from './product.ts';
 import { benchSync } from './sync.ts';
+import { benchSyncBacklog } from './sync-backlog.ts';
 
 const sections = new Set(process.argv.slice(2).filter((a) => !a.startsWith('-')));
 const want = (s: string) => sections.size === 0 || sections.has(s);
@@ -354,4 +355,5 @@ if (want('reconnect')) {
 }
 if (want('mqtt')) await benchMqtt();
 if (want('sync')) await benchSync();
+if (want('sync-backlog')) await benchSyncBacklog();
 process.exit(0);

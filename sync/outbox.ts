@@ -59,8 +59,13 @@ export function nextBatch(sqlite: Database, maxRows: number): Batch | undefined 
   return { lastSeq };
 }
 
-/** Outbox rows read (and sent) at a time: bounds the push's memory whatever the batch. */
-export const CHUNK_ROWS = 10_000;
+/**
+ * Outbox rows read (and sent) at a time: bounds the push's memory whatever the batch, and how long
+ * one chunk holds the event loop. 10,000 readings took ~95 ms of it (36 ms SQLite read, 59 ms
+ * building pg's array parameters), 2,000 ~20 ms, and 200,000 readings drained in 5.7 s instead of
+ * 6.9 s (a loaded 2-core box, 2026-12).
+ */
+export const CHUNK_ROWS = 2_000;
 
 /** One slice of a batch: outbox rows with `after < seq <= lastSeq`, oldest first. */
 export interface Chunk {

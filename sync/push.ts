@@ -58,7 +58,7 @@ function foldBatch(rows: OutboxRow[]): Map<string, Map<string, Versioned>> {
 }
 
 /** Outbox rows per readings-span query before a push (each one synchronous, short). */
-const SPAN_ROWS = 50_000;
+const SPAN_ROWS = 20_000;
 
 /**
  * Creates the monthly partitions the batch's readings need, in a short transaction of its own
