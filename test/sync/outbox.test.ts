@@ -7,6 +7,7 @@ import { createHqPool } from '../../sync/hq/pool.ts';
 import { ackThrough, BACKLOG_SQL } from '../../sync/outbox.ts';
 import { pushOnce } from '../../sync/push.ts';
 import { enqueueSnapshot } from '../../sync/snapshot.ts';
+import { getMeta } from '../../sync/state.ts';
 import { readSyncStatus } from '../../sync/status.ts';
 import { body } from '../helpers/app.ts';
 import { createWorkOrder } from '../helpers/floor.ts';
@@ -89,6 +90,29 @@ describe('sync status without scanning the outbox', () => {
       }
     } finally {
       store.close();
+    }
+  });
+});
+
+describe('epochs while HQ is unreachable', () => {
+  it('are closed within a few hundred ms of a write, not only at the next retry (>= 1 s away)', async () => {
+    const e = startEdge(34, 'postgres://nobody@127.0.0.1:1/none');
+    try {
+      const s = e.gw.ctx.store.sqlite;
+      e.sync.start();
+      const failed = Date.now() + 10_000;
+      while (getMeta(s, 'last_error') === undefined && Date.now() < failed) await new Promise((r) => setTimeout(r, 10));
+      expect(getMeta(s, 'online')).toBe('0');
+      // Right after a failed attempt: the next one is at least a second away.
+      const planner = (await e.gw.login('planner')).token;
+      await createWorkOrder(e.gw, planner, { product_code: 'OFFLINE' });
+      const epoch = () => (s.prepare('SELECT epoch FROM sync_state WHERE id = 1').get() as { epoch: number }).epoch;
+      const newest = () => (s.prepare('SELECT max(tx) AS tx FROM sync_outbox').get() as { tx: number }).tx;
+      expect(epoch()).toBe(newest());
+      await new Promise((r) => setTimeout(r, 600));
+      expect(epoch()).toBeGreaterThan(newest());
+    } finally {
+      await e.close();
     }
   });
 });
