@@ -21,7 +21,7 @@ const HLC_NOW = `printf('%013d-%05d-%04d', s.wall, s.counter, coalesce(${SITE}, 
  */
 const UNBOUNDED_TICK = `UPDATE sync_state SET counter = CASE WHEN ${SQLITE_NOW_MS} > wall THEN 0 ELSE counter + 1 END, wall = max(wall, ${SQLITE_NOW_MS}) WHERE id = 1`;
 
-function keyExpr(spec: TableSpec, row: 'NEW' | 'OLD'): string {
+function keyExpr(spec: TableSpec, row: string): string {
   return spec.pk.map((c) => `CAST(${row}.${c} AS TEXT)`).join(" || ':' || ");
 }
 
@@ -144,10 +144,23 @@ const carried = (x: string) => {
 };
 
 /**
+ * Sends again every column whose clock has a sixth digit, with its current value and the carried
+ * clock. HQ may have kept an older value over it (a resume stamped …-100008 lost to the pause at
+ * …-99987, so HQ stayed paused while the floor showed in_progress); carried, it wins there now.
+ * Where HQ already holds it, HQ's own carry (its migration 0005) gives the same clock: no change.
+ */
+function resendCarried(spec: TableSpec): string {
+  const cols = Object.keys(spec.cols);
+  const value = `CASE e.key ${cols.map((c) => `WHEN '${c}' THEN t.${c}`).join(' ')} END`;
+  return `INSERT INTO sync_outbox (tx, hlc, tbl, pk, op, data, at) SELECT s.epoch, ${carried('e.value')}, '${spec.name}', c.pk, 'U', json_object(e.key, ${value}), ${SQLITE_NOW_MS} FROM ${spec.name} t JOIN sync_clock c ON c.tbl = '${spec.name}' AND c.pk = ${keyExpr(spec, 't')}, json_each(c.clocks) e, sync_state s WHERE s.id = 1 AND length(e.value) > 24 AND e.key IN (${cols.map((c) => `'${c}'`).join(', ')}) ORDER BY e.value;`;
+}
+
+/**
  * Generates CLOCK_CARRY_MIGRATION: every capture trigger of 0002 dropped and created again with
  * SQLITE_TICK, which carries the counter into the wall instead of letting it grow a sixth digit;
  * then clocks already written with a sixth digit (the clock itself, outbox rows not yet pushed,
- * per-column clocks) are carried the same way, which keeps their order among themselves.
+ * per-column clocks) are carried the same way, which keeps their order among themselves, and the
+ * columns they stamp are sent to HQ again (resendCarried).
  */
 export function clockCarryMigrationSql(): string {
   const statements = [
@@ -157,6 +170,7 @@ export function clockCarryMigrationSql(): string {
     }),
     `UPDATE sync_state SET wall = wall + counter / ${COUNTER_MAX + 1}, counter = counter % ${COUNTER_MAX + 1} WHERE counter > ${COUNTER_MAX};`,
     `UPDATE sync_outbox SET hlc = ${carried('hlc')} WHERE length(hlc) > 24;`,
+    ...MUTABLE_TABLES.map(resendCarried),
     `UPDATE sync_clock SET clocks = (SELECT json_group_object(e.key, CASE WHEN length(e.value) > 24 THEN ${carried('e.value')} ELSE e.value END) FROM json_each(clocks) e) WHERE EXISTS (SELECT 1 FROM json_each(clocks) e WHERE length(e.value) > 24);`,
   ];
   const head = `-- The hybrid clock's counter carries into the wall past ${COUNTER_MAX} (see docs/sync.md, Clock).

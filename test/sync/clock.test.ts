@@ -111,7 +111,7 @@ describe('edge clock under a frozen wall clock', () => {
     // The data repair at the end of the migration (the triggers before it are already in place).
     for (const statement of clockCarryMigrationSql()
       .split('--> statement-breakpoint')
-      .filter((x) => x.trim().startsWith('UPDATE')))
+      .filter((x) => /^(UPDATE|INSERT)/.test(x.trim())))
       db.exec(statement);
     const carried = (db.prepare('SELECT hlc FROM sync_outbox ORDER BY seq').all() as Array<{ hlc: string }>).map((r) => r.hlc);
     expect(carried).toEqual(legacy.map((h) => formatHlc(parseHlc(h))));
@@ -256,5 +256,43 @@ describe('with HQ', () => {
       await sync.stop();
       gw.close();
     }
+  });
+
+  it('sends again a value whose clock had a sixth digit, so HQ leaves the pause it kept over the resume', async () => {
+    const planner = (await edge.gw.login('planner')).token;
+    const wo = await createWorkOrder(edge.gw, planner, { lot_no: 'LOT-CARRY' });
+    const stage = wo.stages[0];
+    if (!stage) throw new Error('no stage');
+    expect((await act(edge.gw, planner, stage.id, 'start')).status).toBe(200);
+    await edge.sync.runCycle();
+    // What 0002's tick left behind: the floor resumed at …-100008 after pausing at …-99987, and
+    // HQ, comparing the text, kept the pause (as the site's own push, so nothing is logged back).
+    const w = String(DAY_AHEAD).padStart(13, '0');
+    const client = await hq.owner.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT set_config('gw.applying', '4', true)");
+      await client.query("UPDATE work_order_stages SET status = 'paused', _clocks = jsonb_set(_clocks, '{status}', to_jsonb($2::text)) WHERE id = $1", [
+        stage.id,
+        `${w}-99987-0004`,
+      ]);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    const db = edge.gw.ctx.store.sqlite;
+    db.prepare("UPDATE sync_clock SET clocks = json_set(clocks, '$.status', ?) WHERE tbl = 'work_order_stages' AND pk = ?").run(
+      `${w}-100008-0004`,
+      String(stage.id),
+    );
+    for (const statement of clockCarryMigrationSql()
+      .split('--> statement-breakpoint')
+      .filter((x) => /^(UPDATE|INSERT)/.test(x.trim())))
+      db.exec(statement);
+    await edge.sync.runCycle();
+    const [row] = await hqRows<{ status: string; clock: string }>(hq, "SELECT status, _clocks ->> 'status' AS clock FROM work_order_stages WHERE id = $1", [
+      stage.id,
+    ]);
+    expect(row).toEqual({ status: 'in_progress', clock: `${String(DAY_AHEAD + 1).padStart(13, '0')}-00008-0004` });
   });
 });
