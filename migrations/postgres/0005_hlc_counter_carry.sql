@@ -13,9 +13,10 @@ $$;
 
 -- Clocks already stored with a 6+ digit counter (edge clocks pushed before the edge's own carry
 -- migration, or HQ's own ticks) are carried the same way, which keeps their order among
--- themselves and puts them where they belong against 5-digit clocks. The edge's migration
--- carries its copies identically, so neither side has anything to send: the stamping and
--- change-log triggers stay out of this one update.
+-- themselves and puts them where they belong against 5-digit clocks. The stamping and change-log
+-- triggers stay out of this one update: the edge's own migration carries its copies the same way
+-- and sends those columns again, which merges to no change where HQ holds the same value and
+-- replaces a value HQ kept over them by the wrong order.
 DO $$
 DECLARE
   t text;
