@@ -112,7 +112,7 @@ describe('a delete at HQ', () => {
     expect(await one('SELECT _deleted FROM work_order_stages WHERE id = $1', [stage])).toEqual({ _deleted: false });
   });
 
-  it('mends, when migrated, the deletes made before: live children of a tombstoned parent are tombstoned and the parent logged again after them', async () => {
+  it('mends, when migrated, the deletes made before (live children of a tombstoned parent are tombstoned, the parent logged again after them) and grants the partition helper to sites registered before', async () => {
     const dir = path.join(PACKAGE_ROOT, 'migrations', 'postgres');
     const c = await hq.owner.connect();
     try {
@@ -131,6 +131,10 @@ describe('a delete at HQ', () => {
       ).rows[0]?.id;
       await c.query("INSERT INTO issues (site_id, work_order_stage_id, type, description, created_by) VALUES (1, $1, 'quality', 'x', 1)", [stage]);
       await c.query('DELETE FROM work_orders WHERE id = $1', [wo]);
+      // A site registered before 0004 (hq add-site of then): 0004 grants it the partition helper.
+      const role = `${hq.server.database}_before_0004_site_1`;
+      await c.query(`CREATE ROLE "${role}" NOLOGIN`);
+      await c.query('INSERT INTO sync_sites (site_id, role_name) VALUES (1, $1)', [role]);
       const last = (await c.query<{ n: string }>('SELECT max(log_id) AS n FROM sync_change_log')).rows[0]?.n;
       await c.query('BEGIN');
       await c.query(readFileSync(path.join(dir, '0004_hq_integrity.sql'), 'utf8'));
@@ -142,6 +146,8 @@ describe('a delete at HQ', () => {
       const logged = await c.query('SELECT tbl, pk FROM sync_change_log WHERE log_id > $1 ORDER BY log_id', [last]);
       expect(logged.rows.map((r) => r.tbl)).toEqual(['issues', 'work_order_stages', 'work_orders']);
       expect(logged.rows.at(-1)).toEqual({ tbl: 'work_orders', pk: String(wo) });
+      const may = await c.query('SELECT has_function_privilege($1, $2, $3) AS ok', [role, 'gw_ensure_reading_partitions(timestamptz, timestamptz)', 'EXECUTE']);
+      expect(may.rows).toEqual([{ ok: true }]);
     } finally {
       await c.query('ROLLBACK').catch(() => {});
       await c.query('SET search_path TO public').catch(() => {});
