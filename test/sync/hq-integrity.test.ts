@@ -32,7 +32,7 @@ const url = (site: number) => {
 };
 const one = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await hqRows<T>(hq, sql, params))[0];
 
-/** Runs `fn` in a transaction as the site's own role (SET LOCAL ROLE also works on PGlite), then rolls back. */
+/** Runs `fn` in a push-like transaction as the site's own role (SET LOCAL ROLE also works on PGlite); rolls back unless `commit`. */
 async function asSite<T>(site: number, fn: (c: pg.PoolClient) => Promise<T>, opts: { commit?: boolean } = {}): Promise<T> {
   const role = (await one<{ role_name: string }>('SELECT role_name FROM sync_sites WHERE site_id = $1', [site]))?.role_name;
   const c = await hq.owner.connect();
