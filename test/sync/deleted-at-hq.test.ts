@@ -73,6 +73,19 @@ describe('a floor action on a row HQ deleted', () => {
     expect(JSON.stringify(status.data)).toContain('work_order_stages');
   });
 
+  it('signs out and removes a user HQ deleted, though the user has sessions on the edge', async () => {
+    const worker = await edge.gw.login('worker', 'leaver');
+    expect((await edge.gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(200);
+    await edge.sync.runCycle();
+    await hqRows(hq, 'DELETE FROM users WHERE id = $1', [worker.id]);
+    const gone = () => !edge.gw.ctx.store.sqlite.prepare('SELECT 1 FROM users WHERE id = ?').get(worker.id);
+    const deadline = Date.now() + 20_000;
+    while (!gone() && Date.now() < deadline) await edge.sync.runCycle();
+    expect(gone()).toBe(true);
+    expect(edge.gw.ctx.store.sqlite.prepare("SELECT count(*) AS n FROM sync_rejected WHERE tbl = 'users'").get()).toEqual({ n: 0 });
+    expect((await edge.gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(401);
+  });
+
   it('records nothing when HQ deletes a stage the floor never touched after creating the plan elsewhere', async () => {
     const before = conflicts().length;
     const [row] = await hqRows<{ id: string }>(
