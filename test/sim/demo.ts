@@ -1,6 +1,6 @@
 // `npm run demo`: the gateway with simulated PLCs, demo users and work orders, in a throwaway data
 // folder that is deleted on exit. Nothing to configure: PORT (default 8080) and HOST (default
-// 127.0.0.1) may be set. Stop with Ctrl-C (or SIGTERM).
+// 127.0.0.1) may be set. Stop with Ctrl-C (or SIGTERM, or by closing its terminal: SIGHUP).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,7 +21,8 @@ const configDir = path.join(dir, 'config');
 mkdirSync(configDir);
 
 const modbus = new ModbusSim(await freePort());
-const opcua = new OpcuaSim(await freePort(), { namespaceUri: 'urn:edge-gateway:simulator' });
+// Its certificates go with the rest of the demo, not into the user's ~/.config.
+const opcua = new OpcuaSim(await freePort(), { namespaceUri: 'urn:edge-gateway:simulator', pkiDir: path.join(dir, 'opcua-sim') });
 await modbus.start();
 await opcua.start();
 const stopAnimation = animate(modbus, opcua);
@@ -76,7 +77,12 @@ const stage = firstStage?.id ?? '<stage id>';
 out();
 out(`Edge gateway demo on ${base}  (interactive API docs: ${base}/docs)`);
 out(`data folder (deleted on exit): ${dir}`);
-out(`simulated PLCs: Modbus TCP 127.0.0.1:${modbus.port} (press-01, cnc-02), OPC UA ${opcua.endpoint} (oven-01)`);
+const machinesOn = (protocol: string) =>
+  devices.devices
+    .filter((d) => d.protocol === protocol)
+    .map((d) => String(d.machine))
+    .join(', ');
+out(`simulated PLCs: Modbus TCP 127.0.0.1:${modbus.port} (${machinesOn('modbus-tcp')}), OPC UA ${opcua.endpoint} (${machinesOn('opcua')})`);
 for (const line of adminLines.filter((l) => /username|password/.test(l))) out(line);
 for (const line of seeded) out(line);
 out();
@@ -93,16 +99,22 @@ out(`  curl -s -X POST ${base}/stages/${stage}/done -H "authorization: Bearer $T
 out();
 out('demo ready; Ctrl-C stops it and deletes the data folder');
 
+// After SIGHUP the terminal is gone and every write fails: that must not end the process before
+// it has deleted its folder.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   out(`${signal}: stopping the demo`);
-  stopAnimation();
-  await gateway.stop();
-  await Promise.all([modbus.stop(), opcua.stop()]);
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    stopAnimation();
+    await gateway.stop();
+    await Promise.all([modbus.stop(), opcua.stop()]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   process.exit(0);
 };
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));

@@ -1,4 +1,15 @@
-import { DataType, DataValue, MessageSecurityMode, OPCUAServer, SecurityPolicy, StatusCodes, type UAObject, Variant } from 'node-opcua';
+import path from 'node:path';
+import {
+  DataType,
+  DataValue,
+  MessageSecurityMode,
+  OPCUACertificateManager,
+  OPCUAServer,
+  SecurityPolicy,
+  StatusCodes,
+  type UAObject,
+  Variant,
+} from 'node-opcua';
 
 /** A real node-opcua server with an Oven object: Temperature (Double), Count (Int32), Health. */
 export class OpcuaSim {
@@ -12,7 +23,13 @@ export class OpcuaSim {
 
   constructor(
     readonly port: number,
-    readonly opts: { secure?: boolean; namespaceUri?: string; noSubscriptions?: boolean } = {},
+    readonly opts: {
+      secure?: boolean;
+      namespaceUri?: string;
+      noSubscriptions?: boolean;
+      /** Where its certificates go (PKI/ and UserPKI/ under it); default node-opcua's own, in ~/.config. */
+      pkiDir?: string;
+    } = {},
   ) {}
 
   get endpoint(): string {
@@ -21,9 +38,16 @@ export class OpcuaSim {
 
   async start(): Promise<void> {
     const secure = this.opts.secure ?? false;
+    const pki = this.opts.pkiDir;
+    const manager = (root: string, name: string) =>
+      new OPCUACertificateManager({ rootFolder: path.join(root, name), automaticallyAcceptUnknownCertificate: true });
     const server = new OPCUAServer({
       port: this.port,
+      // `host` is where it listens (node-opcua's default is every interface), `hostname` what its
+      // endpoint URL says.
+      host: '127.0.0.1',
       hostname: '127.0.0.1',
+      ...(pki ? { serverCertificateManager: manager(pki, 'PKI'), userCertificateManager: manager(pki, 'UserPKI') } : {}),
       securityModes: secure ? [MessageSecurityMode.SignAndEncrypt] : [MessageSecurityMode.None],
       securityPolicies: secure ? [SecurityPolicy.Basic256Sha256] : [SecurityPolicy.None],
       allowAnonymous: true,
