@@ -6,7 +6,7 @@ import type { ShopEvent } from '../src/events/bus.ts';
 import { lockRows, versionOf } from './hq-apply.ts';
 import { quoteIdent } from './hq/pool.ts';
 import { isLocalRowRefusal } from './local-refusal.ts';
-import { floorWorkDeleted, recordConflict } from './conflicts.ts';
+import { deleteLocalChildren, floorWorkDeleted, recordConflict, tombstoneClock } from './conflicts.ts';
 import { mergeRow, type Versioned } from './merge.ts';
 import { type PullHorizon, type PullLag, readHorizon, recordPullLag } from './pull-lag.ts';
 import { observeHqClock, sqliteNowMs } from './clock-skew.ts';
@@ -264,8 +264,12 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
           const { merged, won } = mergeRow(spec, current, incoming);
           if (won.length === 0) continue;
           try {
-            sqlite.transaction(() => writeLocal(sqlite, spec, key, current?.values[DELETED] === 0, merged, won))();
-            if (current && floorWorkDeleted(spec, site, current, merged)) recordConflict(sqlite, spec, key, current, merged, at);
+            sqlite.transaction(() => {
+              if (merged.values[DELETED] === 1 && current?.values[DELETED] === 0)
+                deleteLocalChildren(sqlite, spec, key, { site, at, versionOf: (s, k) => localVersion(sqlite, s, k) });
+              writeLocal(sqlite, spec, key, current?.values[DELETED] === 0, merged, won);
+            })();
+            if (floorWorkDeleted(spec, site, current, merged)) recordConflict(sqlite, spec, key, current, tombstoneClock(merged), at);
             applied.push({ tbl: spec.name, pk: key, won });
           } catch (err) {
             // Only a refusal of the row itself sets it aside (sync/local-refusal.ts). A full disk,

@@ -73,6 +73,32 @@ describe('a floor action on a row HQ deleted', () => {
     expect(JSON.stringify(status.data)).toContain('work_order_stages');
   });
 
+  it('removes an issue reported on the floor under a work order HQ deleted meanwhile, on both sides, and keeps it as a conflict', async () => {
+    const wo = await createWorkOrder(edge.gw, planner, { product_code: 'ORPHAN' });
+    const stage = wo.stages[0];
+    if (!stage) throw new Error('no stage');
+    await edge.sync.runCycle();
+    const before = conflicts().length;
+
+    // The link is cut: HQ deletes the work order (its stages follow), the floor reports an issue.
+    await hqRows(hq, 'DELETE FROM work_orders WHERE id = $1', [wo.id]);
+    const res = await edge.gw.req('POST', `/stages/${stage.id}/issue`, { token: planner, body: { type: 'tooling', description: 'worn cutter' } });
+    expect(res.status).toBe(201);
+    const issueId = (await body<{ id: number }>(res)).data.id;
+
+    await cycleUntilGone(stage.id);
+    await edge.sync.runCycle();
+    const sqlite = edge.gw.ctx.store.sqlite;
+    expect(sqlite.prepare('SELECT 1 FROM issues WHERE id = ?').get(issueId)).toBeUndefined();
+    expect(sqlite.prepare('SELECT 1 FROM work_orders WHERE id = ?').get(wo.id)).toBeUndefined();
+    const [hqIssue] = await hqRows<{ _deleted: boolean }>(hq, 'SELECT _deleted FROM issues WHERE id = $1', [issueId]);
+    expect(hqIssue?._deleted).toBe(true);
+    expect(sqlite.prepare("SELECT count(*) AS n FROM sync_rejected WHERE direction <> 'conflict'").get()).toEqual({ n: 0 });
+    const recorded = conflicts().slice(before);
+    expect(recorded.map((c) => c.tbl)).toContain('issues');
+    expect(JSON.parse(recorded.find((c) => c.tbl === 'issues')?.data ?? '{}')).toMatchObject({ id: issueId, description: 'worn cutter' });
+  });
+
   it('signs out and removes a user HQ deleted, though the user has sessions on the edge', async () => {
     const worker = await edge.gw.login('worker', 'leaver');
     expect((await edge.gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(200);
