@@ -1,7 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import { parseHlc } from './hlc.ts';
 import { SQLITE_TICK } from './hlc.ts';
-import { enqueueSnapshot } from './snapshot.ts';
+import { AHEAD_ROWS, enqueueFactsAhead, enqueueSnapshot } from './snapshot.ts';
+import { FACT_TABLES } from './tables.ts';
 
 /** Small key/value facts of sync kept in SQLite (cursors, last times, last error). */
 export function getMeta(sqlite: Database, key: string): string | undefined {
@@ -30,6 +31,24 @@ export function enableCapture(sqlite: Database): number {
       return added;
     })
     .immediate();
+}
+
+/**
+ * enableCapture for a box with a large history: the facts (readings, event rows) are enqueued
+ * first in short transactions of their own (enqueueFactsAhead), pausing between them so the API
+ * keeps answering, and only the rest goes into the transaction that turns capture on. On a small
+ * database it turns capture on before returning its promise. A crash part-way resumes where it
+ * stopped. Returns how many rows were enqueued.
+ */
+export async function enableCaptureGradually(sqlite: Database, pause: () => Promise<void>, aheadRows = AHEAD_ROWS): Promise<number> {
+  let ahead = 0;
+  for (const spec of FACT_TABLES) {
+    for (let n = enqueueFactsAhead(sqlite, spec, aheadRows); n > 0; n = enqueueFactsAhead(sqlite, spec, aheadRows)) {
+      ahead += n;
+      await pause();
+    }
+  }
+  return ahead + enableCapture(sqlite);
 }
 
 /**

@@ -5,7 +5,7 @@ import { createHqPool, type HqOptions } from './hq/pool.ts';
 import { checkClockSkew, DEFAULT_CLOCK_SKEW_LIMIT_MS } from './clock-skew.ts';
 import { pullOnce } from './pull.ts';
 import { pushOnce } from './push.ts';
-import { enableCapture, setMeta } from './state.ts';
+import { enableCaptureGradually, setMeta } from './state.ts';
 import { backlog, closeEpoch } from './outbox.ts';
 
 /** The figures the worker reports (src/metrics.ts implements them with prom-client). */
@@ -71,7 +71,20 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
   let running: Promise<CycleResult> | undefined;
   let attempt = 0;
   let stopped = true;
-  enableCapture(opts.sqlite);
+  // The first snapshot of a large history is enqueued in short transactions while the API
+  // answers; every cycle waits until capture is on, and a failed attempt (a full disk) is retried
+  // by the next cycle.
+  let shut = false;
+  let capturing: Promise<number> | undefined;
+  const captureOn = () =>
+    (capturing ??= enableCaptureGradually(opts.sqlite, async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (shut) throw new Error('sync stopped');
+    }).catch((err) => {
+      capturing = undefined;
+      throw err;
+    }));
+  captureOn().catch(() => {});
 
   // One warning when the clocks drift past the limit and one line when they are back: per
   // episode, not per cycle.
@@ -111,6 +124,7 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
       }
     };
     try {
+      await captureOn();
       await pushAll();
       for (;;) {
         const r = await pullOnce({
@@ -215,8 +229,10 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
     },
     async stop() {
       stopped = true;
+      shut = true;
       clearInterval(nudge);
       if (timer) clearTimeout(timer);
+      await capturing?.catch(() => {});
       await running?.catch(() => {});
       if (ownPool) await pool.end();
     },

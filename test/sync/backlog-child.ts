@@ -4,7 +4,7 @@
 import { openStore } from '../../src/db/store.ts';
 import { createHqPool } from '../../sync/hq/pool.ts';
 import { pushOnce } from '../../sync/push.ts';
-import { enableCapture } from '../../sync/state.ts';
+import { enableCaptureGradually } from '../../sync/state.ts';
 
 const [file, siteArg, url] = process.argv.slice(2);
 if (!file || !siteArg || !url) throw new Error('usage: backlog-child FILE SITE URL');
@@ -20,7 +20,7 @@ const sample = () => {
 };
 const timer = setInterval(sample, 20);
 try {
-  const enqueued = enableCapture(store.sqlite);
+  const enqueued = await enableCaptureGradually(store.sqlite, () => new Promise((resolve) => setImmediate(resolve)));
   let rows = 0;
   let pushes = 0;
   for (;;) {

@@ -6,8 +6,9 @@ import { openStore } from '../../src/db/store.ts';
 import { createHqPool } from '../../sync/hq/pool.ts';
 import { ackThrough, BACKLOG_SQL } from '../../sync/outbox.ts';
 import { pushOnce } from '../../sync/push.ts';
-import { enqueueSnapshot } from '../../sync/snapshot.ts';
-import { getMeta } from '../../sync/state.ts';
+import { enqueueFactsAhead, enqueueSnapshot } from '../../sync/snapshot.ts';
+import { enableCaptureGradually, getMeta } from '../../sync/state.ts';
+import { tableSpec } from '../../sync/tables.ts';
 import { readSyncStatus } from '../../sync/status.ts';
 import { body } from '../helpers/app.ts';
 import { createWorkOrder } from '../helpers/floor.ts';
@@ -199,6 +200,51 @@ describe('a batch larger than a chunk', () => {
 });
 
 describe('the first snapshot', () => {
+  it('enqueues a large history of facts ahead in short transactions while writes go on, and resumes after a crash', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gw-outbox-'));
+    dirs.push(dir);
+    const store = openStore(path.join(dir, 'gateway.db'), 1);
+    const s = store.sqlite;
+    const reading = (): number => {
+      const id = store.ids.next('machine_readings');
+      s.prepare(
+        "INSERT INTO machine_readings (id, machine_id, reading_type, value, unit, quality, reason, source_ts, recorded_at) VALUES (?, 1, 't', 1, 'C', 'good', NULL, 0, 0)",
+      ).run(id);
+      return id;
+    };
+    try {
+      store.commandNow(() => {
+        for (let i = 0; i < 23; i++) reading();
+      });
+      // A crash after two short transactions of 5 readings each.
+      expect(enqueueFactsAhead(s, tableSpec('machine_readings'), 5)).toBe(5);
+      expect(enqueueFactsAhead(s, tableSpec('machine_readings'), 5)).toBe(5);
+      expect(s.prepare('SELECT capture FROM sync_state WHERE id = 1').get()).toEqual({ capture: 0 });
+      // The restart goes on from there, with readings stored between its transactions.
+      let pauses = 0;
+      const total = await enableCaptureGradually(
+        s,
+        async () => {
+          pauses++;
+          store.commandNow(() => reading());
+        },
+        5,
+      );
+      expect(pauses).toBeGreaterThan(0);
+      const enqueued = s.prepare("SELECT pk FROM sync_outbox WHERE tbl = 'machine_readings' ORDER BY seq").all() as Array<{ pk: string }>;
+      const stored = s.prepare('SELECT id FROM machine_readings ORDER BY id').all() as Array<{ id: number }>;
+      expect(enqueued.map((r) => r.pk)).toEqual(stored.map((r) => String(r.id)));
+      expect(total + 10).toBe((s.prepare('SELECT count(*) AS n FROM sync_outbox').get() as { n: number }).n);
+      expect(s.prepare("SELECT count(*) AS n FROM sync_meta WHERE key LIKE 'snapshot_ahead:%'").get()).toEqual({ n: 0 });
+      // Capture is on: the next reading is enqueued by its trigger, once.
+      const next = store.commandNow(() => reading());
+      expect(s.prepare("SELECT count(*) AS n FROM sync_outbox WHERE tbl = 'machine_readings' AND pk = ?").get(String(next))).toEqual({ n: 1 });
+      expect(await enableCaptureGradually(s, async () => {})).toBe(0);
+    } finally {
+      store.close();
+    }
+  });
+
   it('enqueues every existing row once, as epochs of at most the given size, in sequence order', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'gw-outbox-'));
     dirs.push(dir);
