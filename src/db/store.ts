@@ -6,6 +6,7 @@ import { createEventRows } from './event-rows.ts';
 import { type FaultReporter, silentFaults } from './faults.ts';
 import { createIdAllocator, type IdAllocator } from './ids.ts';
 import { createIdempotencyStore, type IdempotencyStore } from './idempotency.ts';
+import { databaseOpenError } from './open-error.ts';
 import { createWriteStatements, type WriteStatements } from './statements.ts';
 
 /** The gateway's handle on its SQLite database. */
@@ -43,16 +44,24 @@ export interface StoreOptions {
   now?: () => number;
 }
 
-/** Opens the database, applies migrations and pins the site id the file was created for. */
+/**
+ * Opens the database, applies migrations and pins the site id the file was created for. Any
+ * failure on the way is a DatabaseOpenError naming the file and the cause.
+ */
 export function openStore(file: string, siteId: number, opts: StoreOptions = {}): Store {
-  const sqlite = openSqlite(file);
+  let sqlite: Database;
+  try {
+    sqlite = openSqlite(file);
+  } catch (err) {
+    throw databaseOpenError(file, err);
+  }
   const db = wrapDrizzle(sqlite);
   try {
     runMigrations(db);
     pinSiteId(sqlite, siteId);
   } catch (err) {
     sqlite.close();
-    throw err;
+    throw databaseOpenError(file, err);
   }
   const ids = createIdAllocator(sqlite, siteId);
   const faults = opts.faults ?? silentFaults;

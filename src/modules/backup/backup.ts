@@ -1,6 +1,7 @@
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Sqlite, { type Database } from 'better-sqlite3';
+import { fileInTheWay, openFailureReason } from '../../db/open-error.ts';
 
 /** A refusal of an operations command: printed as one line, nothing changed. */
 export class OpsError extends Error {
@@ -18,11 +19,14 @@ export interface BackupResult {
 
 /** Opens an existing SQLite file without creating one; a missing file is an OpsError. */
 export function openExisting(file: string, readonly = false): Database {
-  if (!existsSync(file)) throw new OpsError(`no database at ${file}`);
+  if (!existsSync(file)) {
+    const blocked = fileInTheWay(file);
+    throw new OpsError(blocked ? `cannot open database ${file}: ${blocked}` : `no database at ${file}`);
+  }
   try {
     return new Sqlite(file, { fileMustExist: true, readonly, timeout: 5000 });
   } catch (err) {
-    throw new OpsError(`cannot open ${file}: ${(err as Error).message}`);
+    throw new OpsError(`cannot open database ${file}: ${openFailureReason(file, err)}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Config } from '../../config.ts';
 import { backupDatabase, OpsError } from './backup.ts';
 import { restoreDatabase } from './restore.ts';
@@ -17,25 +18,19 @@ async function run(body: () => Promise<void>): Promise<void> {
   }
 }
 
-function fileArg(args: string[], usage: string): string {
-  const [file, ...extra] = args;
-  if (!file || file.startsWith('-') || extra.length > 0) throw new OpsError(`usage: ${usage}`);
-  return file;
-}
-
-/** `gateway backup <file>`: an online copy of DATABASE_PATH, safe while the gateway runs. */
-export function backupCommand(cfg: Config, args: string[], out: Out = stdout): Promise<void> {
+/** `gateway backup <file> [--force]`: an online copy of DATABASE_PATH, safe while the gateway runs. */
+export function backupCommand(cfg: Config, file: string, opts: { force?: boolean } = {}, out: Out = stdout): Promise<void> {
   return run(async () => {
-    const file = fileArg(args, 'gateway backup <file>');
+    // A nightly job given a fixed name, or a typo, must not silently replace an older copy.
+    if (!opts.force && existsSync(file)) throw new OpsError(`${file} exists; pass --force to overwrite it`);
     const res = await backupDatabase(cfg.databasePath, file);
     out(`backup of ${cfg.databasePath} (site ${res.siteId}) written to ${res.file} (${res.bytes} bytes, integrity_check ok)`);
   });
 }
 
 /** `gateway restore <file>`: replaces DATABASE_PATH with a backup of this site; the gateway must be stopped. */
-export function restoreCommand(cfg: Config, args: string[], out: Out = stdout): Promise<void> {
+export function restoreCommand(cfg: Config, file: string, out: Out = stdout): Promise<void> {
   return run(async () => {
-    const file = fileArg(args, 'gateway restore <file>');
     const res = await restoreDatabase(cfg.databasePath, cfg.siteId, file);
     if (res.previous) out(`the database as it was is kept in ${res.previous}`);
     out(`restored ${cfg.databasePath} from ${file}; start the gateway again (it applies any newer migrations)`);

@@ -48,7 +48,11 @@ export async function restoreDatabase(databasePath: string, siteId: number, from
   try {
     lock = acquireRunLock(databasePath);
   } catch (err) {
-    if (err instanceof GatewayRunningError) throw new OpsError(`${err.message}; stop it first (systemctl stop edge-gateway / docker compose stop gateway)`);
+    if (err instanceof GatewayRunningError) {
+      throw new OpsError(
+        `a gateway (or a restore) is running on ${databasePath}: its lock ${err.lockFile} is held; stop it first (systemctl stop edge-gateway / docker compose stop gateway)`,
+      );
+    }
     throw err;
   }
   try {

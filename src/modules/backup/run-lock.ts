@@ -1,10 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
+import { DatabaseOpenError, databaseOpenError } from '../../db/open-error.ts';
 
 /** Thrown when another process (a running gateway, a restore) holds the database's run lock. */
-export class GatewayRunningError extends Error {
+export class GatewayRunningError extends DatabaseOpenError {
   override name = 'GatewayRunningError';
+  constructor(
+    databasePath: string,
+    readonly lockFile: string,
+  ) {
+    super(databasePath, `a gateway (or a restore) is running on it (its lock ${lockFile} is held)`);
+  }
 }
 
 /** The lock file beside the database: `<DATABASE_PATH>.run-lock`. */
@@ -27,9 +34,15 @@ export interface RunLock {
  */
 export function acquireRunLock(databasePath: string): RunLock {
   const file = runLockPath(databasePath);
-  mkdirSync(path.dirname(file), { recursive: true });
-  // timeout 0: a held lock answers SQLITE_BUSY immediately instead of waiting.
-  const db = new Sqlite(file, { timeout: 0 });
+  let db: Sqlite.Database;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    // timeout 0: a held lock answers SQLITE_BUSY immediately instead of waiting.
+    db = new Sqlite(file, { timeout: 0 });
+  } catch (err) {
+    // The lock file lives beside the database: what keeps it from opening keeps the database too.
+    throw databaseOpenError(databasePath, err);
+  }
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = MEMORY');
@@ -41,9 +54,9 @@ export function acquireRunLock(databasePath: string): RunLock {
   } catch (err) {
     db.close();
     if ((err as { code?: string }).code === 'SQLITE_BUSY') {
-      throw new GatewayRunningError(`a gateway (or a restore) is running on ${databasePath}: its lock ${file} is held`);
+      throw new GatewayRunningError(databasePath, file);
     }
-    throw err;
+    throw databaseOpenError(databasePath, err);
   }
   return {
     release: () => {

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import type { Config } from '../../config.ts';
 import { systemClock } from '../../clock.ts';
 import { openStore } from '../../db/store.ts';
@@ -6,25 +5,16 @@ import { importLegacy } from './importer.ts';
 import { ImportError } from './legacy-db.ts';
 import { formatReport } from './report.ts';
 
-const USAGE = 'usage: gateway import-legacy <path/to/database.db> [--dry-run]';
-
 /** `gateway import-legacy <file> [--dry-run]`: prints the report; a refusal is one line and exit status 1. */
-export function importLegacyCommand(cfg: Config, args: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): void {
-  let parsed: ReturnType<typeof parseArgs<{ options: { 'dry-run': { type: 'boolean' } }; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args, options: { 'dry-run': { type: 'boolean' } }, allowPositionals: true });
-  } catch {
-    parsed = { values: {}, positionals: [] };
-  }
-  const [file, ...extra] = parsed.positionals;
-  if (!file || extra.length > 0) {
-    process.stderr.write(`${USAGE}\n`);
-    process.exitCode = 1;
-    return;
-  }
+export function importLegacyCommand(
+  cfg: Config,
+  file: string,
+  opts: { dryRun?: boolean } = {},
+  out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): void {
   const store = openStore(cfg.databasePath, cfg.siteId);
   try {
-    const report = importLegacy({ store, clock: systemClock, config: cfg }, file, { dryRun: parsed.values['dry-run'] ?? false });
+    const report = importLegacy({ store, clock: systemClock, config: cfg }, file, { dryRun: opts.dryRun ?? false });
     for (const line of formatReport(report)) out(line);
   } catch (err) {
     if (!(err instanceof ImportError)) throw err;

@@ -21,6 +21,9 @@ const OPTIONAL: Record<string, string[]> = {
   machine_readings: ['id', 'machine_id', 'reading_type', 'value'],
 };
 
+/** Tables only the gateway's own schema has (migrations/sqlite). */
+const GATEWAY_TABLES = ['gateway_meta', '__drizzle_migrations'];
+
 /** Where the old backend may have kept a reading's time, in order of preference. */
 const READING_TIME_COLUMNS = ['timestamp', 'recorded_at', 'created_at'];
 
@@ -50,6 +53,12 @@ export function openLegacy(file: string): LegacyDb {
     db.prepare('SELECT count(*) FROM sqlite_master').get();
   } catch (err) {
     throw new ImportError(`${file} is not a readable SQLite database: ${(err as Error).message}`);
+  }
+  // A gateway database (a backup, another site's file) has every legacy table and column read
+  // below, and more: importing it would copy users and machines and skip the rest as foreign.
+  if (GATEWAY_TABLES.some((t) => columnsOf(db, t).size > 0)) {
+    db.close();
+    throw new ImportError(`${file} is a gateway database, not the FastAPI backend's (a gateway backup is brought back with \`gateway restore\`)`);
   }
   const missing: string[] = [];
   for (const [table, cols] of Object.entries(REQUIRED)) {

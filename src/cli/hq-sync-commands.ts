@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { hqAddSite, hqMigrate, hqPruneChanges, syncNow, syncRestore, syncStatus } from '../../sync/cli.ts';
+import { loadCliConfig, processIo } from './io.ts';
+
+// `gateway hq …` (at HQ, with the owner role) and `gateway sync …` (on a site's box). The
+// functions live in sync/cli.ts; a new subcommand is one more `.command()` below.
+
+export function registerHqCommands(program: Command): void {
+  const hq = program.command('hq').description('set up the HQ PostgreSQL database (HQ_DATABASE_URL: the owner role)');
+  hq.command('migrate')
+    .description('apply the HQ schema; a second run changes nothing')
+    .action(() => hqMigrate(loadCliConfig(), processIo));
+  hq.command('add-site')
+    .description("create site N's login role and print its URL (without the password)")
+    .argument('<N>', 'the site number, 1-1023 (its SITE_ID)')
+    .option('--password-stdin', "read the role's password (at least 12 characters) from standard input; required")
+    .action((site: string, opts: { passwordStdin?: boolean }) =>
+      hqAddSite(loadCliConfig(), opts.passwordStdin ? [site, '--password-stdin'] : [site], processIo),
+    );
+  hq.command('prune-changes')
+    .description('drop change-log entries every site has pulled, and any older than the horizon (such a site re-reads its rows)')
+    .option('--horizon-days <n>', 'whole days', '30')
+    .action((opts: { horizonDays: string }) => hqPruneChanges(loadCliConfig(), ['--horizon-days', opts.horizonDays], processIo));
+}
+
+export function registerSyncCommands(program: Command): void {
+  const sync = program.command('sync').description("this site's sync with HQ (HQ_DATABASE_URL: the site's role)");
+  sync
+    .command('status')
+    .description('print the sync status as JSON')
+    .action(() => syncStatus(loadCliConfig(), processIo));
+  sync
+    .command('now')
+    .description('run one push and pull cycle; exit 0 only when both succeeded')
+    .action(() => syncNow(loadCliConfig(), processIo));
+  sync
+    .command('restore')
+    .description('fill a replacement box (empty database, same SITE_ID) with this site from HQ')
+    .action(() => syncRestore(loadCliConfig(), processIo));
+}
