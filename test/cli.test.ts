@@ -229,11 +229,11 @@ describe('gateway seed', SLOW, () => {
 
 const PTY_RUN = path.join(ROOT, 'test', 'helpers', 'pty-run.py');
 
-/** `gateway hash-password` at a terminal: types each answer after its prompt (pty-run.py). */
-function hashAtTerminal(answers: string[]) {
+/** A `gateway` command at a terminal: types each answer after its prompt (pty-run.py). */
+function atTerminal(answers: string[], command: string[] = ['hash-password']) {
   const prompts = ['password: ', 'repeat password: '];
   const args = answers.flatMap((a, i) => [prompts[i] as string, a]);
-  return spawnSync('python3', [PTY_RUN, '20', ...args, '--', process.execPath, BIN, 'hash-password'], {
+  return spawnSync('python3', [PTY_RUN, '20', ...args, '--', process.execPath, BIN, ...command], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     encoding: 'utf8',
@@ -244,7 +244,7 @@ function hashAtTerminal(answers: string[]) {
 describe('gateway hash-password', SLOW, () => {
   it('at a terminal asks twice without echo and prints a hash that verifies', async () => {
     const password = 'typed-secret-4711';
-    const res = hashAtTerminal([password, password]);
+    const res = atTerminal([password, password]);
     expect(res.stdout).not.toContain(password);
     expect(res.status, res.stdout).toBe(0);
     const hash = /scrypt\$\S+/.exec(res.stdout)?.[0] ?? '';
@@ -252,10 +252,28 @@ describe('gateway hash-password', SLOW, () => {
   });
 
   it('at a terminal refuses two different entries', () => {
-    const res = hashAtTerminal(['typed-secret-4711', 'typed-secret-4712']);
+    const res = atTerminal(['typed-secret-4711', 'typed-secret-4712']);
     expect(res.stdout).toMatch(/passwords do not match/);
     expect(res.stdout).not.toMatch(/scrypt\$|typed-secret/);
     expect(res.status).toBe(1);
+  });
+
+  it('user create --password-stdin at a terminal asks twice without echo too', () => {
+    const password = 'typed-user-secret-4711';
+    const res = atTerminal([password, password], ['user', 'create', '--username', 'typist', '--role', 'worker', '--password-stdin']);
+    expect(res.stdout).not.toContain(password);
+    expect(res.stdout).toMatch(/created user typist/);
+    expect(res.status, res.stdout).toBe(0);
+  });
+
+  it('ends quietly when the reader of its output goes away (gateway … | true)', () => {
+    const res = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" --help | true`], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    expect(res.stderr).not.toMatch(/EPIPE|Error/);
+    expect(res.status).toBe(0);
   });
 
   it('reads a piped password as before', async () => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { hqAddSite, hqMigrate, hqPruneChanges, syncNow, syncRestore, syncStatus } from '../../sync/cli.ts';
-import { loadCliConfig, processIo } from './io.ts';
+import { loadCliConfig, processIo, readNewPassword } from './io.ts';
 
 // `gateway hq …` (at HQ, with the owner role) and `gateway sync …` (on a site's box). The
 // functions live in sync/cli.ts; a new subcommand is one more `.command()` below.
@@ -15,7 +15,7 @@ export function registerHqCommands(program: Command): void {
     .argument('<N>', 'the site number, 1-1023 (its SITE_ID)')
     .option('--password-stdin', "read the role's password (at least 12 characters) from standard input; required")
     .action((site: string, opts: { passwordStdin?: boolean }) =>
-      hqAddSite(loadCliConfig(), opts.passwordStdin ? [site, '--password-stdin'] : [site], processIo),
+      hqAddSite(loadCliConfig(), opts.passwordStdin ? [site, '--password-stdin'] : [site], { ...processIo, readStdin: readNewPassword }),
     );
   hq.command('prune-changes')
     .description('drop change-log entries every site has pulled, and any older than the horizon (such a site re-reads its rows)')

@@ -10,7 +10,7 @@ import { createUser } from '../modules/auth/service.ts';
 import { backupCommand, restoreCommand } from '../modules/backup/commands.ts';
 import { importLegacyCommand } from '../modules/import/command.ts';
 import { seedDemo } from '../seed.ts';
-import { EXIT, fail, loadCliConfig, out, processIo, readNewPassword, readStdin } from './io.ts';
+import { EXIT, fail, loadCliConfig, out, processIo, readNewPassword } from './io.ts';
 
 // The commands that work on this box's database, beside a running gateway or not.
 
@@ -38,7 +38,7 @@ async function userCreate(opts: UserCreateOptions): Promise<void> {
     fail(`--${String(issue?.path[0] ?? 'username')}: ${issue?.message ?? 'invalid'}`);
   }
   const generated = !opts.passwordStdin;
-  const password = generated ? generatePassword() : await readStdin();
+  const password = generated ? generatePassword() : await readNewPassword();
   if (password.length < 8) fail('password: must be at least 8 characters');
   const cfg = loadCliConfig();
   const ctx = buildContext(cfg, silentLogger(), { processMetrics: false });
