@@ -7,10 +7,13 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ROOT } from './helpers/child.ts';
+import { parseEnvironmentFile, parseUnit, single, unitEnvironment } from './helpers/systemd.ts';
 
 // The deployment files under docs/deploy: valid against the Compose Specification's JSON schema
 // (and `docker compose config` where a Compose CLI is installed), secrets only from .env, pinned
-// images, health checks; the systemd units as `systemd-analyze verify` sees them.
+// images, health checks; the systemd units as `systemd-analyze verify` sees them, the backup unit,
+// gateway.env.example and the docs' `gateway` function agreeing with the service unit. The install
+// itself, run as the unit runs it: test/release.test.ts.
 
 const DEPLOY = path.join(ROOT, 'docs', 'deploy');
 const COMPOSE_FILES = ['compose.site.yaml', 'compose.hq.yaml'];
@@ -127,6 +130,52 @@ describe('systemd units', () => {
     const timer = readFileSync(path.join(DEPLOY, 'edge-gateway-backup.timer'), 'utf8');
     expect(timer).toMatch(/^OnCalendar=/m);
     expect(timer).toMatch(/^Persistent=true$/m);
+  });
+
+  const service = parseUnit(path.join(DEPLOY, 'edge-gateway.service'));
+  const backup = parseUnit(path.join(DEPLOY, 'edge-gateway-backup.service'));
+
+  it('gateway.env.example sets nothing the units set (systemd lets the file override them) and ships no secret', () => {
+    const template = parseEnvironmentFile(readFileSync(path.join(DEPLOY, 'gateway.env.example'), 'utf8'));
+    for (const unit of [service, backup]) {
+      expect(Object.keys(template).filter((key) => key in unitEnvironment(unit))).toEqual([]);
+    }
+    expect(unitEnvironment(service)).toMatchObject({ NODE_ENV: 'production', DATABASE_PATH: expect.stringMatching(/^\/var\/lib\//) });
+    // Left for the operator: no default that production would run with.
+    expect(template).toMatchObject({ SITE_ID: '', JWT_SECRET: '', ADMIN_PASSWORD: '' });
+    for (const [key, value] of Object.entries(template)) {
+      if (/SECRET|PASSWORD|TOKEN|_KEY/.test(key)) expect(value, key).toBe('');
+      // systemd keeps a `# note` after a value as part of the value.
+      expect(value, key).not.toContain('#');
+      // Every key is one the gateway reads (all are documented in .env.example).
+      expect(readFileSync(path.join(ROOT, '.env.example'), 'utf8'), key).toMatch(new RegExp(`^#? ?${key}=`, 'm'));
+    }
+  });
+
+  it("the backup unit runs with the service's release, user, settings and environment", () => {
+    for (const key of ['Service.User', 'Service.Group', 'Service.WorkingDirectory', 'Service.EnvironmentFile']) {
+      expect(single(backup, key), key).toBe(single(service, key));
+    }
+    expect(unitEnvironment(service)).toMatchObject(unitEnvironment(backup));
+    const release = single(service, 'Service.WorkingDirectory');
+    expect(single(service, 'Service.ExecStart')).toBe(`/usr/bin/node ${release}/bin/gateway.js serve`);
+    expect(single(backup, 'Service.ExecStart')).toContain(`exec /usr/bin/node ${release}/bin/gateway.js backup `);
+    const dataDir = path.dirname(unitEnvironment(service).DATABASE_PATH ?? '');
+    expect(single(service, 'Service.StateDirectory')).toBe(path.basename(dataDir));
+    expect(single(service, 'Service.ReadWritePaths').split(' ')).toContain(dataDir);
+    expect(single(backup, 'Service.ReadWritePaths').split(' ')).toContain(dataDir);
+  });
+
+  it('the `gateway` function of docs/operations.md runs a command as the unit runs the service', () => {
+    const docs = readFileSync(path.join(ROOT, 'docs', 'operations.md'), 'utf8');
+    const fn = /^gateway\(\) \{\n([\s\S]*?)\n\}$/m.exec(docs)?.[1]?.replace(/\\\n/g, ' ') ?? '';
+    const props = [...fn.matchAll(/-p (\w+)=(\S+)/g)].map((m) => [m[1] ?? '', m[2] ?? ''] as const);
+    const prop = (key: string) => props.filter(([k]) => k === key).map(([, v]) => v);
+    for (const key of ['User', 'Group', 'WorkingDirectory', 'EnvironmentFile']) expect(prop(key), key).toEqual([single(service, `Service.${key}`)]);
+    // The daemon's heap cap is for `serve`; a one-off command runs without it.
+    const { NODE_OPTIONS: _heapCap, ...env } = unitEnvironment(service);
+    expect(Object.fromEntries(prop('Environment').map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]))).toEqual(env);
+    expect(fn).toContain(`${single(service, 'Service.ExecStart').replace(/ serve$/, '')} "$@"`);
   });
 
   it.skipIf(!which('systemd-analyze', ['--version']))('pass systemd-analyze verify', () => {
