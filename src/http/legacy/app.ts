@@ -9,7 +9,7 @@ import { plantTimeFormatter } from './time.ts';
 /** The v1 app's fetch handler: every legacy request is answered by it, in-process. */
 export type V1Fetch = (request: Request, env?: unknown) => Response | Promise<Response>;
 
-/** Most rows one legacy list answer carries (the old API had no paging; see docs/migration.md). */
+/** Most rows one legacy list answer carries (the old API had no paging; see docs/fastapi-api-changes.md). */
 export const LEGACY_MAX_LIST_ROWS = 10_000;
 /** v1's largest page, used to follow its cursors. */
 const PAGE_SIZE = 500;
