@@ -7,6 +7,7 @@ import { createHqPool, redactUrl } from './hq/pool.ts';
 import { pruneChangeLog } from './hq/prune.ts';
 import { addSite, siteUrl } from './hq/sites.ts';
 import { createGatewaySync } from './index.ts';
+import { replayRejected, type ReplaySelection } from './replay.ts';
 import { restoreSite } from './restore.ts';
 import { readSyncStatus } from './status.ts';
 
@@ -122,6 +123,51 @@ export async function syncRestore(cfg: Config, io: CommandIo): Promise<void> {
     failure = `sync restore failed: ${(err as Error).message}`;
   } finally {
     await pool.end();
+    ctx.store.close();
+  }
+  if (failure) io.fail(failure);
+}
+
+/** Parses `--all | ID…` of `sync replay-rejected` (an id is sync_rejected.id, as the status lists it). */
+function replaySelection(args: string[], io: CommandIo): ReplaySelection {
+  if (args.length === 1 && args[0] === '--all') return 'all';
+  if (args.length === 0 || args.includes('--all')) io.fail('give --all or the ids of the set-aside rows to replay');
+  const bad = args.find((a) => !/^[1-9]\d{0,15}$/.test(a));
+  if (bad !== undefined) io.fail(`${bad}: not an id of a set-aside row (rejected[].id in \`gateway sync status\`)`);
+  return args.map(Number);
+}
+
+/**
+ * `sync replay-rejected --all | ID…`: once the cause is fixed, pushed rows set aside go back in
+ * the outbox (the next push sends them) and pulled ones are re-read from HQ and applied now.
+ */
+export async function syncReplayRejected(cfg: Config, args: string[], io: CommandIo): Promise<void> {
+  const selection = replaySelection(args, io);
+  const hq = hqOf(cfg, io);
+  const ctx = buildContext(cfg, silentLogger(), { processMetrics: false });
+  let pool: ReturnType<typeof createHqPool> | undefined;
+  let failure: string | undefined;
+  try {
+    const r = await replayRejected(
+      {
+        sqlite: ctx.store.sqlite,
+        site: cfg.siteId,
+        now: () => ctx.clock.now(),
+        hq: () => {
+          pool ??= createHqPool(hq);
+          return pool;
+        },
+      },
+      selection,
+    );
+    for (const k of r.kept) io.out(`kept ${k.direction} ${k.table} ${k.key}: ${k.why}`);
+    io.out(
+      `replay done: ${r.queued} pushed rows queued for the next push, ${r.applied} pulled rows applied, ${r.goneAtHq} no longer at HQ, ${r.kept.length} still set aside`,
+    );
+  } catch (err) {
+    failure = `sync replay-rejected failed: ${(err as Error).message}`;
+  } finally {
+    await pool?.end();
     ctx.store.close();
   }
   if (failure) io.fail(failure);

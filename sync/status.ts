@@ -18,7 +18,7 @@ export interface SyncStatus {
   pull_lag: PullLag | null;
   /** The wall clock against the last clock value and HQ's, as of the last cycle; null before one. */
   clock: ClockSkew | null;
-  /** The newest 50 rows set aside, with their ids. */
+  /** The newest 50 rows set aside; `id` is what `gateway sync replay-rejected ID…` takes. */
   rejected: Array<{ id: number; direction: string; table: string; key: string; reason: string; at: string }>;
   /** Every row set aside, counted by direction, table and reason (most frequent first). */
   rejected_counts: RejectedCount[];

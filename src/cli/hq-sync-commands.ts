@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { hqAddSite, hqMigrate, hqPruneChanges, syncNow, syncRestore, syncStatus } from '../../sync/cli.ts';
+import { hqAddSite, hqMigrate, hqPruneChanges, syncNow, syncReplayRejected, syncRestore, syncStatus } from '../../sync/cli.ts';
 import { loadCliConfig, processIo, readNewPassword } from './io.ts';
 
 // `gateway hq …` (at HQ, with the owner role) and `gateway sync …` (on a site's box). The
@@ -37,4 +37,13 @@ export function registerSyncCommands(program: Command): void {
     .command('restore')
     .description('fill a replacement box (empty database, same SITE_ID) with this site from HQ')
     .action(() => syncRestore(loadCliConfig(), processIo));
+  sync
+    .command('replay-rejected')
+    .description('replay rows set aside as refused, once the cause is fixed: pushed ones are queued, pulled ones re-read from HQ')
+    .argument('[ids...]', 'ids of set-aside rows (rejected[].id in `gateway sync status`)')
+    .option('--all', 'every refused row set aside')
+    .action((ids: string[], opts: { all?: boolean }, cmd: Command) => {
+      if (Boolean(opts.all) === ids.length > 0) cmd.error('error: give --all or the ids of the set-aside rows to replay', { exitCode: 2 });
+      return syncReplayRejected(loadCliConfig(), opts.all ? ['--all'] : ids, processIo);
+    });
 }

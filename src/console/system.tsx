@@ -94,7 +94,7 @@ interface SyncStatusView {
 
 // Kept here until strings.ts (another change in flight) takes them.
 const setAside = {
-  title: 'Set aside (refused as rows)',
+  title: 'Set aside: refused rows (replay them with `gateway sync replay-rejected`) and conflicts',
   none: 'No rows are set aside.',
   direction: 'Direction',
   table: 'Table',

@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRowRejection } from '../../sync/hq/pool.ts';
 import { isLocalRowRefusal } from '../../sync/local-refusal.ts';
+import { replayRejected } from '../../sync/replay.ts';
 import type { SyncStatus } from '../../sync/status.ts';
 import { body, rowCount, T0 } from '../helpers/app.ts';
 import { createWorkOrder } from '../helpers/floor.ts';
-import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, startEdge, startHq } from './fixture.ts';
+import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, pullUntil, startEdge, startHq } from './fixture.ts';
 
 let hq: Hq;
 const urls = new Map<number, string>();
 beforeAll(async () => {
   hq = await startHq();
-  for (const site of [21, 22, 23]) urls.set(site, await hq.addSite(site));
+  for (const site of [21, 22, 23, 24]) urls.set(site, await hq.addSite(site));
 }, HQ_START_TIMEOUT);
 afterAll(async () => {
   await hq?.close();
@@ -135,6 +136,49 @@ describe('HQ faults of the system are retried, refusals of a row are set aside',
       ]);
     } finally {
       await hqRows(hq, 'DROP POLICY IF EXISTS test_no_quarantine ON machines');
+      await edge.close();
+    }
+  });
+});
+
+describe('replaying set-aside rows', () => {
+  it('a username clash refused both ways is replayed once after the floor renames its user', async () => {
+    const edge = startEdge(24, site(24));
+    const sqlite = edge.gw.ctx.store.sqlite;
+    const deps = { sqlite, site: 24, now: () => edge.gw.ctx.clock.now(), hq: () => edge.sync.pool };
+    const rejected = () => sqlite.prepare('SELECT direction, tbl FROM sync_rejected ORDER BY id').all();
+    try {
+      await hqRows(hq, "INSERT INTO users (site_id, username, password_hash, role) VALUES (24, 'clash', 'scrypt$1$1$1$a$b', 'planner')");
+      const local = await edge.gw.login('worker', 'clash');
+      // HQ refuses the floor's user (unique username), the floor refuses HQ's.
+      await pullUntil(edge, () => rejected().some((r) => (r as { direction: string }).direction === 'pull'));
+      expect(rejected()).toEqual([
+        { direction: 'push', tbl: 'users' },
+        { direction: 'pull', tbl: 'users' },
+      ]);
+      // Fixing the cause is a rename on the floor: its update alone is refused too (HQ has no row).
+      sqlite.prepare("UPDATE users SET username = 'clash-floor' WHERE id = ?").run(local.id);
+      await edge.sync.runCycle();
+      expect(rejected()).toHaveLength(3);
+
+      const r = await replayRejected(deps, 'all');
+      expect(r).toMatchObject({ queued: 1, applied: 1, goneAtHq: 0, kept: [] });
+      expect(rejected()).toEqual([]);
+      expect(await replayRejected(deps, 'all')).toMatchObject({ queued: 0, applied: 0 });
+      await edge.sync.runCycle();
+      await edge.sync.runCycle();
+      expect(rejected()).toEqual([]);
+      expect(backlog(edge)).toBe(0);
+      expect(await hqRows(hq, "SELECT id, username, role FROM users WHERE site_id = 24 AND username LIKE 'clash%' ORDER BY username")).toEqual([
+        { id: expect.any(Number), username: 'clash', role: 'planner' },
+        { id: local.id, username: 'clash-floor', role: 'worker' },
+      ]);
+      expect(sqlite.prepare("SELECT username, role FROM users WHERE username LIKE 'clash%' ORDER BY username").all()).toEqual([
+        { username: 'clash', role: 'planner' },
+        { username: 'clash-floor', role: 'worker' },
+      ]);
+      await expect(replayRejected(deps, [1])).rejects.toThrow(/no refused row set aside with id 1/);
+    } finally {
       await edge.close();
     }
   });

@@ -45,7 +45,7 @@ const syncStatus = z
     last_error: z.string().nullable(),
     rejected: z
       .array(z.object({ id: z.number().int(), direction: z.string(), table: z.string(), key: z.string(), reason: z.string(), at: z.string() }))
-      .openapi({ description: 'The newest 50 rows set aside (refused as rows, not retried)' }),
+      .openapi({ description: 'The newest 50 rows set aside (refused as rows, not retried); `gateway sync replay-rejected ID…` takes the id' }),
     rejected_counts: z
       .array(z.object({ direction: z.string(), table: z.string(), reason: z.string(), count: z.number().int(), last_at: z.string() }))
       .openapi({ description: 'Every row set aside, counted by direction, table and reason, most frequent first' }),
