@@ -3,6 +3,7 @@ import { isRowRejection } from '../../sync/hq/pool.ts';
 import { isLocalRowRefusal } from '../../sync/local-refusal.ts';
 import { replayRejected } from '../../sync/replay.ts';
 import type { SyncStatus } from '../../sync/status.ts';
+import { ConsoleAgent } from '../console-helpers.ts';
 import { body, rowCount, T0 } from '../helpers/app.ts';
 import { createWorkOrder } from '../helpers/floor.ts';
 import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, pullUntil, startEdge, startHq } from './fixture.ts';
@@ -109,6 +110,14 @@ describe('HQ faults of the system are retried, refusals of a row are set aside',
         { direction: 'push', table: 'users', reason: expect.stringMatching(/check constraint/), count: 1, last_at: expect.any(String) },
       ]);
       expect(s.rejected.map((r) => r.key).sort()).toEqual([...[ids[1], ids[3], ids[5]].map(String), String(worker)].sort());
+      // The console's System page shows the same counts.
+      const manager = await edge.gw.login('manager');
+      const agent = new ConsoleAgent(edge.gw);
+      await agent.signIn(manager.username, manager.password);
+      const page = await (await agent.get('/console/system')).text();
+      expect(page).toContain('data-sync-set-aside="4"');
+      expect(page).toMatch(/<td>push<\/td><td>machine_readings<\/td><td>[^<]*test_value_cap[^<]*<\/td><td>3<\/td>/);
+      expect(page).toMatch(/<td>push<\/td><td>users<\/td><td>[^<]*check constraint[^<]*<\/td><td>1<\/td>/);
     } finally {
       await hqRows(hq, 'ALTER TABLE machine_readings DROP CONSTRAINT IF EXISTS test_value_cap');
       await edge.close();
