@@ -12,7 +12,7 @@ let hq: Hq;
 const urls = new Map<number, string>();
 beforeAll(async () => {
   hq = await startHq();
-  for (const site of [21, 22, 23, 24]) urls.set(site, await hq.addSite(site));
+  for (const site of [21, 22, 23, 24, 25]) urls.set(site, await hq.addSite(site));
 }, HQ_START_TIMEOUT);
 afterAll(async () => {
   await hq?.close();
@@ -145,6 +145,37 @@ describe('HQ faults of the system are retried, refusals of a row are set aside',
       ]);
     } finally {
       await hqRows(hq, 'DROP POLICY IF EXISTS test_no_quarantine ON machines');
+      await edge.close();
+    }
+  });
+});
+
+describe('pulled rows the edge cannot write', () => {
+  it('a fault of the edge that is not a full disk (a trigger on a missing table) rolls the page back; nothing is set aside', async () => {
+    const edge = startEdge(25, site(25));
+    const sqlite = edge.gw.ctx.store.sqlite;
+    const pulled = () => sqlite.prepare("SELECT count(*) AS n FROM users WHERE username = 'from-hq'").get() as { n: number };
+    try {
+      await edge.sync.runCycle();
+      // Schema drift on the box: every write to users now fails with SQLITE_ERROR.
+      sqlite.exec('CREATE TRIGGER test_drift AFTER INSERT ON users BEGIN INSERT INTO no_such_table VALUES (1); END');
+      await hqRows(hq, "INSERT INTO users (site_id, username, password_hash, role) VALUES (25, 'from-hq', 'scrypt$1$1$1$a$b', 'worker')");
+      // The pull may rightly stop short of the change while another test file's transaction holds HQ's horizon.
+      let failure: unknown;
+      for (const deadline = Date.now() + 20_000; failure === undefined && Date.now() < deadline; ) {
+        failure = await edge.sync.runCycle().then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      }
+      expect(failure).toMatchObject({ code: 'SQLITE_ERROR', message: expect.stringMatching(/no such table/) });
+      expect(rowCount(edge.gw.ctx, 'sync_rejected')).toBe(0);
+      expect(pulled().n).toBe(0);
+      sqlite.exec('DROP TRIGGER test_drift');
+      await pullUntil(edge, () => pulled().n === 1);
+      expect(pulled().n).toBe(1);
+      expect(rowCount(edge.gw.ctx, 'sync_rejected')).toBe(0);
+    } finally {
       await edge.close();
     }
   });
