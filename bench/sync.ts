@@ -100,7 +100,7 @@ async function registerSites(owner: pg.Pool, url: string, sites: number[]): Prom
 }
 
 function readingRows(n: number): unknown[][] {
-  return Array.from({ length: n }, (_, i) => [900, 1e9 + i, 1, 'temp', i % 100, 'C', 'good', null, new Date(T0 + i), new Date(T0 + i)]);
+  return Array.from({ length: n }, (_, i) => [900, 900 * 2 ** 40 + i, 1, 'temp', i % 100, 'C', 'good', null, new Date(T0 + i), new Date(T0 + i)]);
 }
 
 async function ceilingInsert(pool: pg.Pool, rows: unknown[][]): Promise<number> {
