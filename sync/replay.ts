@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type pg from 'pg';
 import type { ShopEvent } from '../src/events/bus.ts';
+import { compareHlc } from './hlc.ts';
 import { lockRows } from './hq-apply.ts';
 import { isLocalRowRefusal } from './local-refusal.ts';
 import { mergeRow, type Versioned } from './merge.ts';
@@ -106,9 +107,13 @@ async function readHqVersions(pool: pg.Pool, keys: Map<TableSpec, string[]>): Pr
 }
 
 /**
- * Puts a pushed row back in the outbox with the edge's current values and their own column clocks
- * (one outbox row per distinct clock), so HQ merges it by the usual rules: a change HQ made since
- * still wins. A fact is queued by key; the push reads the row itself. False: the row is gone here.
+ * Puts a pushed row back in the outbox with the edge's current values and their own column clocks,
+ * so HQ merges it by the usual rules: a change HQ made since still wins. The first outbox row
+ * carries every column under the oldest of their clocks, then one row per newer clock carries its
+ * columns again: the push may send those rows in different chunks, and a chunk with part of a row
+ * HQ lacks would be refused (not-null), while the whole row first and newer clocks after merge to
+ * exactly the row's own clocks. A fact is queued by key; the push reads the row itself. False: the
+ * row is gone here.
  */
 function enqueuePushed(sqlite: Database, spec: TableSpec, pk: string, at: number): boolean {
   const put = sqlite.prepare('INSERT INTO sync_outbox (tx, hlc, tbl, pk, op, data, at) SELECT epoch, ?, ?, ?, ?, ?, ? FROM sync_state WHERE id = 1');
@@ -119,17 +124,21 @@ function enqueuePushed(sqlite: Database, spec: TableSpec, pk: string, at: number
   }
   const local = localVersion(sqlite, spec, pk);
   if (!local) return false;
+  const whole: Record<string, unknown> = {};
   const byClock = new Map<string, Record<string, unknown>>();
   for (const [col, value] of Object.entries(local.values)) {
     const clock = local.clocks[col];
     // A column without a clock was never captured; HQ's value for it stands.
     if (!clock) continue;
+    whole[col] = value;
     byClock.set(clock, { ...byClock.get(clock), [col]: value });
   }
-  if (byClock.size === 0) return false;
-  for (const [clock, data] of [...byClock].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    put.run(clock, spec.name, pk, data[DELETED] === 1 ? 'D' : 'U', JSON.stringify(data), at);
-  }
+  const clocks = [...byClock.keys()].sort(compareHlc);
+  const oldest = clocks[0];
+  if (oldest === undefined) return false;
+  const op = whole[DELETED] === 1 ? 'D' : 'U';
+  put.run(oldest, spec.name, pk, op, JSON.stringify(whole), at);
+  for (const clock of clocks.slice(1)) put.run(clock, spec.name, pk, op, JSON.stringify(byClock.get(clock)), at);
   return true;
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRowRejection } from '../../sync/hq/pool.ts';
 import { isLocalRowRefusal } from '../../sync/local-refusal.ts';
+import { pushOnce } from '../../sync/push.ts';
 import { replayRejected } from '../../sync/replay.ts';
 import type { SyncStatus } from '../../sync/status.ts';
 import { ConsoleAgent } from '../console-helpers.ts';
@@ -205,6 +206,9 @@ describe('replaying set-aside rows', () => {
       expect(r).toMatchObject({ queued: 1, applied: 1, goneAtHq: 0, kept: [] });
       expect(rejected()).toEqual([]);
       expect(await replayRejected(deps, 'all')).toMatchObject({ queued: 0, applied: 0 });
+      // The row's outbox rows (one per clock) in chunks of one: each chunk must stand on its own.
+      const push = await pushOnce({ sqlite, pool: edge.sync.pool, site: 24, now: deps.now, chunkRows: 1 });
+      expect(push).toMatchObject({ rows: expect.any(Number), rejected: 0 });
       await edge.sync.runCycle();
       await edge.sync.runCycle();
       expect(rejected()).toEqual([]);
