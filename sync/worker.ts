@@ -79,7 +79,7 @@ export function createSyncWorker(opts: SyncWorkerOptions) {
   const captureOn = () =>
     (capturing ??= enableCaptureGradually(opts.sqlite, async () => {
       await new Promise((resolve) => setImmediate(resolve));
-      if (shut) throw new Error('sync stopped');
+      if (shut) throw new Error('stopped while enqueueing the first snapshot; the next start goes on from there');
     }).catch((err) => {
       capturing = undefined;
       throw err;
