@@ -67,8 +67,8 @@ describe('pull pages', () => {
     expect(first.rows).toBe(251);
     expect(first.more).toBe(true);
     expect(localStages(wo)).toBe(250);
-    const after = () => edge.gw.ctx.store.sqlite.prepare("SELECT count(*) AS n FROM work_orders WHERE product_code = 'AFTER'").get() as { n: number };
-    expect(after().n).toBe(0);
+    const laterOrders = () => edge.gw.ctx.store.sqlite.prepare("SELECT count(*) AS n FROM work_orders WHERE product_code = 'AFTER'").get() as { n: number };
+    expect(laterOrders().n).toBe(0);
 
     let second = await pull();
     while (second.rows === 0 && Date.now() < deadline) {
@@ -76,6 +76,6 @@ describe('pull pages', () => {
       second = await pull();
     }
     expect(second.rows).toBe(1);
-    expect(after().n).toBe(1);
+    expect(laterOrders().n).toBe(1);
   });
 });
