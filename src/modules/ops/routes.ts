@@ -49,6 +49,41 @@ const syncStatus = z
     rejected_counts: z
       .array(z.object({ direction: z.string(), table: z.string(), reason: z.string(), count: z.number().int(), last_at: z.string() }))
       .openapi({ description: 'Every row set aside, counted by direction, table and reason, most frequent first' }),
+    pull_lag: z
+      .object({
+        held_changes: z.number().int(),
+        held_since: z.string().nullable(),
+        lag_s: z.number(),
+        horizon_xid: z.string(),
+        xids_behind: z.number().int(),
+        held_by: z
+          .object({
+            database: z.string().nullable(),
+            user: z.string().nullable(),
+            application: z.string().nullable(),
+            state: z.string().nullable(),
+            xact_start: z.string().nullable(),
+          })
+          .nullable(),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "As of the last pull: HQ changes for the site that are committed but held back by a transaction open on HQ's cluster, since when, and that transaction where the site's role may see it; null before the first pull",
+      }),
+    clock: z
+      .object({
+        behind_ms: z.number(),
+        hq_offset_ms: z.number().nullable(),
+        limit_ms: z.number(),
+        exceeded: z.boolean(),
+        checked_at: z.string(),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "The edge's wall clock behind its own last clock value, and against HQ's clock at the last pull (SYNC_CLOCK_SKEW_LIMIT_MS); null before a check",
+      }),
   })
   .openapi('SyncStatus');
 
