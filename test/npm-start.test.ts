@@ -76,7 +76,10 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `npm start` in `cwd` with a database and config of this test's own. */
+/**
+ * Runs `npm start` in `cwd` with a database and config of this test's own and resolves once it
+ * is ready; `output()` is what it printed, `exited` its exit code.
+ */
 async function npmStart(cwd: string) {
   const port = await freePort();
   const npm = spawn('npm', ['start'], {
@@ -93,7 +96,23 @@ async function npmStart(cwd: string) {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return { npm, port };
+  let output = '';
+  npm.stdout.on('data', (c) => {
+    output += c;
+  });
+  npm.stderr.on('data', (c) => {
+    output += c;
+  });
+  const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+  const pid = npm.pid;
+  if (pid === undefined) throw new Error('npm did not start');
+  started = [pid];
+  try {
+    await waitReady(port, exited);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${output}`);
+  }
+  return { npm, pid, port, exited, output: () => output };
 }
 
 // npm, then node, start as processes: allow a loaded CI machine time (nothing here measures speed).
@@ -106,46 +125,16 @@ describe.skipIf(process.platform !== 'linux')('npm start', { timeout: 120_000 },
       cpSync(path.join(ROOT, name), path.join(clone, name), { recursive: true });
     }
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(clone, 'node_modules'));
-    const { npm, port } = await npmStart(clone);
-    let output = '';
-    npm.stdout.on('data', (c) => {
-      output += c;
-    });
-    npm.stderr.on('data', (c) => {
-      output += c;
-    });
-    const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
-    if (npm.pid !== undefined) started = [npm.pid];
-    try {
-      await waitReady(port, exited);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n${output}`);
-    }
-    started = npm.pid === undefined ? [] : [npm.pid, ...descendants(npm.pid)];
-    expect(output).toContain('building dist/');
+    const { npm, pid, exited, output } = await npmStart(clone);
+    started = [pid, ...descendants(pid)];
+    expect(output()).toContain('building dist/');
     expect(existsSync(path.join(clone, 'dist', 'src', 'cli.js'))).toBe(true);
     npm.kill('SIGTERM');
     expect(await exited).toBe(0);
   });
 
   it('serves until SIGTERM reaches npm, then stops serving and leaves no gateway process behind', async () => {
-    const { npm, port } = await npmStart(ROOT);
-    let output = '';
-    npm.stdout.on('data', (c) => {
-      output += c;
-    });
-    npm.stderr.on('data', (c) => {
-      output += c;
-    });
-    const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
-    const pid = npm.pid;
-    if (pid === undefined) throw new Error('npm did not start');
-    try {
-      await waitReady(port, exited);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n${output}`);
-    }
-
+    const { npm, pid, port, exited, output } = await npmStart(ROOT);
     started = descendants(pid);
     expect(started.length).toBeGreaterThan(0);
     npm.kill('SIGTERM');
@@ -157,6 +146,6 @@ describe.skipIf(process.platform !== 'linux')('npm start', { timeout: 120_000 },
     );
     expect(answer).toBe('ECONNREFUSED');
     expect(started.filter(alive)).toEqual([]);
-    expect(output).toContain('"msg":"stopped"');
+    expect(output()).toContain('"msg":"stopped"');
   });
 });
