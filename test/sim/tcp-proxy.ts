@@ -9,12 +9,17 @@ export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private paused = false;
+  private down = false;
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
 
   start(): Promise<void> {
     const server = createServer((client) => {
+      if (this.down) {
+        client.destroy();
+        return;
+      }
       const upstream = new Socket();
       upstream.connect(this.target.port, this.target.host);
       for (const [from, to] of [
@@ -49,6 +54,17 @@ export class TcpProxy {
   resume(): void {
     this.paused = false;
     for (const s of this.sockets) s.resume();
+  }
+
+  /** Closes every relayed connection at once: what a client sees of a server restart. */
+  drop(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
+  /** While down, connections are dropped and new ones closed as they arrive (the server is restarting). */
+  setDown(down: boolean): void {
+    this.down = down;
+    if (down) this.drop();
   }
 
   stop(): Promise<void> {
