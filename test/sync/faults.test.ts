@@ -20,12 +20,12 @@ import { cycleStep, edgeStep, hqStep } from './fuzz/steps.ts';
  * "restarting" (all connections through a proxy dropped), edge clocks jumping back and forward,
  * a REVOKE on a site's role, a long-open HQ transaction, a full edge disk. After healing, each
  * site must hold the same rows at the edge and at HQ and no committed write may be lost
- * (fuzz/checks.ts). SYNC_FAULT_RUNS sets the number of runs (60 in CI, 20 otherwise),
+ * (fuzz/checks.ts). SYNC_FAULT_RUNS sets the number of runs (50 in CI, 20 otherwise),
  * SYNC_FAULT_SEED replays one run (its plan is the seed's; timings may differ),
  * SYNC_FAULT_KINDS=kill,revoke,… restricts the faults, SYNC_FAULT_HQ_RACE=1 lets HQ writers run
  * concurrently (see runBatch), SYNC_FAULT_DEBUG=1 prints every run's steps.
  */
-const RUNS = Number(process.env.SYNC_FAULT_RUNS ?? (process.env.CI ? 60 : 20));
+const RUNS = Number(process.env.SYNC_FAULT_RUNS ?? (process.env.CI ? 50 : 20));
 const PARALLEL = Number(process.env.SYNC_FAULT_PARALLEL ?? 4);
 const BATCHES = 20;
 const HQ_RACE = process.env.SYNC_FAULT_HQ_RACE === '1';
