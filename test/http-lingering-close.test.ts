@@ -137,9 +137,11 @@ describe('lingering after a 413 is bounded', () => {
     const at = await answered;
     const elapsed = (await closed) - at;
     expect(received().split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
-    // What the bound lets in, what one tick more brings, and what the socket buffers of both ends hold.
-    expect(written).toBeLessThan(LINGER.maxBytes + 32 * MB);
-    expect(elapsed).toBeLessThan(LINGER.maxMs / 2);
+    // What the bound lets in, plus what the ticks of a loaded machine let through and what the
+    // socket buffers of both ends hold: far below the 1 GB body, which loopback delivers whole in
+    // well under LINGER.maxMs without the byte bound.
+    expect(written).toBeLessThan(LINGER.maxBytes * 4);
+    expect(elapsed).toBeLessThan(LINGER.maxMs);
   });
 
   it('lets go of a client that goes quiet after LINGER.idleMs, before LINGER.maxMs', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { body, rowCount } from '../helpers/app.ts';
 import { act, createWorkOrder } from '../helpers/floor.ts';
-import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, pullUntil, startEdge, startHq } from './fixture.ts';
+import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, pullUntil, startEdge, startHq, waitForHorizon } from './fixture.ts';
 
 // A full disk at the edge while sync runs. The storage fault is the edge's own condition, never a
 // verdict on the rows: a pull that cannot be stored is retried whole (nothing set aside, the
@@ -50,6 +50,9 @@ describe('sync while the edge disk is full', () => {
        RETURNING id`,
     );
     if (!plan) throw new Error('insert failed');
+    // The pull cannot pass a transaction still open anywhere on the server (another suite's):
+    // wait until it could see the plan, so the full disk is what stops it.
+    await waitForHorizon(hq, 3);
     const cursor = pullCursor(e);
     fillDisk(e);
     await expect(e.sync.runCycle()).rejects.toMatchObject({ code: 'SQLITE_FULL' });

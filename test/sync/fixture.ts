@@ -83,6 +83,20 @@ export async function hqRows<T = Record<string, unknown>>(hq: Hq, sql: string, p
  * transaction open anywhere on the server, and other test files share that server, so one cycle
  * may rightly stop short of an HQ change made just before; a change that never arrives still fails.
  */
+/** Waits (20 s at most) until every change HQ logged for `site` is below the pull's horizon. */
+export async function waitForHorizon(hq: Hq, site: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const res = await hq.owner.query<{ clear: boolean }>(
+      'SELECT coalesce(max(xid) < pg_snapshot_xmin(pg_current_snapshot()), true) AS clear FROM sync_change_log WHERE site_id = $1',
+      [site],
+    );
+    if (res.rows[0]?.clear) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`HQ's pull horizon stayed behind site ${site}'s changes for 20 s: a transaction open elsewhere on the server holds it`);
+}
+
 export async function pullUntil(edge: Edge, done: () => boolean | Promise<boolean>): Promise<void> {
   // Bounded by time, not rounds: how long another suite's transaction holds xmin back does not
   // depend on how fast our cycles run.
