@@ -30,7 +30,13 @@ export async function faultStep(run: Run, e: FaultEdge, r: () => number, kind: F
       await e.close();
       run.faults.fullDisk.delete(site);
       const point = pick(r, KILL_POINTS) ?? 'anytime';
-      const cycles = 1 + Math.floor(r() * 3);
+      let cycles = 1 + Math.floor(r() * 3);
+      if (point === 'mid-pull') {
+        // The hook runs only on a page with changes: give the first cycle something to pull.
+        cycles = 1;
+        await hqWrite(run, "UPDATE work_order_stages SET planned_end = planned_end + interval '1 minute' WHERE site_id = $1 AND NOT _deleted", [site]);
+        await observeHq(run, site);
+      }
       const out = await killChild(e.dir, site, e.url, Math.floor(r() * 2 ** 31), point, cycles, 50 + Math.floor(r() * 1500));
       for (const [first, n] of out.readings) run.ledger.addReadings(site, first, n);
       const again = await openEdge(site, e.dir, e.url, now);
@@ -67,7 +73,11 @@ export async function faultStep(run: Run, e: FaultEdge, r: () => number, kind: F
     }
     case 'long-tx': {
       if (run.faults.longTx) return 'long hq transaction open already';
+      // Claimed before the first await: two of these in one step must not open two, one of them
+      // never committed (it held every pull on the server back until the process ended).
       const client = new pg.Client({ connectionString: run.hq.server.url });
+      const tx = { client, site, steps: Number.POSITIVE_INFINITY };
+      run.faults.longTx = tx;
       client.on('error', () => {});
       await client.connect();
       await client.query('BEGIN');
@@ -79,7 +89,7 @@ export async function faultStep(run: Run, e: FaultEdge, r: () => number, kind: F
         [site],
       );
       const steps = 1 + Math.floor(r() * 3);
-      run.faults.longTx = { client, site, steps };
+      tx.steps = steps;
       return `hq transaction open for ${steps} steps (a work order for ${site})`;
     }
     case 'disk-full': {
