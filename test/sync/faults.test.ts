@@ -35,21 +35,63 @@ const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 /** How long the healed link gets to converge: pulls wait for every older transaction on the server, other suites' included. */
 const HEAL_MS = Number(process.env.SYNC_FAULT_HEAL_MS ?? 300_000);
 
-let hq: Hq;
-let nextSite = 10;
+/**
+ * An HQ database holds sites 1–1023 only, so past LAST_SITE the next runs get a fresh one, and
+ * the old one is closed (and dropped) once its last run ends.
+ */
+const LAST_SITE = 1023;
+interface HqDb {
+  hq: Hq;
+  next: number;
+  runs: number;
+  retired: boolean;
+}
+let db: HqDb | undefined;
+let opening: Promise<HqDb> | undefined;
+let kind: Hq['server']['kind'] = 'postgres';
+function openDb(): Promise<HqDb> {
+  opening ??= startHq().then((hq) => {
+    const fresh: HqDb = { hq, next: 10, runs: 0, retired: false };
+    db = fresh;
+    kind = hq.server.kind;
+    opening = undefined;
+    return fresh;
+  });
+  return opening;
+}
+async function takeSites(n: number): Promise<{ d: HqDb; sites: number[] }> {
+  for (;;) {
+    const d = db ?? (await openDb());
+    if (d.next + n - 1 <= LAST_SITE) {
+      const sites = Array.from({ length: n }, (_, i) => d.next + i);
+      d.next += n;
+      d.runs++;
+      return { d, sites };
+    }
+    if (db === d) {
+      db = undefined;
+      d.retired = true;
+      if (d.runs === 0) await d.hq.close();
+    }
+  }
+}
+async function releaseDb(d: HqDb): Promise<void> {
+  d.runs--;
+  if (d.retired && d.runs === 0) await d.hq.close();
+}
 beforeAll(async () => {
-  hq = await startHq();
+  await openDb();
 }, HQ_START_TIMEOUT);
 afterAll(async () => {
-  await hq?.close();
+  await db?.hq.close();
 });
 
 /** Registers a site: as its own login role (so a REVOKE bites) in every other run on a real server, else as a row pushed by the owner. */
-async function registerSite(site: number, withRole: boolean, proxy: TcpProxy): Promise<{ url: string; role?: string }> {
+async function registerSite(hq: Hq, site: number, withRole: boolean, proxy: TcpProxy): Promise<{ url: string; role?: string }> {
   let url = hq.server.url;
   let role: string | undefined;
   if (withRole) {
-    url = await addSiteRole(site);
+    url = await addSiteRole(hq, site);
     role = decodeURIComponent(new URL(url).username);
   } else {
     await hq.owner.query("INSERT INTO sync_sites (site_id, role_name) VALUES ($1::int, 'fault_site_' || $1::text)", [site]);
@@ -66,7 +108,7 @@ async function registerSite(site: number, withRole: boolean, proxy: TcpProxy): P
  * catalog row at the same moment ("tuple concurrently updated"; adding a site is idempotent).
  */
 let adding: Promise<unknown> = Promise.resolve();
-function addSiteRole(site: number): Promise<string> {
+function addSiteRole(hq: Hq, site: number): Promise<string> {
   const attempt = async (): Promise<string> => {
     for (let i = 0; ; i++) {
       try {
@@ -154,7 +196,7 @@ async function warmUp(run: Run): Promise<string[]> {
   return out;
 }
 
-async function converged(e: FaultEdge): Promise<boolean> {
+async function converged(hq: Hq, e: FaultEdge): Promise<boolean> {
   const backlog = (e.ctx.store.sqlite.prepare('SELECT count(*) AS n FROM sync_outbox').get() as { n: number }).n;
   return backlog === 0 && contentHash(edgeRows(e.ctx.store.sqlite)) === contentHash(await hqSiteRows(hq.owner, e.site));
 }
@@ -175,7 +217,7 @@ async function heal(run: Run): Promise<void> {
       );
       if (res && round > 20 && round % 20 === 0) run.log.push(`heal round ${round}: edge ${e.site} cycle failed: ${res}`);
     }
-    if (round >= 1 && (await Promise.all(run.edges.map(converged))).every(Boolean)) return;
+    if (round >= 1 && (await Promise.all(run.edges.map((e) => converged(run.hq, e)))).every(Boolean)) return;
     await new Promise((resolve) => setTimeout(resolve, 20 + Math.min(round, 50) * 4));
   }
   const lag = run.edges.map((e) => {
@@ -189,6 +231,9 @@ async function heal(run: Run): Promise<void> {
 
 async function oneRun(seed: number): Promise<void> {
   const random = prng(seed);
+  const n = 2 + Math.floor(random() * 2);
+  const { d, sites } = await takeSites(n);
+  const hq = d.hq;
   const target = new URL(hq.server.url);
   const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
   await proxy.start();
@@ -206,10 +251,8 @@ async function oneRun(seed: number): Promise<void> {
   const dirs: string[] = [];
   let failure: Error | undefined;
   try {
-    const n = 2 + Math.floor(random() * 2);
-    for (let i = 0; i < n; i++) {
-      const site = nextSite++;
-      const reg = await registerSite(site, withRoles, proxy);
+    for (const site of sites) {
+      const reg = await registerSite(hq, site, withRoles, proxy);
       if (reg.role) run.roles.set(site, reg.role);
       const dir = mkdtempSync(path.join(SCRATCH, 'gw-fault-'));
       dirs.push(dir);
@@ -243,6 +286,7 @@ async function oneRun(seed: number): Promise<void> {
     for (const e of run.edges) await e.close().catch(() => {});
     await proxy.stop();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    await releaseDb(d);
   }
   if (process.env.SYNC_FAULT_DEBUG) console.log(`seed ${seed}\n${run.log.join('\n')}`);
   if (failure) {
@@ -257,7 +301,7 @@ describe('randomised fault runs', () => {
       const fixed = process.env.SYNC_FAULT_SEED;
       const base = fixed ? Number(fixed) : Math.floor(Math.random() * 1e9);
       const seeds = fixed ? [base] : Array.from({ length: RUNS }, (_, i) => base + i);
-      console.log(`fault runs: seeds ${seeds[0]}..${seeds.at(-1)} on ${hq.server.kind}`);
+      console.log(`fault runs: seeds ${seeds[0]}..${seeds.at(-1)} on ${kind}`);
       // Runs mostly wait on HQ, so several go at once (each on its own sites); every failure is
       // reported with its seed and steps, and the others still run.
       const queue = [...seeds];
@@ -272,7 +316,7 @@ describe('randomised fault runs', () => {
           if (++done % 50 === 0) console.log(`fault runs: ${done} of ${seeds.length} done, ${failures.length} failed`);
         }
       };
-      await Promise.all(Array.from({ length: hq.server.kind === 'pglite' ? 1 : PARALLEL }, lane));
+      await Promise.all(Array.from({ length: kind === 'pglite' ? 1 : PARALLEL }, lane));
       if (failures.length > 0) throw new Error(`${failures.length} of ${seeds.length} fault runs failed:\n\n${failures.join('\n\n')}`);
     },
     RUNS * 60_000 + HEAL_MS,
