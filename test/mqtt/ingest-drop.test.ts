@@ -56,6 +56,8 @@ describe('MQTT ingest driver: a subscription in flight when the connection drops
       await until(() => values.includes(2));
       // QoS 1: a message whose PUBACK the drop cut off may come twice; none is missing.
       expect([...new Set(values)]).toEqual([1, 2]);
+      // The session's queued message can arrive before the driver has noted the CONNACK.
+      await until(() => driver.status().connected);
       expect(driver.status()).toMatchObject({ connected: true, tags_bad: 0 });
     } finally {
       await machine.endAsync();
