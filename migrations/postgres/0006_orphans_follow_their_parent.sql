@@ -1,4 +1,5 @@
--- A child pushed under a parent HQ already deleted follows its parent (docs/sync.md, ADR 0014).
+-- A child pushed or written under a parent HQ already deleted, or deletes at the same moment,
+-- follows its parent (docs/sync.md, ADR 0014).
 -- HQ tombstones a parent's children with it (0004), but a site that was cut off can still create
 -- a child under it (an issue on a stage, an assignment) and push it afterwards. HQ would keep that
 -- child live under a tombstone, and the edge, which deletes the child with the parent when it
@@ -8,19 +9,22 @@
 CREATE FUNCTION gw_orphan_follows_parent() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
   dead boolean;
+  dead_user boolean;
   latest text;
   key text;
 BEGIN
+  -- FOR SHARE: a parent's delete running at the same moment either commits first (and this sees
+  -- its tombstone) or waits for this child to commit (and its cascade tombstones the child).
   IF TG_TABLE_NAME = 'work_order_stages' THEN
-    SELECT _deleted INTO dead FROM work_orders WHERE id = NEW.work_order_id;
+    SELECT _deleted INTO dead FROM work_orders WHERE id = NEW.work_order_id FOR SHARE;
     key := NEW.id::text;
   ELSIF TG_TABLE_NAME = 'issues' THEN
-    SELECT _deleted INTO dead FROM work_order_stages WHERE id = NEW.work_order_stage_id;
+    SELECT _deleted INTO dead FROM work_order_stages WHERE id = NEW.work_order_stage_id FOR SHARE;
     key := NEW.id::text;
   ELSE
-    SELECT bool_or(d) INTO dead FROM (
-      SELECT _deleted FROM work_order_stages WHERE id = NEW.stage_id
-      UNION ALL SELECT _deleted FROM users WHERE id = NEW.user_id) parents(d);
+    SELECT _deleted INTO dead FROM work_order_stages WHERE id = NEW.stage_id FOR SHARE;
+    SELECT _deleted INTO dead_user FROM users WHERE id = NEW.user_id FOR SHARE;
+    dead := coalesce(dead, false) OR coalesce(dead_user, false);
     key := NEW.stage_id::text || ':' || NEW.user_id::text;
   END IF;
   IF NOT coalesce(dead, false) THEN

@@ -99,6 +99,43 @@ describe('a floor action on a row HQ deleted', () => {
     expect(JSON.parse(recorded.find((c) => c.tbl === 'issues')?.data ?? '{}')).toMatchObject({ id: issueId, description: 'worn cutter' });
   });
 
+  it('never leaves HQ a live stage under a work order deleted at the same moment, whichever commits first', async () => {
+    for (const deleteFirst of [true, false]) {
+      const [wo] = await hqRows<{ id: string }>(
+        hq,
+        "INSERT INTO work_orders (site_id, product_code, lot_no, qty, planned_start, planned_end) VALUES (7, 'RACE', 'L', 1, now(), now() + interval '1 hour') RETURNING id",
+      );
+      const deleter = await hq.owner.connect();
+      const adder = await hq.owner.connect();
+      try {
+        await deleter.query('BEGIN');
+        await adder.query('BEGIN');
+        const insert = "INSERT INTO work_order_stages (site_id, work_order_id, seq, stage_name) VALUES (7, $1, 2, 'added') RETURNING id";
+        let stageId: string | undefined;
+        if (deleteFirst) {
+          await deleter.query('DELETE FROM work_orders WHERE id = $1', [wo?.id]);
+          const adding = adder.query<{ id: string }>(insert, [wo?.id]);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await deleter.query('COMMIT');
+          stageId = (await adding).rows[0]?.id;
+          await adder.query('COMMIT');
+        } else {
+          stageId = (await adder.query<{ id: string }>(insert, [wo?.id])).rows[0]?.id;
+          const deleting = deleter.query('DELETE FROM work_orders WHERE id = $1', [wo?.id]);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await adder.query('COMMIT');
+          await deleting;
+          await deleter.query('COMMIT');
+        }
+        const [stage] = await hqRows<{ _deleted: boolean }>(hq, 'SELECT _deleted FROM work_order_stages WHERE id = $1', [stageId]);
+        expect(stage?._deleted, deleteFirst ? 'delete committed first' : 'insert committed first').toBe(true);
+      } finally {
+        deleter.release();
+        adder.release();
+      }
+    }
+  });
+
   it('signs out and removes a user HQ deleted, though the user has sessions on the edge', async () => {
     const worker = await edge.gw.login('worker', 'leaver');
     expect((await edge.gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(200);

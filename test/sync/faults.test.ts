@@ -22,13 +22,13 @@ import { cycleStep, edgeStep, hqStep } from './fuzz/steps.ts';
  * site must hold the same rows at the edge and at HQ and no committed write may be lost
  * (fuzz/checks.ts). SYNC_FAULT_RUNS sets the number of runs (50 in CI, 20 otherwise),
  * SYNC_FAULT_SEED replays one run (its plan is the seed's; timings may differ),
- * SYNC_FAULT_KINDS=kill,revoke,… restricts the faults, SYNC_FAULT_HQ_RACE=1 lets HQ writers run
+ * SYNC_FAULT_KINDS=kill,revoke,… restricts the faults, SYNC_FAULT_HQ_RACE=0 keeps HQ writers from running
  * concurrently (see runBatch), SYNC_FAULT_DEBUG=1 prints every run's steps.
  */
 const RUNS = Number(process.env.SYNC_FAULT_RUNS ?? (process.env.CI ? 50 : 20));
 const PARALLEL = Number(process.env.SYNC_FAULT_PARALLEL ?? 4);
 const BATCHES = 20;
-const HQ_RACE = process.env.SYNC_FAULT_HQ_RACE === '1';
+const HQ_RACE = process.env.SYNC_FAULT_HQ_RACE !== '0';
 const KINDS = (process.env.SYNC_FAULT_KINDS?.split(',') as FaultKind[] | undefined) ?? FAULT_KINDS;
 /** Edge databases on tmpfs where there is one: these runs measure convergence, not fsync. */
 const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
@@ -140,11 +140,10 @@ function plan(random: () => number, edges: number): Planned {
 }
 
 /**
- * The slots of a batch at once, except that HQ's own writes go one after another unless
- * SYNC_FAULT_HQ_RACE=1: two concurrent HQ transactions, a stage inserted while its work order is
- * deleted, leave HQ with a live stage under a tombstoned work order that no edge can hold (HQ
- * migration 0004's cascade does not see the uncommitted insert; seed 878464715), which is not
- * fixed yet and would fail about one run in 40.
+ * The slots of a batch at once, HQ's own writes included: two concurrent HQ transactions, a stage
+ * inserted while its work order is deleted, once left HQ with a live stage under a tombstoned
+ * work order (seed 878464715; HQ migration 0006 now locks the parent). SYNC_FAULT_HQ_RACE=0 runs
+ * HQ's writes one after another.
  */
 async function runBatch(run: Run, slots: Planned[]): Promise<string[]> {
   if (HQ_RACE) return Promise.all(slots.map((p) => runSlot(run, p)));
