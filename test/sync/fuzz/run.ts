@@ -55,8 +55,9 @@ export async function observeHq(run: Run, site: number): Promise<void> {
 
 /**
  * One plain-SQL write at HQ as the owner, in its own transaction. A lock it cannot get in 3 s
- * (a push holding the row) gives up, and so does a write HQ refuses (a status a push moved on
- * meanwhile): the caller gets the reason as a string, as an HQ tool would show it.
+ * (a push holding the row) gives up, and so do a write HQ refuses (a status a push moved on
+ * meanwhile) and a deadlock's victim: the caller gets the reason as a string, as an HQ tool
+ * would show it.
  */
 export async function hqWrite<T extends pg.QueryResultRow = Record<string, unknown>>(run: Run, sql: string, params: unknown[]): Promise<T[] | string> {
   const client = await run.hq.owner.connect();
@@ -70,6 +71,9 @@ export async function hqWrite<T extends pg.QueryResultRow = Record<string, unkno
     await client.query('ROLLBACK').catch(() => {});
     const code = (err as { code?: string }).code ?? '';
     if (code === '55P03') return 'lock timeout';
+    // PostgreSQL chose this write as a deadlock's victim (a push or another HQ writer held the
+    // rows it needed in the other order) and rolled it back: an HQ tool would try again.
+    if (code === '40P01' || code === '40001') return `rolled back ${code}`;
     // HQ refusing a status moved back (a push got there first): an HQ tool would show the error.
     if (code.startsWith('23')) return `refused ${code}`;
     throw err;
