@@ -136,6 +136,19 @@ describe('a floor action on a row HQ deleted', () => {
     }
   });
 
+  it('refuses at HQ a second live stage with the same seq in one work order, which no edge could hold', async () => {
+    const [wo] = await hqRows<{ id: string }>(
+      hq,
+      "INSERT INTO work_orders (site_id, product_code, lot_no, qty, planned_start, planned_end) VALUES (7, 'SEQ', 'L', 1, now(), now() + interval '1 hour') RETURNING id",
+    );
+    const add = "INSERT INTO work_order_stages (site_id, work_order_id, seq, stage_name) VALUES (7, $1, 3, 'twice') RETURNING id";
+    const [first] = await hqRows<{ id: string }>(hq, add, [wo?.id]);
+    await expect(hqRows(hq, add, [wo?.id])).rejects.toMatchObject({ code: '23505' });
+    // A deleted stage frees its seq, as on the edge.
+    await hqRows(hq, 'DELETE FROM work_order_stages WHERE id = $1', [first?.id]);
+    expect(await hqRows(hq, add, [wo?.id])).toHaveLength(1);
+  });
+
   it('signs out and removes a user HQ deleted, though the user has sessions on the edge', async () => {
     const worker = await edge.gw.login('worker', 'leaver');
     expect((await edge.gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(200);

@@ -48,14 +48,21 @@ export async function edgeStep(run: Run, e: FaultEdge, r: () => number): Promise
   }
   if (k < 0.5) {
     const n = 1 + Math.floor(r() * 30);
-    const first = e.ctx.store.commandNow(() => {
-      const first = e.ctx.store.ids.block('machine_readings', n);
-      const put = e.ctx.store.sqlite.prepare(
-        "INSERT INTO machine_readings (id, machine_id, reading_type, value, unit, quality, reason, source_ts, recorded_at) VALUES (?, 1, 'temp', ?, 'C', 'good', NULL, ?, ?)",
-      );
-      for (let i = 0; i < n; i++) put.run(first + i, i, T0 + i, T0 + i);
-      return first;
-    });
+    let first: number;
+    try {
+      first = e.ctx.store.commandNow(() => {
+        const first = e.ctx.store.ids.block('machine_readings', n);
+        const put = e.ctx.store.sqlite.prepare(
+          "INSERT INTO machine_readings (id, machine_id, reading_type, value, unit, quality, reason, source_ts, recorded_at) VALUES (?, 1, 'temp', ?, 'C', 'good', NULL, ?, ?)",
+        );
+        for (let i = 0; i < n; i++) put.run(first + i, i, T0 + i, T0 + i);
+        return first;
+      });
+    } catch (err) {
+      // A full disk refuses the write (503 on the API): nothing was stored, so nothing is owed.
+      if ((err as { code?: string }).code === 'UNAVAILABLE') return `${who} readings refused: ${(err as Error).message}`;
+      throw err;
+    }
     run.ledger.addReadings(e.site, first, n);
     return `${who} ${n} readings from ${first}`;
   }
