@@ -65,8 +65,43 @@ export const sessions = sqliteTable(
     createdAt: integer('created_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
     revokedAt: integer('revoked_at'),
+    /** The station the session was opened on (badge + PIN): it ends after the station's idle time. */
+    stationId: integer('station_id'),
   },
   (t) => [index('sessions_user').on(t.userId), index('sessions_expires').on(t.expiresAt)],
+);
+
+/**
+ * A browser an admin marked as a shared floor station (badge + PIN sign-in). Local to this box,
+ * never synced: the token lives in that browser's cookie, only its SHA-256 is kept here.
+ */
+export const stations = sqliteTable(
+  'stations',
+  {
+    id: integer('id').primaryKey(),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdBy: integer('created_by')
+      .notNull()
+      .references(() => users.id),
+    createdAt: integer('created_at').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [uniqueIndex('stations_token_hash').on(t.tokenHash)],
+);
+
+/** A user's badge number and hashed PIN for station sign-in; local to this box, never synced (ADR 0018). */
+export const userBadges = sqliteTable(
+  'user_badges',
+  {
+    userId: integer('user_id')
+      .primaryKey()
+      .references(() => users.id),
+    badge: text('badge').notNull(),
+    pinHash: text('pin_hash'),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('user_badges_badge').on(t.badge)],
 );
 
 export const auditLog = sqliteTable(
