@@ -291,3 +291,54 @@ export const machineLatest = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.machineId, t.readingType] })],
 );
+
+/** One row per gateway process: when it started and when it was last known alive (docs/oee.md). */
+export const gatewayRuns = sqliteTable('gateway_runs', {
+  id: integer('id').primaryKey(),
+  startedAt: integer('started_at').notNull(),
+  /** Moved forward every minute while running, and at a clean stop: the gap to the next run is `unknown`. */
+  aliveAt: integer('alive_at').notNull(),
+  stoppedAt: integer('stopped_at'),
+});
+
+/** A stop of a machine longer than the downtime threshold inside planned time, with its reason. */
+export const downtimes = sqliteTable(
+  'downtimes',
+  {
+    id: integer('id').primaryKey(),
+    machineId: integer('machine_id')
+      .notNull()
+      .references(() => machines.id),
+    startedAt: integer('started_at').notNull(),
+    /** Null while the machine is still stopped. */
+    endedAt: integer('ended_at'),
+    /** The state the stop began with (idle, down, offline, maintenance). */
+    state: text('state', { enum: MACHINE_STATUSES }).notNull(),
+    /** A leaf code of the configured reason tree; null until someone picks one. */
+    reasonCode: text('reason_code'),
+    note: text('note'),
+    reasonBy: integer('reason_by'),
+    reasonAt: integer('reason_at'),
+    /** The issue opened for it when `oee.downtime.open_issue_after_s` is set. */
+    issueId: integer('issue_id'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('downtimes_machine_start').on(t.machineId, t.startedAt), index('downtimes_started').on(t.startedAt, t.id)],
+);
+
+/** The machine a stage runs on (OEE counts its completed quantities on that machine). */
+export const stageMachines = sqliteTable(
+  'stage_machines',
+  {
+    stageId: integer('stage_id')
+      .primaryKey()
+      .references(() => workOrderStages.id),
+    machineId: integer('machine_id')
+      .notNull()
+      .references(() => machines.id),
+    setAt: integer('set_at').notNull(),
+    setBy: integer('set_by'),
+  },
+  (t) => [index('stage_machines_machine').on(t.machineId)],
+);
