@@ -4,6 +4,7 @@ import { parseEnv } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseProxyList } from './http/client-address.ts';
+import { oeeSettingsSchema } from './modules/oee/config.ts';
 
 /** Thrown when configuration is invalid; the message is one line naming the key. */
 export class ConfigError extends Error {
@@ -206,6 +207,8 @@ const fileSchema = z
       .default({ write_wait_ms: 5000 }),
     devices_file: z.string().min(1).optional(),
     mqtt: mqttSettingsSchema,
+    /** Plant calendar, downtime rules, reason codes, ideal cycle times, counter tags (docs/oee.md). */
+    oee: oeeSettingsSchema.default(oeeSettingsSchema.parse({})),
   })
   .strict();
 

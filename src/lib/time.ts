@@ -35,7 +35,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 }
 
 /** Offset of `timeZone` from UTC, in ms, at the instant `utcMs` (whole seconds, as zones are). */
-function zoneOffsetMs(utcMs: number, timeZone: string): number {
+export function zoneOffsetMs(utcMs: number, timeZone: string): number {
   const fields: Record<string, number> = {};
   for (const part of formatter(timeZone).formatToParts(utcMs)) {
     if (part.type !== 'literal') fields[part.type] = Number(part.value);
@@ -50,7 +50,7 @@ function zoneOffsetMs(utcMs: number, timeZone: string): number {
  * when the zone really has that offset at that instant. Two hits: the autumn overlap, and the
  * earlier instant wins. No hit: the spring gap, a time the plant's clocks never show.
  */
-function localToInstant(wallMs: number, timeZone: string): number | undefined {
+export function localToInstant(wallMs: number, timeZone: string): number | undefined {
   const offsets = new Set([zoneOffsetMs(wallMs - DAY_MS, timeZone), zoneOffsetMs(wallMs + DAY_MS, timeZone)]);
   const hits = [...offsets].filter((offset) => zoneOffsetMs(wallMs - offset, timeZone) === offset).map((offset) => wallMs - offset);
   return hits.length > 0 ? Math.min(...hits) : undefined;
