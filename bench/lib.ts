@@ -101,19 +101,6 @@ export async function load(opts: autocannon.Options, serverPid?: number): Promis
   };
 }
 
-/** Several runs of one load as one: mean rate and median, worst p99, errors summed. */
-export function mergeFigures(runs: HttpFigures[]): HttpFigures {
-  const n = Math.max(1, runs.length);
-  return {
-    rps: runs.reduce((a, r) => a + r.rps, 0) / n,
-    cpuUsPerReq: runs.reduce((a, r) => a + (r.cpuUsPerReq ?? 0), 0) / n,
-    p50: runs.reduce((a, r) => a + r.p50, 0) / n,
-    p99: Math.max(0, ...runs.map((r) => r.p99)),
-    errors: runs.reduce((a, r) => a + r.errors, 0),
-    ok: runs.reduce((a, r) => a + r.ok, 0),
-  };
-}
-
 /** CPU seconds (user + system) and RSS of a process, from /proc. */
 export function procStats(pid: number): { cpuS: number; rssMb: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

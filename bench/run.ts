@@ -5,10 +5,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { CONNECTIONS, DURATION_S, type HttpFigures, load, mergeFigures, pct, printTable, procStats, profiled, startChild, stopChild } from './lib.ts';
+import { CONNECTIONS, DURATION_S, load, pct, printTable, procStats, profiled, startChild, stopChild } from './lib.ts';
 import { CAPTURE_CONFIGS, type CaptureConfig } from './capture.ts';
 import { benchCommandPath } from './command-path.ts';
 import { benchConsole, benchSseFanout } from './console.ts';
+import { benchHttpReads } from './http-reads.ts';
 import { benchReconnects } from './drivers-reconnect.ts';
 import { benchMqtt } from './mqtt.ts';
 import { benchReadingsWriter } from './readings-writer.ts';
@@ -27,61 +28,6 @@ interface GatewayReady {
   woId: number;
   stageIds: number[];
   machineId: number;
-}
-
-/** Slices per endpoint: the ceiling and the endpoint take turns, so a neighbour's load hits both alike. */
-const HTTP_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-
-async function httpReads(gw: GatewayReady, gateway: ChildProcess) {
-  const raw = await startChild<{ port: number }>('raw-http.ts');
-  const bare = await startChild<{ port: number }>('bare-hono.ts');
-  const auth = { authorization: `Bearer ${gw.token}` };
-  const base = `http://127.0.0.1:${gw.port}`;
-  const slice = DURATION_S / HTTP_ROUNDS;
-  const ceilingOpts = { url: `http://127.0.0.1:${raw.ready.port}/` };
-  await load({ ...ceilingOpts, duration: 1 }); // warm-up, not counted
-  const rows: Array<Record<string, string | number>> = [];
-  try {
-    const targets: Array<{ name: string; opts: { url: string; headers?: Record<string, string> }; target: string; server: ChildProcess }> = [
-      { name: 'bare Hono, same body as the ceiling', opts: { url: `http://127.0.0.1:${bare.ready.port}/` }, target: '—', server: bare.child },
-      ...(
-        [
-          ['GET /auth/me', '/auth/me', '≥ 60%'],
-          ['GET /workorders/{id}', `/workorders/${gw.woId}`, '≥ 50%'],
-          ['GET /workorders?limit=50', '/workorders?limit=50', '≥ 25%'],
-          ['GET /workorders/{id}/stages', `/workorders/${gw.woId}/stages`, '—'],
-        ] as const
-      ).map(([name, url, target]) => ({ name, opts: { url: `${base}${url}`, headers: auth }, target, server: gateway })),
-    ];
-    for (const { name, opts, target, server } of targets) {
-      await load({ ...opts, duration: 1 }); // warm-up, not counted
-      const ceiling: HttpFigures[] = [];
-      const runs: HttpFigures[] = [];
-      for (let i = 0; i < HTTP_ROUNDS; i++) {
-        ceiling.push(await load({ ...ceilingOpts, duration: slice }, raw.child.pid));
-        const measure = () => load({ ...opts, duration: slice }, server.pid);
-        runs.push(server === gateway ? await profiled(gateway, `${name}-${i}`, measure) : await measure());
-      }
-      const c = mergeFigures(ceiling);
-      const r = mergeFigures(runs);
-      rows.push({
-        endpoint: name,
-        'req/s': r.rps,
-        'p50 ms': r.p50,
-        'p99 ms': r.p99,
-        'ceiling req/s': c.rps,
-        'of ceiling': pct(r.rps, c.rps),
-        target,
-        'CPU µs/req': r.cpuUsPerReq ?? 0,
-        'ceiling CPU µs/req': c.cpuUsPerReq ?? 0,
-        errors: r.errors + c.errors,
-      });
-    }
-  } finally {
-    await stopChild(raw.child);
-    await stopChild(bare.child);
-  }
-  printTable(`HTTP reads against raw node:http answering a small JSON body (the ceiling), ${HTTP_ROUNDS} alternating slices of ${slice} s each`, rows);
 }
 
 /** The write ceiling: single-row commits with synchronous=FULL in WAL, one after another. */
@@ -306,12 +252,13 @@ async function drivers() {
 if (want('http') || want('writes') || want('readings') || want('console')) {
   // Writes need a fresh stage per start: five runs at up to ~10,000 writes/s use ~125,000 stages.
   const workOrders = process.env.BENCH_WORK_ORDERS ?? (want('writes') ? '40000' : '10000');
-  const gw = await startChild<GatewayReady>('gateway.ts', { BENCH_WORK_ORDERS: workOrders });
+  // With npm start's V8 flags, as shipped.
+  const gw = await startChild<GatewayReady>('gateway.ts', { BENCH_WORK_ORDERS: workOrders }, SHIPPED_NODE_ARGS);
   process.stdout.write(
     `gateway database: ${Number(workOrders).toLocaleString('en-US')} work orders, ${gw.ready.stageIds.length.toLocaleString('en-US')} stages\n`,
   );
   try {
-    if (want('http')) await httpReads(gw.ready, gw.child);
+    if (want('http')) await benchHttpReads(gw.ready, gw.child);
     if (want('console')) await benchConsole(gw.ready);
     if (want('writes')) await stageWrites(gw.ready, gw.child);
     if (want('readings')) {
