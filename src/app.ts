@@ -9,6 +9,7 @@ import { createGuard } from './modules/auth/guard.ts';
 import { registerAuthRoutes } from './modules/auth/routes.ts';
 import { registerIssueRoutes } from './modules/issues/routes.ts';
 import { registerMachineRoutes } from './modules/machines/routes.ts';
+import { registerOeeRoutes } from './modules/oee/routes.ts';
 import { registerOpsRoutes } from './modules/ops/routes.ts';
 import { registerStageRoutes } from './modules/stages/routes.ts';
 import { registerWorkOrderRoutes } from './modules/workorders/routes.ts';
@@ -28,6 +29,7 @@ export function newApp(ctx: AppContext): GatewayApp {
   registerStageRoutes(router, ctx);
   registerIssueRoutes(router, ctx);
   registerMachineRoutes(router, ctx);
+  registerOeeRoutes(router, ctx);
   registerDocs(router.app);
   // The floor console: pages under /console that call this same app in-process (docs/console.md).
   router.app.route(

@@ -9,6 +9,7 @@ import { generatePassword } from './modules/auth/password.ts';
 import { createUser } from './modules/auth/service.ts';
 import { hasNoUsers } from './modules/auth/users.ts';
 import { startHousekeeping } from './modules/ops/housekeeping.ts';
+import { startOee } from './modules/oee/worker.ts';
 import { loadDeviceConfig, startDrivers } from './modules/machines/drivers.ts';
 import { acquireRunLock } from './modules/backup/run-lock.ts';
 import { createGatewaySync } from '../sync/index.ts';
@@ -79,6 +80,8 @@ export async function startGateway(config: Config, logger: Logger, opts: Context
     const drivers = await startDrivers(ctx, devices);
     started.push(drivers);
     started.push(startHousekeeping(ctx));
+    // After the drivers: their first statuses are stored before downtime records are looked at.
+    started.push(startOee(ctx));
     const sync = createGatewaySync(ctx);
     if (sync) {
       sync.start();

@@ -1,0 +1,38 @@
+import type { AppContext } from '../../context.ts';
+import { reconcileAllDowntimes, reconcileDowntimes } from './downtime-records.ts';
+import { startRunRecorder } from './runs.ts';
+
+/** How often open stops are looked at: a stop becomes a downtime record within this of crossing the threshold. */
+const RECONCILE_EVERY_MS = 15_000;
+
+/**
+ * The OEE part of the process: records this gateway run (so its absence is `unknown` later) and keeps
+ * downtime records current, on every machine status change and on a timer (a stop crosses the
+ * threshold, or planned time begins, without any event).
+ */
+export function startOee(ctx: AppContext): { name: string; stop(): void } {
+  const log = ctx.logger.child({ module: 'oee' });
+  const run = startRunRecorder(ctx);
+  const guarded = (f: () => void) => {
+    try {
+      f();
+    } catch (err) {
+      log.warn({ err }, 'downtime records not updated; next pass tries again');
+    }
+  };
+  guarded(() => reconcileAllDowntimes(ctx));
+  const unsubscribe = ctx.bus.subscribe((e) => {
+    // After the driver's command has returned: the change is committed, and its caller is not held up.
+    if (e.kind === 'machine.status_changed') setImmediate(() => guarded(() => reconcileDowntimes(ctx, e.entityId)));
+  });
+  const timer = setInterval(() => guarded(() => reconcileAllDowntimes(ctx)), RECONCILE_EVERY_MS);
+  timer.unref();
+  return {
+    name: 'oee',
+    stop: () => {
+      clearInterval(timer);
+      unsubscribe();
+      run.stop();
+    },
+  };
+}
