@@ -129,8 +129,11 @@ BEGIN
 END;`,
 ];
 
+/** Tables 0002 captured; later ones get their triggers from the migration named in `since`. */
+const ORIGINAL_MUTABLE = MUTABLE_TABLES.filter((t) => t.since === undefined);
+
 export function captureMigrationSql(): string {
-  const triggers = [...MUTABLE_TABLES.flatMap((spec) => mutableTriggers(spec, UNBOUNDED_TICK)), ...FACT_TABLES.map(factTrigger), ...EVENTS_RETENTION];
+  const triggers = [...ORIGINAL_MUTABLE.flatMap((spec) => mutableTriggers(spec, UNBOUNDED_TICK)), ...FACT_TABLES.map(factTrigger), ...EVENTS_RETENTION];
   return `${[TABLES_SQL, ...triggers].join('\n--> statement-breakpoint\n')}\n`;
 }
 
@@ -164,13 +167,13 @@ function resendCarried(spec: TableSpec): string {
  */
 export function clockCarryMigrationSql(): string {
   const statements = [
-    ...MUTABLE_TABLES.flatMap((spec) => {
+    ...ORIGINAL_MUTABLE.flatMap((spec) => {
       const created = mutableTriggers(spec, SQLITE_TICK);
       return ['ai', 'au', 'ad'].flatMap((suffix, i) => [`DROP TRIGGER sync_${spec.name}_${suffix};`, created[i] ?? '']);
     }),
     `UPDATE sync_state SET wall = wall + counter / ${COUNTER_MAX + 1}, counter = counter % ${COUNTER_MAX + 1} WHERE counter > ${COUNTER_MAX};`,
     `UPDATE sync_outbox SET hlc = ${carried('hlc')} WHERE length(hlc) > 24;`,
-    ...MUTABLE_TABLES.map(resendCarried),
+    ...ORIGINAL_MUTABLE.map(resendCarried),
     `UPDATE sync_clock SET clocks = (SELECT json_group_object(e.key, CASE WHEN length(e.value) > 24 THEN ${carried('e.value')} ELSE e.value END) FROM json_each(clocks) e) WHERE EXISTS (SELECT 1 FROM json_each(clocks) e WHERE length(e.value) > 24);`,
   ];
   const head = `-- The hybrid clock's counter carries into the wall past ${COUNTER_MAX} (see docs/sync.md, Clock).
@@ -178,6 +181,35 @@ export function clockCarryMigrationSql(): string {
   return `${head}\n${statements.join('\n--> statement-breakpoint\n')}\n`;
 }
 
+/** With capture already on, rows a table held before its triggers existed are enqueued once, as inserts. */
+function enqueueExisting(spec: TableSpec): string[] {
+  const t = spec.name;
+  const row = `json_object(${Object.keys(spec.cols)
+    .map((c) => `'${c}', r.${c}`)
+    .join(', ')}, '${DELETED}', 0)`;
+  const on = `FROM ${t} r, sync_state s WHERE s.id = 1 AND s.capture = 1`;
+  return [
+    `INSERT INTO sync_outbox (tx, hlc, tbl, pk, op, data, at) SELECT s.epoch, ${HLC_NOW}, '${t}', ${keyExpr(spec, 'r')}, 'I', ${row}, ${SQLITE_NOW_MS} ${on};`,
+    `INSERT INTO sync_clock (tbl, pk, clocks) SELECT '${t}', ${keyExpr(spec, 'r')}, (SELECT json_group_object(e.key, ${HLC_NOW}) FROM json_each(${row}) e) ${on} ON CONFLICT (tbl, pk) DO UPDATE SET clocks = json_patch(clocks, excluded.clocks);`,
+  ];
+}
+
+/**
+ * The capture of the tables a later migration added (`since`): their triggers, with the carrying
+ * tick, and, where capture is already on, the rows they held before (one clock tick for them all).
+ * Where it is not on yet, turning it on enqueues them like every table's rows (snapshot.ts).
+ */
+export function laterCaptureSql(since: string): string {
+  const specs = MUTABLE_TABLES.filter((t) => t.since === since);
+  const statements = [
+    ...specs.flatMap((spec) => mutableTriggers(spec, SQLITE_TICK)),
+    `${SQLITE_TICK} AND capture = 1;`,
+    ...specs.flatMap(enqueueExisting),
+  ];
+  return `${statements.join('\n--> statement-breakpoint\n')}\n`;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.stdout.write(process.argv[2] === 'carry' ? clockCarryMigrationSql() : captureMigrationSql());
+  const arg = process.argv[2];
+  process.stdout.write(arg === 'carry' ? clockCarryMigrationSql() : arg ? laterCaptureSql(arg) : captureMigrationSql());
 }

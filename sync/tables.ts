@@ -18,6 +18,8 @@ export interface TableSpec {
   statusRank?: Record<string, number>;
   /** Foreign keys on the edge, so a pulled child can bring its parent. */
   parents?: Array<{ col: string; table: string }>;
+  /** The SQLite migration that added its capture triggers, for tables added after 0002 (capture-sql.ts). */
+  since?: string;
 }
 
 export const TABLES: TableSpec[] = [
@@ -151,6 +153,59 @@ export const TABLES: TableSpec[] = [
       data: 'json',
     },
     fact: true,
+  },
+  // OEE (docs/oee.md): written by the gateway itself; HQ may correct a downtime's reason.
+  {
+    name: 'gateway_runs',
+    pk: ['id'],
+    cols: { id: 'int', started_at: 'time', alive_at: 'time', stopped_at: 'time' },
+    fact: false,
+    since: '0009_oee_sync',
+  },
+  {
+    name: 'downtimes',
+    pk: ['id'],
+    cols: {
+      id: 'int',
+      machine_id: 'int',
+      started_at: 'time',
+      ended_at: 'time',
+      state: 'text',
+      reason_code: 'text',
+      note: 'text',
+      reason_by: 'int',
+      reason_at: 'time',
+      issue_id: 'int',
+      created_at: 'time',
+      updated_at: 'time',
+    },
+    fact: false,
+    parents: [{ col: 'machine_id', table: 'machines' }],
+    since: '0009_oee_sync',
+  },
+  {
+    name: 'shift_oee',
+    pk: ['id'],
+    cols: {
+      id: 'int',
+      machine_id: 'int',
+      shift: 'text',
+      shift_start: 'time',
+      shift_end: 'time',
+      planned_ms: 'int',
+      run_ms: 'int',
+      unknown_ms: 'int',
+      downtime_ms: 'int',
+      short_stop_ms: 'int',
+      good: 'int',
+      scrap: 'int',
+      ideal_ms: 'int',
+      created_at: 'time',
+      updated_at: 'time',
+    },
+    fact: false,
+    parents: [{ col: 'machine_id', table: 'machines' }],
+    since: '0009_oee_sync',
   },
 ];
 

@@ -342,3 +342,35 @@ export const stageMachines = sqliteTable(
   },
   (t) => [index('stage_machines_machine').on(t.machineId)],
 );
+
+/**
+ * OEE inputs of one machine over one ended shift, written by the gateway when the shift is over and
+ * kept current for a day after (late completions, reasons given later); synced, so HQ can add up
+ * OEE across sites (docs/oee.md, HQ).
+ */
+export const shiftOee = sqliteTable(
+  'shift_oee',
+  {
+    id: integer('id').primaryKey(),
+    machineId: integer('machine_id')
+      .notNull()
+      .references(() => machines.id),
+    /** `<plant-local start date>/<shift name>`. */
+    shift: text('shift').notNull(),
+    shiftStart: integer('shift_start').notNull(),
+    shiftEnd: integer('shift_end').notNull(),
+    plannedMs: integer('planned_ms').notNull(),
+    runMs: integer('run_ms').notNull(),
+    unknownMs: integer('unknown_ms').notNull(),
+    /** Planned time in downtime records (breakdowns, setups, not yet explained). */
+    downtimeMs: integer('downtime_ms').notNull(),
+    shortStopMs: integer('short_stop_ms').notNull(),
+    good: integer('good').notNull(),
+    scrap: integer('scrap').notNull(),
+    /** Σ ideal cycle × pieces; null when a piece had no ideal cycle time. */
+    idealMs: integer('ideal_ms'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('shift_oee_machine_shift').on(t.machineId, t.shift), index('shift_oee_start').on(t.shiftStart)],
+);
