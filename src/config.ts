@@ -57,6 +57,9 @@ const timeZone = z.string().refine(
   { message: 'must be an IANA time zone such as Europe/Berlin' },
 );
 
+/** A Sparkplug group, edge node or host id: one topic level, so no / + # (Sparkplug 3.0, topic namespace). */
+const sparkplugId = z.string().regex(/^[^/+#\s\p{Cc}]{1,64}$/u, { message: 'must be 1–64 characters without / + # or whitespace' });
+
 /** Flat keys read from the environment (which overrides .env). */
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -129,6 +132,10 @@ const envSchema = z.object({
   MQTT_CA_FILE: z.string().min(1).optional(),
   MQTT_CERT_FILE: z.string().min(1).optional(),
   MQTT_KEY_FILE: z.string().min(1).optional(),
+  MQTT_SPARKPLUG: bool.default(false),
+  SPARKPLUG_GROUP_ID: sparkplugId.optional(),
+  SPARKPLUG_EDGE_NODE_ID: sparkplugId.optional(),
+  SPARKPLUG_PRIMARY_HOST_ID: sparkplugId.optional(),
 });
 
 const stageTemplateSchema = z.array(z.string().min(1).max(64)).min(1, { message: 'must list at least one stage name' }).max(50);
@@ -252,6 +259,8 @@ export interface Config {
   syncClockSkewLimitMs: number;
   /** Undefined when MQTT_URL is not set: nothing is queued or published. */
   mqtt: MqttConfig | undefined;
+  /** Undefined unless MQTT_SPARKPLUG=true: the Sparkplug B edge node (src/sparkplug). */
+  sparkplug: SparkplugConfig | undefined;
   settings: FileSettings;
 }
 
@@ -348,6 +357,7 @@ export function loadConfig(vars: Record<string, string | undefined>, cwd = proce
     syncIntervalMs: e.SYNC_INTERVAL_MS,
     syncClockSkewLimitMs: e.SYNC_CLOCK_SKEW_LIMIT_MS,
     mqtt: mqttConfig(e, e.SITE_ID ?? 1, cwd),
+    sparkplug: sparkplugConfig(e, e.SITE_ID ?? 1),
     settings: fileParsed.data,
   };
 }
@@ -378,6 +388,25 @@ function mqttConfig(e: z.infer<typeof envSchema>, siteId: number, cwd: string): 
     certFile: abs(e.MQTT_CERT_FILE),
     keyFile: abs(e.MQTT_KEY_FILE),
   };
+}
+
+/** The Sparkplug B edge node's ids (docs/machine_integration.md, Sparkplug B); its broker is MQTT_URL's. */
+export interface SparkplugConfig {
+  groupId: string;
+  edgeNodeId: string;
+  /** A primary host application whose STATE the node honours: data is held while it is offline. */
+  primaryHostId: string | undefined;
+}
+
+function sparkplugConfig(e: z.infer<typeof envSchema>, siteId: number): SparkplugConfig | undefined {
+  if (!e.MQTT_SPARKPLUG) {
+    const stray = (['SPARKPLUG_GROUP_ID', 'SPARKPLUG_EDGE_NODE_ID', 'SPARKPLUG_PRIMARY_HOST_ID'] as const).find((k) => e[k] !== undefined);
+    if (stray) throw new ConfigError(`${stray}: only used with MQTT_SPARKPLUG=true, which is not set`);
+    return undefined;
+  }
+  if (!e.MQTT_URL) throw new ConfigError('MQTT_SPARKPLUG: needs MQTT_URL (the Sparkplug edge node publishes to that broker)');
+  if (e.SPARKPLUG_GROUP_ID === undefined) throw new ConfigError('SPARKPLUG_GROUP_ID: required with MQTT_SPARKPLUG=true (the Sparkplug group, such as plant-1)');
+  return { groupId: e.SPARKPLUG_GROUP_ID, edgeNodeId: e.SPARKPLUG_EDGE_NODE_ID ?? `site-${siteId}`, primaryHostId: e.SPARKPLUG_PRIMARY_HOST_ID };
 }
 
 function checkProductionSecret(secret: string | undefined): void {

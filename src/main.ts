@@ -14,6 +14,7 @@ import { loadDeviceConfig, startDrivers } from './modules/machines/drivers.ts';
 import { acquireRunLock } from './modules/backup/run-lock.ts';
 import { createGatewaySync } from '../sync/index.ts';
 import { startMqtt } from './mqtt/service.ts';
+import { startSparkplug } from './sparkplug/service.ts';
 
 /** A long-lived part of the process, started in order and stopped in reverse. */
 export interface Service {
@@ -75,6 +76,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Context
     await ensureInitialAdmin(ctx, opts.print ?? ((line) => process.stdout.write(`${line}\n`)));
     // MQTT before the readings writer: stopped after it, so its last flush is still sent.
     started.push(await startMqtt(ctx));
+    started.push(await startSparkplug(ctx));
     ctx.readings.start();
     started.push({ name: 'readings', stop: () => ctx.readings.stop() });
     const drivers = await startDrivers(ctx, devices);

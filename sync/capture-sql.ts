@@ -201,11 +201,7 @@ function enqueueExisting(spec: TableSpec): string[] {
  */
 export function laterCaptureSql(since: string): string {
   const specs = MUTABLE_TABLES.filter((t) => t.since === since);
-  const statements = [
-    ...specs.flatMap((spec) => mutableTriggers(spec, SQLITE_TICK)),
-    `${SQLITE_TICK} AND capture = 1;`,
-    ...specs.flatMap(enqueueExisting),
-  ];
+  const statements = [...specs.flatMap((spec) => mutableTriggers(spec, SQLITE_TICK)), `${SQLITE_TICK} AND capture = 1;`, ...specs.flatMap(enqueueExisting)];
   return `${statements.join('\n--> statement-breakpoint\n')}\n`;
 }
 

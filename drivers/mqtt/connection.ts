@@ -8,8 +8,20 @@ export interface BrokerSettings extends BrokerDefaults {
   reconnectInitialMs: number;
   reconnectMaxMs: number;
   /** Published by the broker if this client vanishes without a clean disconnect. */
-  will?: { topic: string; payload: string; retain: boolean };
+  will?: BrokerWill;
+  /** A will that changes with every connect (Sparkplug's NDEATH carries the connection's bdSeq): asked before each attempt. */
+  nextWill?: () => BrokerWill;
+  /** Clean session (default off: the broker keeps our subscriptions and queued messages). */
+  clean?: boolean;
 }
+
+export interface BrokerWill {
+  topic: string;
+  payload: string | Uint8Array;
+  retain: boolean;
+}
+
+const willOption = (w: BrokerWill) => ({ topic: w.topic, payload: Buffer.from(w.payload), qos: 1 as const, retain: w.retain });
 
 /** Fails every publish still waiting for its PUBACK: its callback gets 'Message removed' at once. */
 function failUnacknowledged(client: MqttClient): void {
@@ -51,7 +63,7 @@ export interface BrokerLink {
 export function openBrokerLink(s: BrokerSettings, logger: DriverLogger): BrokerLink {
   const opts: IClientOptions = {
     clientId: s.clientId,
-    clean: false,
+    clean: s.clean ?? false,
     protocolVersion: 4,
     keepalive: 30,
     connectTimeout: 10_000,
@@ -62,8 +74,9 @@ export function openBrokerLink(s: BrokerSettings, logger: DriverLogger): BrokerL
     ...(s.caFile ? { ca: readFileSync(s.caFile) } : {}),
     ...(s.certFile ? { cert: readFileSync(s.certFile) } : {}),
     ...(s.keyFile ? { key: readFileSync(s.keyFile) } : {}),
-    ...(s.will ? { will: { topic: s.will.topic, payload: Buffer.from(s.will.payload), qos: 1, retain: s.will.retain } } : {}),
   };
+  const will = s.nextWill?.() ?? s.will;
+  if (will) opts.will = willOption(will);
   const backoff = createBackoff(s.reconnectInitialMs, s.reconnectMaxMs);
   const client = connect(s.url, opts);
   const url = safeUrl(s.url);
@@ -95,6 +108,7 @@ export function openBrokerLink(s: BrokerSettings, logger: DriverLogger): BrokerL
       retry = undefined;
       if (closing) return;
       failUnacknowledged(client); // anything published while disconnected: the next store starts empty
+      if (s.nextWill) client.options.will = willOption(s.nextWill());
       client.reconnect();
     }, wait);
     retry.unref();

@@ -3,6 +3,7 @@ import { type BrokerLink, openBrokerLink } from '../../drivers/mqtt/connection.t
 import { topicTree } from '../../drivers/mqtt/topics.ts';
 import type { FileSettings, MqttConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { createAckBatch } from './acks.ts';
 import { createOutbox } from './outbox.ts';
 
 /** What GET /drivers/status and /metrics show about the publisher. */
@@ -74,8 +75,6 @@ export function createMqttPublisher(
   // Sent and not yet acknowledged, and acknowledged but not yet deleted: a row in either is not sent
   // again when the cursor moves back over it (a failed publish rewinds it to its own row).
   const inflight = new Set<number>();
-  let acked = new Set<number>();
-  let ackTimer: NodeJS.Timeout | undefined;
   let tokens = rate;
   let refilledAt = performance.now();
   let scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
@@ -99,32 +98,19 @@ export function createMqttPublisher(
     return depth.n;
   };
 
-  let deleteFailing = false;
-  const flushAcks = () => {
-    if (ackTimer) clearTimeout(ackTimer);
-    ackTimer = undefined;
-    if (acked.size === 0) return;
-    const batch = [...acked];
-    acked = new Set();
-    try {
-      outbox.remove(batch);
+  const acks = createAckBatch({
+    remove: outbox.remove,
+    onRemoved: () => {
       depth.at = Number.NEGATIVE_INFINITY; // the cached depth is stale now
-      deleteFailing = false;
-    } catch (err) {
-      // Kept for the next flush; logged once until a delete works again. Left at stop, they are
-      // sent again after the restart: at least once, never lost.
-      for (const seq of batch) acked.add(seq);
-      if (!stopping) ackTimer ??= setTimeout(flushAcks, ackFlushMs);
-      if (!deleteFailing) log.warn({ err, rows: batch.length }, 'mqtt queue delete failed; retrying');
-      deleteFailing = true;
-    }
-  };
-  const ack = (seq: number) => {
-    acked.add(seq);
-    // While deletes fail, the timer retries them; not one failing DELETE of the whole list per PUBACK.
-    if (acked.size >= ackBatch && !deleteFailing) flushAcks();
-    else ackTimer ??= setTimeout(flushAcks, ackFlushMs);
-  };
+    },
+    log,
+    what: 'mqtt',
+    batch: ackBatch,
+    flushMs: ackFlushMs,
+    stopping: () => stopping,
+  });
+  const flushAcks = acks.flush;
+  const ack = (seq: number) => acks.add([seq]);
 
   const schedule = (delayMs = 0) => {
     if (scheduled || !link) return;
@@ -157,7 +143,7 @@ export function createMqttPublisher(
     }
     for (const m of rows) {
       cursor = m.seq;
-      if (inflight.has(m.seq) || acked.has(m.seq)) continue;
+      if (inflight.has(m.seq) || acks.has(m.seq)) continue;
       if (m.topic === null) {
         ack(m.seq);
         skipped.add(1);

@@ -4,10 +4,11 @@ import type { DeviceStatus } from '../modules/ops/driver-status.ts';
 import { setOutboxQueueing } from './outbox.ts';
 import type { MqttPublisher, PublisherOptions, PublisherStatus } from './publisher.ts';
 
-function deviceEntry(s: PublisherStatus): DeviceStatus {
+/** A publishing queue's /drivers/status entry (the plain publisher's, the Sparkplug edge node's). */
+export function queueDeviceEntry(device: string, protocol: string, s: Omit<PublisherStatus, 'published'>): DeviceStatus {
   return {
-    device: 'mqtt-publisher',
-    protocol: 'mqtt',
+    device,
+    protocol,
     connected: s.connected,
     last_poll_at: s.lastPublishedAt,
     last_success_at: s.lastPublishedAt,
@@ -79,7 +80,7 @@ export async function startMqtt(ctx: AppContext, opts: PublisherOptions = {}): P
   const { safeUrl } = await import('../../drivers/mqtt/connection.ts');
   const publisher = createMqttPublisher({ sqlite: ctx.store.sqlite, logger: ctx.logger, siteId: ctx.config.siteId }, cfg, ctx.config.settings.mqtt, opts);
   registerMetrics(ctx, publisher);
-  ctx.drivers.add(() => deviceEntry(publisher.status()));
+  ctx.drivers.add(() => queueDeviceEntry('mqtt-publisher', 'mqtt', publisher.status()));
   // Events are published on the bus after commit: send them at once. Readings are picked up by
   // the publisher's timer (every 100 ms, the readings writer's own flush period).
   const unsubscribe = ctx.bus.subscribe(() => publisher.nudge());

@@ -2,7 +2,19 @@ import type pg from 'pg';
 import { quoteIdent } from './pool.ts';
 
 /** Tables a site reads and writes (its own rows only, by row-level security). */
-const SITE_TABLES = ['users', 'machines', 'work_orders', 'work_order_stages', 'stage_assignments', 'issues', 'machine_readings', 'events'];
+const SITE_TABLES = [
+  'users',
+  'machines',
+  'work_orders',
+  'work_order_stages',
+  'stage_assignments',
+  'issues',
+  'machine_readings',
+  'events',
+  'gateway_runs',
+  'downtimes',
+  'shift_oee',
+];
 
 /**
  * Role names are cluster-wide while HQ schemas are per database: the name carries both, so two

@@ -50,8 +50,8 @@ export interface Edge {
 }
 
 /** A gateway of one site with its sync worker (not started: tests run cycles themselves). */
-export function startEdge(site: number, url: string, opts: { hooks?: SyncWorkerOptions['hooks'] } = {}): Edge {
-  const gw = makeGateway({ SITE_ID: String(site), HQ_DATABASE_URL: url, SYNC_INTERVAL_MS: '500' });
+export function startEdge(site: number, url: string, opts: { hooks?: SyncWorkerOptions['hooks']; settings?: string } = {}): Edge {
+  const gw = makeGateway({ SITE_ID: String(site), HQ_DATABASE_URL: url, SYNC_INTERVAL_MS: '500' }, undefined, opts.settings);
   const sync = createSyncWorker({
     sqlite: gw.ctx.store.sqlite,
     site,

@@ -89,7 +89,7 @@ function downtimeSlices(ctx: AppContext, machineId: number, span: Span): Downtim
 }
 
 /** OEE of one machine over one span, with every input it came from. */
-function figuresFor(ctx: AppContext, machine: MachineRow, asked: Span, stageId?: number): OeeFiguresView {
+export function figuresFor(ctx: AppContext, machine: MachineRow, asked: Span, stageId?: number): OeeFiguresView {
   const now = ctx.clock.now();
   const span = { from: asked.from, to: Math.max(asked.from, Math.min(asked.to, now)) };
   const planned = plannedSpans(ctx.config.settings.oee.shifts, span, ctx.config.plantTz);

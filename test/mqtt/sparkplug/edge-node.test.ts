@@ -1,0 +1,226 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeGateway, type TestGateway } from '../../helpers/app.ts';
+import { type TestBroker, tcpProxy, uniqueId } from '../../helpers/mqtt-broker.ts';
+import { until } from '../../helpers/server.ts';
+import { ensureMachine } from '../../../src/modules/machines/service.ts';
+import { startSparkplug } from '../../../src/sparkplug/service.ts';
+import type { EdgeNodeOptions } from '../../../src/sparkplug/edge-node.ts';
+import type { Quality } from '../../../drivers/engine/types.ts';
+import { sparkplugBroker } from './broker.ts';
+import { DATATYPE, type HostMessage, propertiesOf, sparkplugHost, metricValue } from './host.ts';
+
+const broker: TestBroker | undefined = await sparkplugBroker();
+
+/** seq of every message after an NBIRTH runs on by one, 255 → 0. */
+function expectContinuousSeq(messages: HostMessage[]) {
+  const seqs = messages.filter((m) => m.type !== 'NDEATH').map((m) => ({ type: m.type, seq: m.payload.seq }));
+  for (const [i, s] of seqs.entries()) {
+    if (s.type === 'NBIRTH') expect(s.seq).toBe(0);
+    else expect(s.seq, `message ${i} (${s.type})`).toBe(((seqs[i - 1]?.seq ?? -1) + 1) % 256);
+  }
+}
+
+const bdSeqOf = (m: HostMessage | undefined) => Number(metricValue(m?.payload.metrics?.find((x) => x.name === 'bdSeq') ?? {}));
+
+describe.skipIf(!broker)('Sparkplug B edge node against Mosquitto, decoded by an independent host', () => {
+  const url = () => broker?.url ?? '';
+  let proxy: Awaited<ReturnType<typeof tcpProxy>>;
+  beforeAll(async () => {
+    proxy = await tcpProxy(url());
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  /** An in-process gateway whose edge node talks to the broker through the proxy. */
+  const edgeGateway = async (extra: Record<string, string> = {}, opts: EdgeNodeOptions = {}) => {
+    const group = uniqueId('grp');
+    const g: TestGateway = makeGateway({
+      MQTT_URL: proxy.url,
+      MQTT_CLIENT_ID: uniqueId('gw'),
+      MQTT_SPARKPLUG: 'true',
+      SPARKPLUG_GROUP_ID: group,
+      SITE_ID: '7',
+      ...extra,
+    });
+    const admin = await g.login('admin');
+    const machine = async (name: string) => {
+      const id = ensureMachine(g.ctx, { name, machine_type: 'press' }, 'modbus');
+      // A driver-fed machine that is offline has lost its device; idle: its device answers.
+      await g.req('PATCH', `/machines/${id}`, { token: admin.token, body: { status: 'idle' } });
+      return id;
+    };
+    const push = (
+      machineId: number,
+      readingType: string,
+      value: number | null,
+      quality: Quality = 'good',
+      sourceTs = Date.now(),
+      reason: string | null = null,
+    ) => {
+      g.ctx.readings.push([{ machineId, readingType, value, unit: 'bar', quality, reason, sourceTs }], 'modbus');
+      g.ctx.readings.flush();
+    };
+    const running = { sp: undefined as Awaited<ReturnType<typeof startSparkplug>> | undefined };
+    const start = async () => {
+      running.sp = await startSparkplug(g.ctx, { pollMs: 20, ...opts });
+    };
+    const stop = async () => {
+      await running.sp?.stop();
+      g.close();
+    };
+    return { g, group, node: 'site-7', admin, machine, push, start, stop, status: () => running.sp?.node?.status() };
+  };
+
+  it('publishes NBIRTH first (seq 0, bdSeq, node metrics), a DBIRTH describing every reading type, DDATA by alias, continuous seq, and a rebirth on NCMD', async () => {
+    const e = await edgeGateway();
+    const press = await e.machine('press 1');
+    e.push(press, 'temp', 20.5, 'good', Date.now() - 60_000);
+    e.push(press, 'pressure', 3, 'good', Date.now() - 60_000);
+    const host = await sparkplugHost(url(), e.group);
+    await e.start();
+    await until(() => host.of('DBIRTH').length === 1);
+
+    const [first] = host.messages;
+    expect(first?.type).toBe('NBIRTH');
+    expect(first?.payload.seq).toBe(0);
+    const nodeMetrics = Object.fromEntries((first?.payload.metrics ?? []).map((m) => [m.name, m]));
+    expect(Object.keys(nodeMetrics).sort()).toEqual(['Gateway/Queue Depth', 'Gateway/Status', 'Gateway/Sync Backlog', 'Node Control/Rebirth', 'bdSeq']);
+    expect(nodeMetrics['Node Control/Rebirth']).toMatchObject({ datatype: DATATYPE.Boolean, booleanValue: false });
+    expect(nodeMetrics.bdSeq?.datatype).toBe(DATATYPE.Int64);
+    expect(metricValue(nodeMetrics['Gateway/Status'] ?? {})).toBe('online');
+
+    // The device id is the machine name as one topic level; every reading type is a metric with
+    // its datatype, alias, current value and source timestamp.
+    const dbirth = host.of('DBIRTH')[0];
+    expect(dbirth?.topic).toBe(`spBv1.0/${e.group}/DBIRTH/site-7/press 1`);
+    const born = Object.fromEntries((dbirth?.payload.metrics ?? []).map((m) => [m.name, m]));
+    expect(Object.keys(born).sort()).toEqual(['pressure', 'temp']);
+    expect(born.temp).toMatchObject({ datatype: DATATYPE.Double, doubleValue: 20.5, alias: expect.any(Number), timestamp: expect.any(Number) });
+    expect(propertiesOf(born.temp ?? {})).toMatchObject({ Quality: 192, 'Engineering Units': 'bar' });
+    const aliases = (dbirth?.payload.metrics ?? []).map((m) => m.alias);
+    expect(new Set([...aliases, ...(first?.payload.metrics ?? []).map((m) => m.alias)]).size).toBe(aliases.length + 5);
+
+    // Live values: DDATA carries aliases only, with the source timestamp; bad quality is a property.
+    const ts = Date.now() - 5000;
+    e.push(press, 'temp', 21.25, 'good', ts);
+    e.push(press, 'pressure', null, 'bad', ts + 1, 'read timeout');
+    await until(() => host.of('DDATA').flatMap((m) => m.payload.metrics ?? []).length >= 2);
+    const data = host.of('DDATA').flatMap((m) => m.payload.metrics ?? []);
+    for (const m of data) expect(m.name).toBeUndefined();
+    const temp = data.find((m) => m.alias === born.temp?.alias);
+    expect(temp).toMatchObject({ doubleValue: 21.25, timestamp: ts });
+    expect(temp?.isHistorical).toBeUndefined();
+    const pressure = data.find((m) => m.alias === born.pressure?.alias);
+    expect(pressure).toMatchObject({ isNull: true, timestamp: ts + 1 });
+    expect(propertiesOf(pressure ?? {})).toEqual({ Quality: 0, 'Quality Reason': 'read timeout' });
+    // Acknowledged values leave the queue.
+    await until(() => e.g.ctx.store.sqlite.prepare('SELECT count(*) FROM sparkplug_outbox').pluck().get() === 0);
+
+    // A host asks for a rebirth: NBIRTH again (seq 0, same bdSeq: no reconnect), DBIRTH with current values.
+    const bdSeq = bdSeqOf(first);
+    const before = host.messages.length;
+    await host.rebirth('site-7');
+    await until(() => host.messages.slice(before).some((m) => m.type === 'DBIRTH'));
+    // (An NDATA with the node's figures may come before it.)
+    const reborn = host.messages.slice(before).filter((_m, i, all) => i >= all.findIndex((x) => x.type === 'NBIRTH'));
+    expect(reborn[0]?.type).toBe('NBIRTH');
+    expect(bdSeqOf(reborn[0])).toBe(bdSeq);
+    const rebornTemp = reborn[1]?.payload.metrics?.find((m) => m.name === 'temp');
+    expect(rebornTemp?.doubleValue).toBe(21.25);
+
+    // A machine that appears later is born before its first data.
+    const lathe = await e.machine('lathe');
+    e.push(lathe, 'rpm', 1200);
+    await until(() => host.messages.some((m) => m.type === 'DDATA' && m.device === 'lathe'));
+    const latheMessages = host.messages.filter((m) => m.device === 'lathe').map((m) => m.type);
+    expect(latheMessages.slice(0, 2)).toEqual(['DBIRTH', 'DDATA']);
+
+    // Its driver loses the device: DDEATH; found again: DBIRTH.
+    await e.g.req('PATCH', `/machines/${lathe}`, { token: e.admin.token, body: { status: 'offline' } });
+    await until(() => host.messages.some((m) => m.type === 'DDEATH' && m.device === 'lathe'));
+    await e.g.req('PATCH', `/machines/${lathe}`, { token: e.admin.token, body: { status: 'idle' } });
+    await until(() => host.messages.filter((m) => m.type === 'DBIRTH' && m.device === 'lathe').length === 2);
+
+    expect(host.messages.filter((m) => m.type === 'UNDECODABLE')).toEqual([]);
+    expectContinuousSeq(host.messages);
+    await e.stop();
+    // A clean stop publishes the NDEATH itself (no will on a clean disconnect), with the same bdSeq.
+    await until(() => host.of('NDEATH').length === 1);
+    expect(bdSeqOf(host.of('NDEATH')[0])).toBe(bdSeq);
+    await host.close();
+  });
+
+  it('wraps seq after 255', async () => {
+    const e = await edgeGateway({}, { metricsPerMessage: 1 });
+    const m = await e.machine('counter');
+    e.push(m, 'count', 0);
+    const host = await sparkplugHost(url(), e.group);
+    await e.start();
+    await until(() => host.of('DBIRTH').length === 1);
+    for (let i = 1; i <= 300; i++) e.push(m, 'count', i);
+    await until(() => host.of('DDATA').length >= 300, 30_000);
+    expect(host.of('DDATA').map((d) => metricValue(d.payload.metrics?.[0] ?? {}))).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    expect(host.messages.map((x) => x.payload.seq)).toContain(255);
+    expectContinuousSeq(host.messages);
+    await e.stop();
+    await host.close();
+  });
+
+  it('keeps values through a broker outage: NDEATH by the will, then a new bdSeq, births first and the backlog as historical values, in order', async () => {
+    const e = await edgeGateway();
+    const m = await e.machine('oven');
+    e.push(m, 'temp', 100);
+    const host = await sparkplugHost(url(), e.group);
+    await e.start();
+    await until(() => host.of('DBIRTH').length === 1);
+    const firstBd = bdSeqOf(host.of('NBIRTH')[0]);
+    for (let i = 1; i <= 20; i++) e.push(m, 'temp', 100 + i);
+    await until(() => host.of('DDATA').flatMap((d) => d.payload.metrics ?? []).length >= 20);
+    await until(() => e.status()?.queueDepth === 0);
+
+    await proxy.down();
+    await until(() => host.of('NDEATH').length === 1);
+    expect(bdSeqOf(host.of('NDEATH')[0])).toBe(firstBd);
+    for (let i = 21; i <= 60; i++) e.push(m, 'temp', 100 + i);
+    expect(e.status()?.queueDepth).toBe(40);
+    const outageStart = host.messages.length;
+    await proxy.up();
+    await until(() => host.messages.slice(outageStart).flatMap((d) => (d.type === 'DDATA' ? (d.payload.metrics ?? []) : [])).length >= 40, 30_000);
+
+    const after = host.messages.slice(outageStart);
+    expect(after[0]?.type).toBe('NBIRTH');
+    expect(bdSeqOf(after[0])).toBe((firstBd + 1) % 256);
+    expect(after[1]?.type).toBe('DBIRTH');
+    const values = after.filter((d) => d.type === 'DDATA').flatMap((d) => d.payload.metrics ?? []);
+    expect(values.map(metricValue)).toEqual(Array.from({ length: 40 }, (_, i) => 121 + i));
+    for (const v of values) expect(v.isHistorical).toBe(true);
+    expectContinuousSeq(after);
+    await until(() => e.status()?.queueDepth === 0);
+    await e.stop();
+    await host.close();
+  });
+
+  it('holds data while the primary host is offline (STATE) and publishes it as historical on its return', async () => {
+    const hostId = uniqueId('scada');
+    const e = await edgeGateway({ SPARKPLUG_PRIMARY_HOST_ID: hostId });
+    const m = await e.machine('mixer');
+    const host = await sparkplugHost(url(), e.group, { hostId });
+    await host.state(false);
+    await e.start();
+    await until(() => e.status()?.connected === true);
+    for (let i = 1; i <= 5; i++) e.push(m, 'speed', i);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(host.messages).toEqual([]);
+    expect(e.status()?.queueDepth).toBe(5);
+
+    await host.state(true);
+    await until(() => host.of('DDATA').flatMap((d) => d.payload.metrics ?? []).length >= 5);
+    expect(host.messages.slice(0, 2).map((x) => x.type)).toEqual(['NBIRTH', 'DBIRTH']);
+    const values = host.of('DDATA').flatMap((d) => d.payload.metrics ?? []);
+    expect(values.map(metricValue)).toEqual([1, 2, 3, 4, 5]);
+    for (const v of values) expect(v.isHistorical).toBe(true);
+    await e.stop();
+    await host.close();
+  });
+});
