@@ -12,6 +12,7 @@ import { registerMachineRoutes } from './modules/machines/routes.ts';
 import { registerOeeRoutes } from './modules/oee/routes.ts';
 import { registerOpsRoutes } from './modules/ops/routes.ts';
 import { registerStageRoutes } from './modules/stages/routes.ts';
+import { registerStationRoutes } from './modules/stations/routes.ts';
 import { registerWorkOrderRoutes } from './modules/workorders/routes.ts';
 
 export interface GatewayApp {
@@ -25,6 +26,7 @@ export function newApp(ctx: AppContext): GatewayApp {
   const router = createHttpApp(ctx, createGuard(ctx));
   registerOpsRoutes(router, ctx);
   registerAuthRoutes(router, ctx);
+  registerStationRoutes(router, ctx);
   registerWorkOrderRoutes(router, ctx);
   registerStageRoutes(router, ctx);
   registerIssueRoutes(router, ctx);

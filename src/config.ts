@@ -136,6 +136,7 @@ const envSchema = z.object({
   SPARKPLUG_GROUP_ID: sparkplugId.optional(),
   SPARKPLUG_EDGE_NODE_ID: sparkplugId.optional(),
   SPARKPLUG_PRIMARY_HOST_ID: sparkplugId.optional(),
+  STATION_IDLE_SIGNOUT_S: int(30, 3600).default(120),
 });
 
 const stageTemplateSchema = z.array(z.string().min(1).max(64)).min(1, { message: 'must list at least one stage name' }).max(50);
@@ -261,6 +262,8 @@ export interface Config {
   mqtt: MqttConfig | undefined;
   /** Undefined unless MQTT_SPARKPLUG=true: the Sparkplug B edge node (src/sparkplug). */
   sparkplug: SparkplugConfig | undefined;
+  /** Seconds without a page or action after which a station session ends. */
+  stationIdleS: number;
   settings: FileSettings;
 }
 
@@ -358,6 +361,7 @@ export function loadConfig(vars: Record<string, string | undefined>, cwd = proce
     syncClockSkewLimitMs: e.SYNC_CLOCK_SKEW_LIMIT_MS,
     mqtt: mqttConfig(e, e.SITE_ID ?? 1, cwd),
     sparkplug: sparkplugConfig(e, e.SITE_ID ?? 1),
+    stationIdleS: e.STATION_IDLE_SIGNOUT_S,
     settings: fileParsed.data,
   };
 }

@@ -262,7 +262,8 @@ describe('admin users page', () => {
     await agent.post(`/console/users/${id}/role`, { ...(await agent.formFields('/console/users', `/console/users/${id}/role`)), role: 'manager' });
     expect((await newbie.get('/console/work')).status).toBe(403);
     // Anything but the form's own values is refused and changes nothing.
-    const activeForm = await agent.formFields('/console/users', `/console/users/${id}/active`);
+    // Deactivating asks first, on a page of its own (works without JavaScript).
+    const activeForm = await agent.formFields(`/console/users/${id}/deactivate`, `/console/users/${id}/active`);
     for (const active of ['maybe', '', 'TRUE']) {
       await agent.post(`/console/users/${id}/active`, { ...activeForm, active });
       expect(await (await agent.get('/console/users')).text()).toContain('The gateway could not do that:');
@@ -270,6 +271,10 @@ describe('admin users page', () => {
     }
     await agent.post(`/console/users/${id}/active`, activeForm);
     expect((await newbie.get('/console/board')).headers.get('location')).toBe('/console/login');
+    // The state reads as a state, next to the action that would change it.
+    const card = (await (await agent.get('/console/users')).text()).split(`data-user="${id}"`)[1]?.split('</section>')[0] ?? '';
+    expect(card).toMatch(/<span class="status offline">Inactive<\/span>/);
+    expect(card).toContain('>Activate</button>');
   });
 });
 

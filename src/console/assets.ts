@@ -13,7 +13,7 @@ h1 { font-size:1.6rem; margin:.5rem 0 1rem; } h2 { font-size:1.3rem; margin:1.5r
 a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-visible { outline:4px solid #ffbf00; outline-offset:2px; }
 button, .button { min-height:56px; min-width:56px; padding:.5rem 1.2rem; font:inherit; font-weight:700; border:2px solid var(--accent); border-radius:8px; background:var(--accent); color:#fff; cursor:pointer; }
 button.secondary { background:#fff; color:var(--accent); }
-button.danger { background:var(--bad); border-color:var(--bad); }
+button.danger, .button.danger { background:var(--bad); border-color:var(--bad); color:#fff; }
 button[disabled] { opacity:.6; }
 header button { min-height:44px; background:transparent; border-color:#fff; }
 input, select, textarea { font:inherit; min-height:48px; padding:.3rem .5rem; border:2px solid var(--line); border-radius:6px; max-width:100%; }

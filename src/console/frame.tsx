@@ -26,10 +26,12 @@ export interface PageInput {
   user: ConsoleUser;
   csrf: string;
   flash: Flash | undefined;
+  /** A station session's idle time in seconds: the page signs out by itself (station mode). */
+  idleS?: number | undefined;
 }
 
 /** Builds the page and action wrappers shared by every console route. */
-export function createFrame(fetchApi: ApiFetch, sessions: Sessions) {
+export function createFrame(fetchApi: ApiFetch, sessions: Sessions, idleOf: (token: string) => number | undefined = () => undefined) {
   const toSignIn = (c: C, flash?: Flash) => {
     sessions.end(c);
     if (flash) sessions.flash(c, flash);
@@ -60,7 +62,7 @@ export function createFrame(fetchApi: ApiFetch, sessions: Sessions) {
       try {
         const me = await api.call<ConsoleUser>('GET', '/auth/me');
         if (!me.ok) return toSignIn(c, { kind: 'error', text: t.sessionEnded });
-        input = { api, user: me.data, csrf: sessions.csrfFor(token), flash: sessions.takeFlash(c) };
+        input = { api, user: me.data, csrf: sessions.csrfFor(token), flash: sessions.takeFlash(c), idleS: idleOf(token) };
         if (!roles.includes(me.data.role)) return errorPage(c, 403, t.forbidden, input);
         return await render(c, input);
       } catch (err) {

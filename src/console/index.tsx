@@ -11,6 +11,7 @@ import { registerMachines } from './machines.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { type Stage, WorkPage, type WorkOrder } from './pages/work.tsx';
 import { createSessions } from './session.ts';
+import { createStationConsole } from './station.tsx';
 import { t } from './strings.ts';
 import { registerSystem } from './system.tsx';
 import { registerUsers } from './users.tsx';
@@ -29,8 +30,12 @@ const qty = (v: string | undefined) => (v === undefined || v.trim() === '' ? und
 export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
   const sessions = createSessions(ctx.config.trustProxy);
-  const frame = createFrame(fetchApi, sessions);
+  const frame = createFrame(fetchApi, sessions, (token) => station.idleOf(token));
   const { page, action } = frame;
+  // Station mode (docs/console.md): badge sign-in, idle sign-out, sign-out after Done.
+  const station = createStationConsole(ctx, fetchApi, frame, sessions);
+  app.use('/console/*', station.touch);
+  station.register(app);
 
   app.get('/console/assets/console.css', (c) => c.body(CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=300' }));
   app.get('/console/assets/console.js', (c) => c.body(JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=300' }));
@@ -40,7 +45,7 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
     page(ANY_HUMAN, async (c, { user }) => c.redirect(HOME[user.role] ?? '/console/machines', 302)),
   );
 
-  app.get('/console/login', (c) => c.html(<LoginPage flash={sessions.takeFlash(c)} />));
+  app.get('/console/login', (c) => station.loginPage(c));
   app.post('/console/login', async (c) => {
     // No session yet, so no CSRF token: a sign-in posted from another site is refused by Origin.
     const origin = c.req.header('origin');
@@ -53,9 +58,13 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
     });
     if (!res.ok) {
       const text = res.status === 429 ? t.signInThrottled(res.retryAfter ?? '60') : res.status === 401 ? t.signInFailed : `${t.apiFailed} ${res.message}`;
-      return c.html(<LoginPage flash={{ kind: 'error', text }} username={username} />, res.status === 429 ? 429 : res.status >= 500 ? 503 : 401);
+      return c.html(
+        <LoginPage flash={{ kind: 'error', text }} username={username} station={station.station(c)?.name} />,
+        res.status === 429 ? 429 : res.status >= 500 ? 503 : 401,
+      );
     }
     sessions.start(c, res.data.access_token, res.data.expires_in);
+    await station.bindPasswordSession(c, res.data.access_token);
     return c.redirect(HOME[res.data.user.role] ?? '/console/machines', 303);
   });
   app.post('/console/logout', async (c) => {
@@ -85,7 +94,7 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
   );
   app.post(
     '/console/stages/:id/:action',
-    action('/console/work', async (c, api, form) => {
+    action(station.backAfterDone, async (c, api, form) => {
       const verb = c.req.param('action') ?? '';
       const id = c.req.param('id') ?? '';
       if (!STAGE_ACTIONS.has(verb) || !/^\d{1,16}$/.test(id)) return { ok: false, status: 404, code: 'NOT_FOUND', message: t.notFound, retryAfter: null };
@@ -98,14 +107,15 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
               ? { type: form.type, description: form.description }
               : {};
       const res = await api.call('POST', `/stages/${id}/${verb}`, { body, idempotencyKey: form.idem });
-      return { ...res, okText: t.actionOk[verb] };
+      if (verb === 'done' && res.ok) await station.signOutAfterDone(c);
+      return { ...res, okText: station.doneText(c, t.actionOk[verb]) };
     }),
   );
 
   registerBoard(app, frame, () => ctx.clock.now());
   registerMachines(app, frame, ctx);
   registerSystem(app, frame, ctx);
-  registerUsers(app, frame);
+  registerUsers(app, frame, station);
   registerLiveEvents(app, ctx, fetchApi, sessions);
   app.all('/console/*', (c) => frame.errorPage(c, 404, t.notFound));
   return app;

@@ -18,6 +18,8 @@ export interface PageFrame {
   flash?: Flash | undefined;
   current?: string;
   live?: string;
+  /** A station session's idle time (s): the page signs out by itself after it (station mode). */
+  idleS?: number | undefined;
   /** Server time of the render: the page's script ages values against it (stale marking). */
   now?: number;
 }
@@ -43,9 +45,11 @@ export function Layout(props: PageFrame & { children?: Child }) {
         <title>{`${props.title} · ${t.appName}`}</title>
         <link rel="stylesheet" href="/console/assets/console.css" />
         <script src="/console/assets/console.js" defer />
+        {props.idleS !== undefined && <script src="/console/assets/station.js" defer />}
       </head>
       <body
         data-live={props.live}
+        data-idle-s={props.idleS === undefined ? undefined : String(props.idleS)}
         data-now={props.now === undefined ? undefined : String(props.now)}
         data-stale-ms={props.now === undefined ? undefined : String(STALE_AFTER_MS)}
         data-stale-label={props.now === undefined ? undefined : t.qualityStale}

@@ -5,6 +5,10 @@ import type { HttpEnv } from '../http/types.ts';
 
 export const SESSION_COOKIE = 'gw_session';
 const FLASH_COOKIE = 'gw_flash';
+/** Marks a browser as a floor station (ADR 0018); holds the station's token. */
+export const STATION_COOKIE = 'gw_station';
+/** Browsers cap a cookie's lifetime at 400 days; a station is marked again after that. */
+const STATION_MAX_AGE_S = 400 * 24 * 3600;
 
 /** Message shown once on the next page (post/redirect/get). */
 export interface Flash {
@@ -27,6 +31,9 @@ export function createSessions(trustProxy: boolean) {
     token: (c: Context<HttpEnv>): string | undefined => getCookie(c, SESSION_COOKIE),
     start: (c: Context<HttpEnv>, token: string, maxAgeS: number) => setCookie(c, SESSION_COOKIE, token, { ...cookieOpts(c), maxAge: maxAgeS }),
     end: (c: Context<HttpEnv>) => deleteCookie(c, SESSION_COOKIE, { path: '/' }),
+    stationToken: (c: Context<HttpEnv>): string | undefined => getCookie(c, STATION_COOKIE),
+    markStation: (c: Context<HttpEnv>, token: string) => setCookie(c, STATION_COOKIE, token, { ...cookieOpts(c), maxAge: STATION_MAX_AGE_S }),
+    unmarkStation: (c: Context<HttpEnv>) => deleteCookie(c, STATION_COOKIE, { path: '/' }),
     csrfFor: (token: string): string => createHmac('sha256', key).update(`csrf:${token}`).digest('base64url'),
     csrfValid(token: string, presented: unknown): boolean {
       if (typeof presented !== 'string') return false;

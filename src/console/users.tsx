@@ -3,6 +3,8 @@ import type { HttpEnv } from '../http/types.ts';
 import type { Frame } from './frame.tsx';
 import { FormGuard, Layout } from './layout.tsx';
 import { formKey } from './session.ts';
+import type { StationConsole } from './station.tsx';
+import { StationsCard, type StationRow } from './stations-card.tsx';
 import { t } from './strings.ts';
 
 interface UserRow {
@@ -10,6 +12,12 @@ interface UserRow {
   username: string;
   role: string;
   active: boolean;
+}
+
+interface BadgeRow {
+  user_id: number;
+  badge: string;
+  pin_set: boolean;
 }
 
 const ROLES = ['worker', 'manager', 'planner', 'admin', 'machine'] as const;
@@ -26,12 +34,41 @@ function RoleSelect(props: { id: string; value?: string }) {
   );
 }
 
-function UserCard(props: { u: UserRow; csrf: string }) {
+/** Badge number and PIN for station sign-in (docs/console.md, Station mode); device accounts have none. */
+function BadgeForm(props: { u: UserRow; badge: BadgeRow | undefined; csrf: string }) {
+  const { u, badge, csrf } = props;
+  return (
+    <form method="post" action={`/console/users/${u.id}/badge`} class="actions" aria-label={`${t.station.badgeAndPin}: ${u.username}`}>
+      <FormGuard csrf={csrf} />
+      <p style="flex-basis:100%;margin:0">{badge ? t.station.badgeSet(badge.badge, badge.pin_set) : t.station.noBadge}</p>
+      <div>
+        <label for={`badge-${u.id}`}>{t.station.badge}</label>
+        <input id={`badge-${u.id}`} name="badge" value={badge?.badge} maxlength={32} pattern="[A-Za-z0-9]{1,32}" autocomplete="off" size={10} />
+      </div>
+      <div>
+        <label for={`pin-${u.id}`}>
+          {t.station.newPin} <small>({badge?.pin_set ? t.station.keepPin : t.station.pinHint})</small>
+        </label>
+        <input id={`pin-${u.id}`} name="pin" type="password" inputmode="numeric" pattern="[0-9]{4,8}" autocomplete="new-password" size={8} />
+      </div>
+      <button type="submit" class="secondary">
+        {t.station.saveBadge}
+      </button>
+      {badge && (
+        <button type="submit" name="remove" value="1" class="secondary">
+          {t.station.removeBadge}
+        </button>
+      )}
+    </form>
+  );
+}
+
+function UserCard(props: { u: UserRow; badge: BadgeRow | undefined; csrf: string }) {
   const { u, csrf } = props;
   return (
     <section class="card" data-user={u.id} aria-label={u.username}>
       <h2>
-        {u.username} <span class={`status ${u.active ? 'running' : 'offline'}`}>{u.active ? t.active : t.deactivate}</span>
+        {u.username} <span class={`status ${u.active ? 'running' : 'offline'}`}>{u.active ? t.active : t.inactive}</span>
       </h2>
       <form method="post" action={`/console/users/${u.id}/role`} class="actions">
         <FormGuard csrf={csrf} />
@@ -43,13 +80,20 @@ function UserCard(props: { u: UserRow; csrf: string }) {
           {t.setRole}
         </button>
       </form>
-      <form method="post" action={`/console/users/${u.id}/active`} class="actions">
-        <FormGuard csrf={csrf} />
-        <input type="hidden" name="active" value={u.active ? 'false' : 'true'} />
-        <button type="submit" class={u.active ? 'danger' : undefined}>
-          {u.active ? t.deactivate : t.activate}
-        </button>
-      </form>
+      {u.active ? (
+        // Deactivating signs the user out everywhere: a page of its own asks first (works without JavaScript).
+        <p class="actions">
+          <a class="button danger" href={`/console/users/${u.id}/deactivate`}>
+            {t.deactivate}…
+          </a>
+        </p>
+      ) : (
+        <form method="post" action={`/console/users/${u.id}/active`} class="actions">
+          <FormGuard csrf={csrf} />
+          <input type="hidden" name="active" value="true" />
+          <button type="submit">{t.activate}</button>
+        </form>
+      )}
       <form method="post" action={`/console/users/${u.id}/password`} class="actions">
         <FormGuard csrf={csrf} idem={formKey()} />
         <div>
@@ -60,16 +104,21 @@ function UserCard(props: { u: UserRow; csrf: string }) {
           {t.resetPassword}
         </button>
       </form>
+      {u.role !== 'machine' && <BadgeForm u={u} badge={props.badge} csrf={csrf} />}
     </section>
   );
 }
 
-/** Admin only: create users, change role, deactivate or reactivate, reset a password. */
-export function registerUsers(app: Hono<HttpEnv>, frame: Frame): void {
+/** Admin only: create users, change role, deactivate or reactivate, reset a password, badges and stations. */
+export function registerUsers(app: Hono<HttpEnv>, frame: Frame, station: StationConsole): void {
   app.get(
     '/console/users',
     frame.page(['admin'], async (c, input) => {
       const res = await input.api.call<UserRow[]>('GET', '/auth/users?limit=500');
+      const badges = await input.api.call<BadgeRow[]>('GET', '/auth/badges?limit=500');
+      const stations = await input.api.call<StationRow[]>('GET', '/stations?limit=500');
+      const badgeOf = new Map((badges.ok ? badges.data : []).map((b) => [b.user_id, b]));
+      const names = new Map((res.ok ? res.data : []).map((u) => [u.id, u.username]));
       return c.html(
         <Layout title={t.users} {...input} current="/console/users">
           <form method="post" action="/console/users" class="card actions">
@@ -90,9 +139,10 @@ export function registerUsers(app: Hono<HttpEnv>, frame: Frame): void {
           </form>
           <div class="cards" style="margin-top:1rem">
             {(res.ok ? res.data : []).map((u) => (
-              <UserCard u={u} csrf={input.csrf} />
+              <UserCard u={u} badge={badgeOf.get(u.id)} csrf={input.csrf} />
             ))}
           </div>
+          <StationsCard stations={stations.ok ? stations.data : []} names={names} here={station.station(c)} csrf={input.csrf} />
         </Layout>,
       );
     }),
@@ -114,6 +164,58 @@ export function registerUsers(app: Hono<HttpEnv>, frame: Frame): void {
       ...(await api.call('PATCH', `/auth/users/${id(c.req.param('id'))}/role`, { body: { role: form.role } })),
       okText: t.actionOk.userUpdated,
     })),
+  );
+  app.get(
+    '/console/users/:id/deactivate',
+    frame.page(['admin'], async (c, input) => {
+      const raw = c.req.param('id') ?? '';
+      const res = /^\d{1,16}$/.test(raw) ? await input.api.call<UserRow[]>('GET', '/auth/users?limit=500') : undefined;
+      const u = res?.ok ? res.data.find((x) => x.id === Number(raw)) : undefined;
+      if (!u) return frame.errorPage(c, 404, t.notFound, input);
+      return c.html(
+        <Layout title={t.deactivate} {...input} current="/console/users">
+          <form method="post" action={`/console/users/${u.id}/active`} class="card">
+            <FormGuard csrf={input.csrf} />
+            <input type="hidden" name="active" value="false" />
+            <p class="warning">{t.deactivateWhat(u.username)}</p>
+            <div class="actions">
+              <button type="submit" class="danger">
+                {t.confirmDeactivate(u.username)}
+              </button>
+              <a class="button secondary" href="/console/users">
+                {t.keepActive}
+              </a>
+            </div>
+          </form>
+        </Layout>,
+      );
+    }),
+  );
+  app.post(
+    '/console/users/:id/badge',
+    frame.action('/console/users', async (c, api, form) => {
+      const remove = form.remove === '1' || (form.badge ?? '').trim() === '';
+      const body = remove ? { badge: null } : { badge: (form.badge ?? '').trim(), ...(form.pin ? { pin: form.pin } : {}) };
+      const res = await api.call('PUT', `/auth/users/${id(c.req.param('id'))}/badge`, { body });
+      return { ...res, okText: remove ? t.station.badgeRemoved : t.station.badgeSaved };
+    }),
+  );
+  app.post(
+    '/console/stations',
+    frame.action('/console/users', async (c, api, form) => {
+      const res = await api.call<{ station: StationRow; token: string }>('POST', '/stations', { body: { name: form.name } });
+      if (res.ok) station.markThisBrowser(c, res.data.token);
+      return { ...res, okText: res.ok ? t.station.marked(res.data.station.name) : '' };
+    }),
+  );
+  app.post(
+    '/console/stations/:id/revoke',
+    frame.action('/console/users', async (c, api) => {
+      const here = station.station(c);
+      const res = await api.call<StationRow>('POST', `/stations/${id(c.req.param('id'))}/revoke`);
+      if (res.ok && here?.id === res.data.id) station.unmarkThisBrowser(c);
+      return { ...res, okText: t.station.revokedOk };
+    }),
   );
   app.post(
     '/console/users/:id/active',

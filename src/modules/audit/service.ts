@@ -10,7 +10,10 @@ export type AuditAction =
   | 'user.deactivate'
   | 'user.password_change'
   | 'user.password_reset'
-  | 'logout';
+  | 'logout'
+  | 'station.create'
+  | 'station.revoke'
+  | 'user.badge_set';
 
 export interface AuditEntry {
   action: AuditAction;

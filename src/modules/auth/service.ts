@@ -107,9 +107,27 @@ export async function login(
   }
   attempt.succeeded();
   if (ctx.passwords.needsRehash?.(user.passwordHash)) await rehash(ctx, user.id, user.passwordHash, input.password);
+  return openSession(ctx, user, now, meta);
+}
+
+/**
+ * Issues a token and stores its session with the `login.success` audit row: after a password, or
+ * after a badge and PIN on a station (`station`: the session ends when idle, ADR 0018).
+ */
+export async function openSession(
+  ctx: AppContext,
+  user: UserRow,
+  now: number,
+  meta: { clientIp: string; requestId: string },
+  station?: { id: number; expiresAt: number },
+): Promise<LoginResult> {
   const issued = await ctx.tokens.issue(user.id, now);
+  const expiresAt = station ? Math.min(issued.expiresAt, station.expiresAt) : issued.expiresAt;
   await ctx.store.command(() => {
-    ctx.store.db.insert(sessions).values({ id: issued.sessionId, userId: user.id, createdAt: now, expiresAt: issued.expiresAt }).run();
+    ctx.store.db
+      .insert(sessions)
+      .values({ id: issued.sessionId, userId: user.id, createdAt: now, expiresAt, stationId: station?.id ?? null })
+      .run();
     recordAudit(ctx, {
       action: 'login.success',
       actorUserId: user.id,
@@ -117,6 +135,7 @@ export async function login(
       targetUsername: user.username,
       clientIp: meta.clientIp,
       requestId: meta.requestId,
+      ...(station ? { details: { method: 'badge', station_id: station.id } } : {}),
     });
   });
   return { access_token: issued.token, token_type: 'bearer', expires_in: ctx.tokens.ttlS, user: toUserView(user) };

@@ -11,6 +11,8 @@ export interface SessionRow {
   created_at: number;
   revoked_at: number | null;
   expires_at: number;
+  /** The station the session was opened on (ADR 0018), or null. */
+  station_id: number | null;
 }
 
 const MAX = 10_000;
@@ -43,7 +45,7 @@ export function createSessionCache(sqlite: Database, clock: Clock): SessionCache
     }
   }
   const lookup = sqlite.prepare<[string], SessionRow>(
-    'SELECT u.id, u.username, u.role, u.active, u.created_at, s.revoked_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?',
+    'SELECT u.id, u.username, u.role, u.active, u.created_at, s.revoked_at, s.expires_at, s.station_id FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?',
   );
   const versionStmt = sqlite.prepare<[], { data_version: number }>('PRAGMA data_version');
   const dataVersion = () => versionStmt.get()?.data_version;
