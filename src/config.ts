@@ -136,6 +136,9 @@ const envSchema = z.object({
   SPARKPLUG_GROUP_ID: sparkplugId.optional(),
   SPARKPLUG_EDGE_NODE_ID: sparkplugId.optional(),
   SPARKPLUG_PRIMARY_HOST_ID: sparkplugId.optional(),
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  HTTP_REDIRECT_PORT: int(1, 65535).optional(),
   STATION_IDLE_SIGNOUT_S: int(30, 3600).default(120),
 });
 
@@ -262,6 +265,10 @@ export interface Config {
   mqtt: MqttConfig | undefined;
   /** Undefined unless MQTT_SPARKPLUG=true: the Sparkplug B edge node (src/sparkplug). */
   sparkplug: SparkplugConfig | undefined;
+  /** PEM files of the HTTPS certificate and key (re-read on SIGHUP); undefined: plain HTTP. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** A plain-HTTP port that only redirects to HTTPS (with TLS only). */
+  httpRedirectPort: number | undefined;
   /** Seconds without a page or action after which a station session ends. */
   stationIdleS: number;
   settings: FileSettings;
@@ -361,6 +368,8 @@ export function loadConfig(vars: Record<string, string | undefined>, cwd = proce
     syncClockSkewLimitMs: e.SYNC_CLOCK_SKEW_LIMIT_MS,
     mqtt: mqttConfig(e, e.SITE_ID ?? 1, cwd),
     sparkplug: sparkplugConfig(e, e.SITE_ID ?? 1),
+    tls: tlsConfig(e, cwd),
+    httpRedirectPort: e.HTTP_REDIRECT_PORT,
     stationIdleS: e.STATION_IDLE_SIGNOUT_S,
     settings: fileParsed.data,
   };
@@ -392,6 +401,24 @@ function mqttConfig(e: z.infer<typeof envSchema>, siteId: number, cwd: string): 
     certFile: abs(e.MQTT_CERT_FILE),
     keyFile: abs(e.MQTT_KEY_FILE),
   };
+}
+
+function tlsConfig(e: z.infer<typeof envSchema>, cwd: string): Config['tls'] {
+  if ((e.TLS_CERT_FILE === undefined) !== (e.TLS_KEY_FILE === undefined)) {
+    throw new ConfigError(`${e.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'}: HTTPS needs both TLS_CERT_FILE and TLS_KEY_FILE`);
+  }
+  if (e.TLS_CERT_FILE === undefined || e.TLS_KEY_FILE === undefined) {
+    if (e.HTTP_REDIRECT_PORT !== undefined) throw new ConfigError('HTTP_REDIRECT_PORT: only used with TLS_CERT_FILE and TLS_KEY_FILE, which are not set');
+    return undefined;
+  }
+  if (e.HTTP_REDIRECT_PORT !== undefined && (e.HTTP_REDIRECT_PORT === e.PORT || e.HTTP_REDIRECT_PORT === e.LEGACY_API_PORT)) {
+    throw new ConfigError('HTTP_REDIRECT_PORT: must differ from PORT and LEGACY_API_PORT');
+  }
+  const files = { TLS_CERT_FILE: path.resolve(cwd, e.TLS_CERT_FILE), TLS_KEY_FILE: path.resolve(cwd, e.TLS_KEY_FILE) };
+  for (const [key, file] of Object.entries(files)) {
+    if (!existsSync(file)) throw new ConfigError(`${key}: file not found: ${file}`);
+  }
+  return { certFile: files.TLS_CERT_FILE, keyFile: files.TLS_KEY_FILE };
 }
 
 /** The Sparkplug B edge node's ids (docs/machine_integration.md, Sparkplug B); its broker is MQTT_URL's. */

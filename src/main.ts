@@ -3,7 +3,8 @@ import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import { newApp } from './app.ts';
 import { newLegacyApp } from './http/legacy/app.ts';
-import { startHttpServer } from './http/server.ts';
+import { type HttpServer, startHttpServer } from './http/server.ts';
+import { readTlsPair, startRedirectServer } from './http/tls.ts';
 import type { Logger } from './logger.ts';
 import { generatePassword } from './modules/auth/password.ts';
 import { createUser } from './modules/auth/service.ts';
@@ -49,6 +50,7 @@ export async function ensureInitialAdmin(ctx: AppContext, print: (line: string) 
 export async function startGateway(config: Config, logger: Logger, opts: ContextOverrides & { print?: (line: string) => void } = {}): Promise<RunningGateway> {
   // Every configuration file is checked before the first side effect (database, first admin).
   const devices = loadDeviceConfig(config);
+  if (config.tls) readTlsPair(config.tls);
   // Held for the process's life so `gateway restore` refuses while this gateway runs.
   const runLock = config.databasePath === ':memory:' ? undefined : acquireRunLock(config.databasePath);
   let ctx: AppContext;
@@ -90,15 +92,31 @@ export async function startGateway(config: Config, logger: Logger, opts: Context
       started.push(sync);
     }
     const { app } = newApp(ctx);
-    const { port, stop } = await startHttpServer(ctx, app.fetch);
-    started.push({ name: 'http', stop });
-    logger.info({ host: config.host, port, env: config.env }, 'gateway listening');
-    if (config.legacyApiPort === undefined) return { ctx, port, stop: stopAll };
+    const main = await startHttpServer(ctx, app.fetch);
+    const listeners: HttpServer[] = [main];
+    const { port } = main;
+    started.push({ name: 'http', stop: main.stop });
+    logger.info({ host: config.host, port, env: config.env, https: config.tls !== undefined }, 'gateway listening');
     // The old mobile app's port: a translation in front of the same v1 app, on the same server code.
-    const legacy = await startHttpServer(ctx, newLegacyApp(ctx, app.fetch).fetch, config.legacyApiPort);
-    started.push({ name: 'http-legacy', stop: legacy.stop });
-    logger.info({ host: config.host, port: legacy.port }, 'legacy API listening');
-    return { ctx, port, legacyPort: legacy.port, stop: stopAll };
+    const legacy = config.legacyApiPort === undefined ? undefined : await startHttpServer(ctx, newLegacyApp(ctx, app.fetch).fetch, config.legacyApiPort);
+    if (legacy) {
+      listeners.push(legacy);
+      started.push({ name: 'http-legacy', stop: legacy.stop });
+      logger.info({ host: config.host, port: legacy.port }, 'legacy API listening');
+    }
+    if (config.tls) {
+      // A renewed certificate is put in place and the process sent SIGHUP: new connections get it.
+      const reload = () => {
+        for (const l of listeners) l.reloadTls();
+      };
+      process.on('SIGHUP', reload);
+      started.push({ name: 'tls-reload', stop: () => void process.off('SIGHUP', reload) });
+      if (config.httpRedirectPort !== undefined) {
+        const redirect = await startRedirectServer(config.host, config.httpRedirectPort, port, logger.child({ module: 'http' }));
+        started.push({ name: 'http-redirect', stop: redirect.stop });
+      }
+    }
+    return { ctx, port, ...(legacy ? { legacyPort: legacy.port } : {}), stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import type { AppContext } from '../context.ts';
@@ -9,6 +10,7 @@ import type { Logger } from '../logger.ts';
 import { errorBody } from './envelope.ts';
 import { statusOf } from './errors.ts';
 import { serializePipeline } from './pipeline.ts';
+import { readTlsPair } from './tls.ts';
 
 type FetchHandler = (req: Request, env: unknown) => Response | Promise<Response>;
 
@@ -18,6 +20,11 @@ export interface HttpServer {
   port: number;
   /** Stops accepting, closes idle connections, and cuts the rest after a grace period. */
   stop(): Promise<void>;
+  /**
+   * Re-reads TLS_CERT_FILE and TLS_KEY_FILE for new connections, without closing the listener
+   * (SIGHUP); a pair that does not load is logged and the current one kept. No-op without TLS.
+   */
+  reloadTls(): void;
 }
 
 /** Descriptors kept free for everything but client sockets: database, WAL, logs, drivers, the listener. */
@@ -173,17 +180,26 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
     lastRequest.set(req.socket, req);
     gated(req, res);
   };
-  const server = createServer(
-    {
-      requestTimeout,
-      headersTimeout,
-      // A request without Host is refused by node-server with the envelope (above), not by Node bare.
-      requireHostHeader: false,
-      // Node checks the two timeouts on this timer; its 30 s default let slow clients pile up.
-      connectionsCheckingInterval: Math.min(5000, Math.max(250, headersTimeout / 4)),
-    },
-    accept,
-  );
+  const options = {
+    requestTimeout,
+    headersTimeout,
+    // A request without Host is refused by node-server with the envelope (above), not by Node bare.
+    requireHostHeader: false,
+    // Node checks the two timeouts on this timer; its 30 s default let slow clients pile up.
+    connectionsCheckingInterval: Math.min(5000, Math.max(250, headersTimeout / 4)),
+  };
+  // With TLS_CERT_FILE / TLS_KEY_FILE the same listener speaks HTTPS only (docs/operations.md, HTTPS).
+  const tls = config.tls;
+  const server: Server = tls ? createHttpsServer({ ...options, ...readTlsPair(tls) }, accept) : createServer(options, accept);
+  const reloadTls = () => {
+    if (!tls) return;
+    try {
+      (server as HttpsServer).setSecureContext(readTlsPair(tls));
+      log.info({ port, cert: tls.certFile }, 'TLS certificate reloaded');
+    } catch (err) {
+      log.error({ err, port }, 'TLS certificate not reloaded; the current one stays in use');
+    }
+  };
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   // No traffic either way for this long while a request is open (a client that stopped reading
   // its answer): the socket is destroyed.
@@ -193,9 +209,8 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
   if (server.maxConnections < config.maxConnections) {
     log.warn({ max_connections: server.maxConnections, descriptor_limit: limit }, 'MAX_CONNECTIONS lowered to fit the open-file limit');
   }
-  server.on('connection', (socket: Socket) => {
-    metrics.httpConnections.inc();
-    socket.once('close', () => metrics.httpConnections.dec());
+  // Under TLS the requests' socket is the TLS socket, not the TCP connection under it.
+  const onRequestSocket = (socket: Socket) => {
     // Node closes the socket of an answer sent with Connection: close by destroySoon() (as does
     // node-server after draining a body); with part of the request's body still to come, linger.
     const destroySoon = socket.destroySoon.bind(socket);
@@ -206,7 +221,13 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
       lingering.add(socket);
       lingerThenClose(socket, req, destroySoon);
     };
+  };
+  server.on('connection', (socket: Socket) => {
+    metrics.httpConnections.inc();
+    socket.once('close', () => metrics.httpConnections.dec());
+    if (!tls) onRequestSocket(socket);
   });
+  if (tls) server.on('secureConnection', onRequestSocket);
   // Past the cap Node accepts and closes at once, so the listener keeps working for later clients.
   server.on('drop', (data?: { remoteAddress?: string }) => {
     metrics.httpConnectionsClosed.inc({ reason: 'limit' });
@@ -244,6 +265,7 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
             server.closeIdleConnections();
             setTimeout(() => server.closeAllConnections(), 5000).unref();
           }),
+        reloadTls,
       });
     });
   });
