@@ -143,11 +143,13 @@ export function machineOee(ctx: AppContext, machineId: number, q: { from: number
   return ctx.store.read(() => {
     const machine = machineRow(ctx, machineId);
     const span = { from: q.from, to: q.to };
+    const periods = q.by ? periodsOf(ctx, span, q.by) : [];
+    if (periods.length > MAX_PERIODS) throw validation('by', `the range holds more than ${MAX_PERIODS} shifts; ask for a shorter range`);
     return {
       machine_id: machine.id,
       machine_name: machine.name,
       ...figuresFor(ctx, machine, span),
-      periods: q.by ? periodsOf(ctx, span, q.by).map((p) => ({ label: p.label, ...figuresFor(ctx, machine, p) })) : [],
+      periods: periods.map((p) => ({ label: p.label, ...figuresFor(ctx, machine, p) })),
     };
   });
 }
