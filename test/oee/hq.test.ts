@@ -8,7 +8,7 @@ import { startRunRecorder } from '../../src/modules/oee/runs.ts';
 import { recordEndedShifts } from '../../src/modules/oee/shift-records.ts';
 import { body } from '../helpers/app.ts';
 import { act, createWorkOrder } from '../helpers/floor.ts';
-import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, startEdge, startHq } from '../sync/fixture.ts';
+import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, pullUntil, startEdge, startHq } from '../sync/fixture.ts';
 
 const MIN = 60_000;
 const Z = (hhmm: string) => Date.parse(`2026-11-26T${hhmm}:00Z`);
@@ -91,5 +91,15 @@ describe('OEE at HQ', () => {
     expect(Number(v?.performance)).toBeCloseTo(315 / 405, 12);
     expect(Number(v?.quality)).toBeCloseTo(600 / 630, 12);
     expect(Number(v?.oee)).toBeCloseTo((600 * 30) / (450 * 60), 12);
+  });
+
+  it("a reason corrected at HQ with plain SQL reaches the site's downtime list", async () => {
+    const [d] = await hqRows<{ id: number }>(hq, "UPDATE downtimes SET reason_code = 'jam', note = 'HQ review' WHERE site_id = 7 RETURNING id");
+    expect(d).toBeDefined();
+    const admin = (await edge.gw.login('admin')).token;
+    const reasonAtEdge = async () =>
+      (await body<{ reason_code: string; note: string }>(await edge.gw.req('GET', `/downtimes/${d?.id}`, { token: admin }))).data;
+    await pullUntil(edge, async () => (await reasonAtEdge()).reason_code === 'jam');
+    expect(await reasonAtEdge()).toMatchObject({ reason_code: 'jam', note: 'HQ review', reason_label: 'Mechanical / Jam' });
   });
 });
