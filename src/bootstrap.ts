@@ -13,6 +13,7 @@ import { createPasswordHasher, type PasswordHasher } from './modules/auth/passwo
 import { createSessionCache } from './modules/auth/session-cache.ts';
 import { createAuthThrottles } from './modules/auth/throttle.ts';
 import { createTokenService } from './modules/auth/tokens.ts';
+import { createReadingTypeCatalog } from './modules/machines/reading-types.ts';
 import { createDriverRegistry } from './modules/ops/driver-status.ts';
 import { createReadingsWriter } from './modules/readings/writer.ts';
 
@@ -68,5 +69,6 @@ export function buildContext(config: Config, logger: Logger, overrides: ContextO
       { flushIntervalMs: config.settings.readings.flush_interval_ms, flushMaxRows: config.settings.readings.flush_max_rows },
     ),
     drivers: createDriverRegistry(),
+    readingTypes: createReadingTypeCatalog(),
   };
 }

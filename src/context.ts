@@ -9,6 +9,7 @@ import type { AuthThrottles } from './modules/auth/throttle.ts';
 import type { TokenService } from './modules/auth/tokens.ts';
 import type { DriverStatusSource } from './modules/ops/driver-status.ts';
 import type { Metrics } from './metrics.ts';
+import type { ReadingTypeCatalog } from './modules/machines/reading-types.ts';
 import type { ReadingsSink } from './modules/readings/writer.ts';
 
 /** The one context object built in main.ts and handed down; nothing else is global. */
@@ -25,6 +26,8 @@ export interface AppContext {
   throttle: AuthThrottles;
   readings: ReadingsSink;
   drivers: DriverStatusSource;
+  /** Display names, units and sampling periods of the configured tags (empty without devices). */
+  readingTypes: ReadingTypeCatalog;
   metrics: Metrics;
 }
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DeviceConfigError, parseDevices } from '../drivers/config.ts';
 import { createUser } from '../src/modules/auth/service.ts';
 import { body, listeningGateway, makeGateway, T0, type TestGateway, iso } from './helpers/app.ts';
 import { createWorkOrder } from './helpers/floor.ts';
@@ -102,6 +103,56 @@ describe('machines page, live from the readings writer', () => {
     expect(chart).not.toContain('<html');
     expect((await agent.get(`/console/machines/${press}/chart?type=nope`)).status).toBe(404);
     expect((await agent.get('/console/machines/424242')).status).toBe(404);
+  });
+});
+
+describe('reading types as the device config describes them', () => {
+  const devices = (tag: Record<string, unknown>) => ({
+    machines: [{ name: 'fan-1', machine_type: 'fan' }],
+    devices: [
+      {
+        name: 'fan-plc',
+        protocol: 'modbus-tcp',
+        machine: 'fan-1',
+        host: '127.0.0.1',
+        port: 5020,
+        tags: [{ name: 'speed', reading_type: 'fan_speed', unit: 'rpm', area: 'holding', address: 0, data_type: 'uint16', ...tag }],
+      },
+    ],
+  });
+
+  it('names each reading type by its tag (display name, else the reading type made readable) with its unit, and shades no data by the tag’s period', async () => {
+    const fan = await machine('fan-1');
+    gw.ctx.readingTypes.load(parseDevices(devices({ poll_interval_ms: 150_000 })), new Map([['fan-1', fan]]));
+    // Both types every 2.5 minutes for the last hour: fan_speed is configured so, `airflow` is not.
+    const every150s = (type: string) =>
+      Array.from({ length: 24 }, (_, i) => ({ reading_type: type, value: 1400 + i, unit: 'rpm', timestamp: iso(T0 - 3600_000 + 60_000 + i * 150_000) }));
+    await post(fan, [...every150s('fan_speed'), ...every150s('airflow')]);
+    const agent = await signedIn('worker');
+    const list = await (await agent.get('/console/machines')).text();
+    expect(list).toContain('>Fan speed, rpm</a>');
+    expect(list).toContain('>Airflow, rpm</a>');
+    // A tag read every 2.5 minutes turns stale after twice that (5 minutes), not after the default 2.
+    expect(list).toMatch(/data-reading="fan_speed"[\s\S]*?data-stale-ms="300000"/);
+    const speed = await (await agent.get(`/console/machines/${fan}?type=fan_speed`)).text();
+    expect(speed).toContain('<title id="chart-');
+    expect(speed).toContain('fan-1: Fan speed, rpm · last hour');
+    expect(speed).not.toContain('class="gap"');
+    expect(speed).not.toContain('No data');
+    const airflow = await (await agent.get(`/console/machines/${fan}?type=airflow`)).text();
+    expect(airflow).toContain('class="gap"');
+    expect(airflow).toContain('No data');
+
+    // A display name from the config wins over the reading type.
+    gw.ctx.readingTypes.load(parseDevices(devices({ display_name: 'Exhaust fan' })), new Map([['fan-1', fan]]));
+    expect(await (await agent.get('/console/machines')).text()).toContain('>Exhaust fan, rpm</a>');
+  });
+
+  it('refuses an empty or overlong display name in the devices file, naming the tag', () => {
+    for (const bad of ['', '   ', 'x'.repeat(65), 42]) {
+      expect(() => parseDevices(devices({ display_name: bad }))).toThrow(DeviceConfigError);
+      expect(() => parseDevices(devices({ display_name: bad }))).toThrow(/tag 'speed': display_name/);
+    }
   });
 });
 

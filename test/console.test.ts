@@ -135,7 +135,10 @@ describe('console role matrix', () => {
         const { agent } = await signedIn(role as 'worker');
         const res = await agent.get(path);
         expect(res.status, `${role} ${path}`).toBe(status);
-        if (status === 403) expect(await res.text()).toContain('Your role cannot open this page.');
+        const html = await res.text();
+        // Standards mode on every page, the 403 page too.
+        expect(html.startsWith('<!DOCTYPE html><html lang="en">'), `${role} ${path}: doctype`).toBe(true);
+        if (status === 403) expect(html).toContain('Your role cannot open this page.');
       }
     });
   }
@@ -179,7 +182,8 @@ describe('my work', () => {
     expect(await stageStatus(planner.token, wo)).toBe('in_progress');
     const events = gw.ctx.store.sqlite.prepare("SELECT count(*) AS n FROM events WHERE kind = 'stage.started'").get() as { n: number };
     expect(events.n).toBe(1);
-    expect(await (await agent.get('/console/work')).text()).toContain('Stage started.');
+    // The message names the stage.
+    expect(await (await agent.get('/console/work')).text()).toContain('cutting started.');
 
     // A stale form (fresh key) for the same start is refused by the state machine, in words.
     await agent.post(`/console/stages/${stageId}/start`, { ...fields, idem: 'another-key' });
@@ -200,10 +204,12 @@ describe('my work', () => {
   it('finishes with quantities and reports an issue', async () => {
     const { planner, wo, stageId, agent } = await workerAtStage();
     await agent.post(`/console/stages/${stageId}/start`, await agent.formFields('/console/work', `/console/stages/${stageId}/start`));
-    const issue = await agent.formFields('/console/work', `/console/stages/${stageId}/issue`);
+    const issue = await agent.formFields(`/console/work/${stageId}/issue`, `/console/stages/${stageId}/issue`);
     await agent.post(`/console/stages/${stageId}/issue`, { ...issue, type: 'tooling', description: 'blade <b>dull</b>' });
-    const done = await agent.formFields('/console/work', `/console/stages/${stageId}/done`);
+    expect(await (await agent.get('/console/work')).text()).toContain('Issue reported on cutting.');
+    const done = await agent.formFields(`/console/work/${stageId}/done`, `/console/stages/${stageId}/done`);
     await agent.post(`/console/stages/${stageId}/done`, { ...done, qty_good: '9', qty_scrap: '1' });
+    expect(await (await agent.get('/console/work')).text()).toContain('cutting finished.');
     const stages = await body<{ status: string; qty_good: number; qty_scrap: number }[]>(
       await gw.req('GET', `/workorders/${wo.id}/stages`, { token: planner.token }),
     );
@@ -217,7 +223,7 @@ describe('my work', () => {
   it('bad quantities come back as the API validation message, not a 500', async () => {
     const { planner, wo, stageId, agent } = await workerAtStage();
     await agent.post(`/console/stages/${stageId}/start`, await agent.formFields('/console/work', `/console/stages/${stageId}/start`));
-    const done = await agent.formFields('/console/work', `/console/stages/${stageId}/done`);
+    const done = await agent.formFields(`/console/work/${stageId}/done`, `/console/stages/${stageId}/done`);
     const res = await agent.post(`/console/stages/${stageId}/done`, { ...done, qty_good: '-3' });
     expect(res.status).toBe(303);
     expect(await (await agent.get('/console/work')).text()).toContain('The gateway could not do that:');
@@ -326,5 +332,75 @@ describe('console when the gateway cannot answer', () => {
     } finally {
       slow.close();
     }
+  });
+});
+
+describe('for the floor: plant time, clear actions, plain words', () => {
+  it('shows times in PLANT_TZ with its zone on My work and the Board, and "today" is the plant’s day', async () => {
+    const berlin = makeGateway({ PLANT_TZ: 'Europe/Berlin' });
+    try {
+      const planner = await berlin.login('planner');
+      // 08:00–16:00 UTC on 26 November is 09:00–17:00 CET; the clock stands at 08:00 UTC.
+      const wo = await createWorkOrder(berlin, planner.token, {
+        stages: [{ stage_name: 'cutting', planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T23:30:00Z' }],
+      });
+      const worker = await berlin.login('worker');
+      expect((await berlin.req('POST', `/stages/${wo.stages[0]?.id}/assignments`, { token: planner.token, body: { user_id: worker.id } })).status).toBe(201);
+      const agent = new ConsoleAgent(berlin);
+      await agent.signIn(worker.username, worker.password);
+      const work = await (await agent.get('/console/work')).text();
+      // 23:30 UTC is already the next day in Berlin: the date is shown.
+      expect(work).toContain('Planned: 09:00 CET – 2026-11-27 00:30 CET');
+      expect(work).not.toContain('UTC');
+      const manager = new ConsoleAgent(berlin);
+      const boss = await berlin.login('manager');
+      await manager.signIn(boss.username, boss.password);
+      const board = await (await manager.get('/console/board')).text();
+      expect(board).toContain('09:00 CET – 17:00 CET');
+      expect(board).not.toContain('UTC');
+    } finally {
+      berlin.close();
+    }
+  });
+
+  it('a running stage offers Done… (primary), Pause… and Report an issue… as buttons, with the time worked and paused', async () => {
+    const { stageId, agent, planner, wo } = await workerAtStage();
+    await agent.post(`/console/stages/${stageId}/start`, await agent.formFields('/console/work', `/console/stages/${stageId}/start`));
+    gw.clock.advance(75 * 60_000);
+    await agent.post(`/console/stages/${stageId}/pause`, {
+      ...(await agent.formFields(`/console/work/${stageId}/pause`, `/console/stages/${stageId}/pause`)),
+      reason: 'no material',
+    });
+    gw.clock.advance(10 * 60_000);
+    let html = await (await agent.get('/console/work')).text();
+    expect(html).toContain('cutting paused.');
+    expect(html).toContain('Worked 1 h 15 min</strong> · paused 10 min in all');
+    expect(html).toMatch(/<button type="submit">Resume<\/button>/);
+    await agent.post(`/console/stages/${stageId}/resume`, await agent.formFields('/console/work', `/console/stages/${stageId}/resume`));
+    html = await (await agent.get('/console/work')).text();
+    expect(html).not.toContain('<summary');
+    expect(html).toContain(`<form method="get" action="/console/work/${stageId}/done"><button type="submit" class="finish">Done…</button></form>`);
+    expect(html).toContain(`<form method="get" action="/console/work/${stageId}/pause"><button type="submit" class="secondary">Pause…</button></form>`);
+    expect(html).toContain(
+      `<form method="get" action="/console/work/${stageId}/issue"><button type="submit" class="secondary">Report an issue…</button></form>`,
+    );
+    // The confirmation is a page of its own (it works with JavaScript off), and says why it asks.
+    const confirm = await (await agent.get(`/console/work/${stageId}/done`)).text();
+    expect(confirm).toContain('<h1>Finish cutting?</h1>');
+    expect(confirm).toContain('Finishing a stage cannot be undone.');
+    expect(confirm).toContain('Yes, finish cutting');
+    // Another worker cannot open a step of a stage that is not theirs, nor a step that does not exist.
+    const other = await signedIn('worker');
+    expect((await other.agent.get(`/console/work/${stageId}/done`)).status).toBe(404);
+    expect((await agent.get(`/console/work/${stageId}/delete`)).status).toBe(404);
+    expect(await stageStatus(planner.token, wo)).toBe('in_progress');
+  });
+
+  it('the System page speaks in sentences: sync off said so, disk in GiB, no raw field names', async () => {
+    const { agent } = await signedIn('admin');
+    const html = await (await agent.get('/console/system')).text();
+    expect(html).toContain('Sync to HQ is off: no HQ database is configured');
+    expect(html).toMatch(/data-disk-free="true">\d+\.\d GiB free of \d+\.\d GiB \(\d+%\)/);
+    expect(html).not.toMatch(/>\s*enabled\s*<|>\s*rejected\s*<|>\s*backlog\s*</);
   });
 });

@@ -12,6 +12,8 @@ export const tagCommon = {
   name: ident,
   machine: z.string().min(1).max(64).optional(),
   reading_type: ident,
+  /** What people read for the reading type (the console's "Fan speed"); absent: made from reading_type. */
+  display_name: z.string().trim().min(1).max(64).optional(),
   unit: z.string().min(1).max(32).optional(),
   scale: z.number().finite().default(1),
   offset: z.number().finite().default(0),
@@ -47,6 +49,8 @@ export interface DeviceBase {
   protocol: string;
   /** The machine its tags feed (a tag may name another); absent on push devices, whose messages name their machine. */
   machine?: string | undefined;
+  /** How often its tags are read, unless a tag says otherwise; absent on push devices. */
+  poll_interval_ms?: number;
   status?: z.output<typeof statusMap>;
   /** Fixed tags; none on push devices (MQTT ingest), where every message says its machine and reading type. */
   tags: readonly TagBase[];

@@ -6,26 +6,36 @@ body { margin:0; font: 20px/1.45 system-ui, sans-serif; color:var(--fg); backgro
 header { display:flex; flex-wrap:wrap; gap:.5rem 1rem; align-items:center; padding:.5rem 1rem; background:#0b2545; color:#fff; }
 header a, header button { color:#fff; }
 header .who { margin-left:auto; }
-nav a { display:inline-block; padding:.6rem .8rem; font-weight:600; text-decoration:none; border-radius:6px; }
+nav a { display:inline-flex; align-items:center; min-height:56px; padding:.6rem .8rem; font-weight:600; text-decoration:none; border-radius:6px; }
+/* Every control is a 56 px target (docs/console.md): links too, however short their text. */
+a { display:inline-flex; align-items:center; min-height:56px; min-width:56px; color:var(--accent); }
+th > a, td > a, h2 > a, h3 > a { padding:0 .3rem; }
 nav a[aria-current=page] { background:#fff; color:#0b2545; }
 main { padding:1rem; max-width:1200px; margin:0 auto; }
 h1 { font-size:1.6rem; margin:.5rem 0 1rem; } h2 { font-size:1.3rem; margin:1.5rem 0 .5rem; }
 a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-visible { outline:4px solid #ffbf00; outline-offset:2px; }
-button, .button { min-height:56px; min-width:56px; padding:.5rem 1.2rem; font:inherit; font-weight:700; border:2px solid var(--accent); border-radius:8px; background:var(--accent); color:#fff; cursor:pointer; }
-button.secondary { background:#fff; color:var(--accent); }
+button, .button { display:inline-flex; align-items:center; justify-content:center; min-height:56px; min-width:56px; padding:.5rem 1.2rem; font:inherit; font-weight:700; border:2px solid var(--accent); border-radius:8px; background:var(--accent); color:#fff; cursor:pointer; text-decoration:none; }
+button.secondary, .button.secondary { background:#fff; color:var(--accent); }
 button.danger, .button.danger { background:var(--bad); border-color:var(--bad); color:#fff; }
+/* Done cannot be undone: its own colour and a tick, never mistaken for Pause. */
+button.finish { background:var(--ok); border-color:var(--ok); }
+button.finish::before { content:'✓'; margin-right:.4rem; }
+.warning { font-weight:700; color:var(--bad); }
+.warning-box { border-left:6px solid var(--bad); background:#fdf2f4; padding:.2rem .8rem; margin:.6rem 0; } .warning-box p { margin:.4rem 0; }
 button[disabled] { opacity:.6; }
-header button { min-height:44px; background:transparent; border-color:#fff; }
-input, select, textarea { font:inherit; min-height:48px; padding:.3rem .5rem; border:2px solid var(--line); border-radius:6px; max-width:100%; }
+header button { background:transparent; border-color:#fff; }
+input, select, textarea { font:inherit; min-height:56px; min-width:56px; padding:.3rem .5rem; border:2px solid var(--line); border-radius:6px; max-width:100%; }
 label { display:block; font-weight:600; margin:.4rem 0 .2rem; }
 .flash { padding:.8rem 1rem; border-radius:8px; margin-bottom:1rem; font-weight:600; }
 .flash.ok { background:#e3f5e9; border:2px solid var(--ok); } .flash.error { background:#fde7ea; border:2px solid var(--bad); }
-.cards { display:grid; grid-template-columns:repeat(auto-fill, minmax(320px, 1fr)); gap:1rem; }
+.cards { display:grid; grid-template-columns:repeat(auto-fill, minmax(min(100%, 400px), 1fr)); gap:1rem; }
+.card table th, .card table td { padding:.3rem .3rem; } .card td.muted { white-space:nowrap; }
 .card { border:2px solid var(--line); border-radius:10px; padding:1rem; }
 .card h2, .card h3 { margin-top:0; }
 .actions { display:flex; flex-wrap:wrap; gap:.6rem; align-items:flex-end; margin-top:.6rem; }
 .actions form { margin:0; }
-details { margin-top:.6rem; } summary { min-height:48px; padding:.6rem 0; font-weight:700; cursor:pointer; }
+details { margin-top:.6rem; } summary { display:flex; align-items:center; min-height:56px; padding:0 .3rem; font-weight:700; cursor:pointer; }
+summary::before { content:'▸'; margin-right:.4rem; } details[open] > summary::before { content:'▾'; }
 .status { display:inline-block; padding:.1rem .6rem; border-radius:999px; font-weight:700; border:2px solid currentColor; }
 .status.in_progress, .status.running { color:var(--ok); } .status.paused, .status.idle, .status.ack { color:var(--warn); }
 .status.down, .status.open, .status.offline { color:var(--bad); } .status.done, .status.resolved, .status.planned, .status.maintenance { color:var(--muted); }
@@ -34,7 +44,8 @@ table { border-collapse:collapse; width:100%; } th, td { text-align:left; paddin
 .q-good { font-weight:700; }
 .q-bad { color:var(--bad); font-weight:700; text-decoration: line-through wavy; }
 .q-uncertain { color:var(--warn); font-style:italic; }
-.q-stale { color:var(--stale); font-style:italic; opacity:.75; }
+/* Stale: dark grey (7:1 on white, WCAG AA needs 4.5:1) with a dashed underline and the word "stale". */
+.q-stale { color:var(--stale); text-decoration: underline dashed; text-underline-offset:.2em; }
 .tag { font-size:.8em; font-weight:700; padding:0 .4rem; border-radius:4px; border:1px solid currentColor; margin-left:.3rem; font-style:normal; text-decoration:none; display:inline-block; }
 .late { color:var(--bad); font-weight:700; }
 progress { width:100%; height:1.2rem; }
@@ -63,7 +74,7 @@ document.addEventListener('submit', function (e) {
   if (staleMs) setInterval(function () {
     var now = Date.now() + skew;
     document.querySelectorAll('td[data-ts]').forEach(function (td) {
-      if (td.dataset.stale || now - Number(td.dataset.ts) <= staleMs) return;
+      if (td.dataset.stale || now - Number(td.dataset.ts) <= Number(td.dataset.staleMs || staleMs)) return;
       var tag = document.createElement('span'); tag.className = 'tag'; tag.textContent = body.dataset.staleLabel;
       if (td.dataset.quality !== 'bad') td.className = 'q-stale';
       td.dataset.stale = '1'; td.appendChild(tag);
@@ -107,6 +118,12 @@ document.addEventListener('submit', function (e) {
       var m = row.dataset.rowMachine, type = row.dataset.reading;
       var cur = document.querySelector('tr[data-row-machine="' + m + '"][data-reading="' + CSS.escape(type) + '"]');
       if (cur) cur.replaceWith(row); else missing = true;
+      // "Last seen" moves on with the machine's newest value (the server formatted its time).
+      var ts = row.querySelector('td[data-ts]'), time = row.querySelector('td[data-time]');
+      document.querySelectorAll('[data-machine="' + m + '"] [data-last-seen]').forEach(function (seen) {
+        if (!ts || !time || Number(ts.dataset.ts) <= Number(seen.dataset.lastSeen)) return;
+        seen.dataset.lastSeen = ts.dataset.ts; seen.textContent = time.textContent.trim();
+      });
       if (chart && chart.dataset.chartMachine === m && chart.dataset.chartType === type) redrawChart();
     });
     if (missing) refresh();

@@ -1,8 +1,11 @@
 import type { Hono } from 'hono';
+import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
+import { type PlantTime, plantTime } from '../lib/plant-time.ts';
+import { parseTimestamp } from '../lib/time.ts';
 import type { Frame } from './frame.tsx';
-import { FormGuard, Layout, StatusBadge, shortTime } from './layout.tsx';
-import type { Stage, WorkOrder } from './pages/work.tsx';
+import { FormGuard, Layout, StatusBadge } from './layout.tsx';
+import { duration, type Stage, type WorkOrder } from './pages/work.tsx';
 import { t } from './strings.ts';
 
 interface WoMetrics {
@@ -20,6 +23,7 @@ interface Issue {
   type: string;
   description: string;
   status: string;
+  created_by: number;
   created_at: string;
 }
 interface UserRow {
@@ -35,35 +39,59 @@ interface BoardRow {
   late: boolean;
 }
 
-const minutes = (s: number | null | undefined) => (s === null || s === undefined ? '—' : `${s > 0 ? '+' : ''}${Math.round(s / 60)} min`);
+const minutes = (s: number) => `${s > 0 ? '+' : ''}${Math.round(s / 60)} min`;
 
-function IssueRow(props: { issue: Issue; csrf: string; where: string | undefined }) {
+/** A user's name where the board knows it (active workers), else `#id`. */
+const nameOf = (workers: UserRow[], id: number) => workers.find((w) => w.id === id)?.username ?? `#${id}`;
+
+function IssueRow(props: { issue: Issue; csrf: string; where: string | undefined; reporter: string; now: number; time: PlantTime }) {
   const { issue } = props;
+  // Acknowledging comes first and is the primary action on an open issue, so it is not skipped;
+  // once acknowledged, Resolve is.
   const next = issue.status === 'open' ? ['ack', 'resolved'] : ['resolved'];
+  const created = Date.parse(issue.created_at);
   return (
     <tr data-issue={issue.id}>
       <td>{props.where ?? `#${issue.work_order_stage_id}`}</td>
       <td>{issue.type.replace('_', ' ')}</td>
       <td>{issue.description}</td>
+      <td data-reported>
+        {t.reportedBy(props.reporter, duration((props.now - created) / 1000))}
+        <br />
+        <span class="muted">{props.time.at(created, props.now)}</span>
+      </td>
       <td>
         <StatusBadge status={issue.status} />
       </td>
       <td>
-        {
-          <div class="actions">
-            {next.map((status) => (
-              <form method="post" action={`/console/issues/${issue.work_order_stage_id}/${issue.id}`}>
-                <FormGuard csrf={props.csrf} />
-                <input type="hidden" name="status" value={status} />
-                <button type="submit" class={status === 'ack' ? 'secondary' : undefined}>
-                  {status === 'ack' ? t.acknowledge : t.resolve}
-                </button>
-              </form>
-            ))}
-          </div>
-        }
+        <div class="actions">
+          {next.map((status, i) => (
+            <form method="post" action={`/console/issues/${issue.work_order_stage_id}/${issue.id}`}>
+              <FormGuard csrf={props.csrf} />
+              <input type="hidden" name="status" value={status} />
+              <button type="submit" class={i === 0 ? undefined : 'secondary'}>
+                {status === 'ack' ? t.acknowledge : t.resolve}
+              </button>
+            </form>
+          ))}
+        </div>
       </td>
     </tr>
+  );
+}
+
+/** "Welding [in progress] · Delay: +5 min · Assigned: wanda": parts without a value are left out. */
+function StageLine(props: { stage: Stage; metrics: StageMetrics | undefined; workers: UserRow[] }) {
+  const { stage, metrics } = props;
+  const delay = metrics?.end_delay_s ?? metrics?.start_delay_s ?? null;
+  const parts: string[] = [];
+  if (delay !== null) parts.push(`${t.delay}: ${minutes(delay)}`);
+  if (stage.assigned_user_ids.length > 0) parts.push(`${t.assigned}: ${stage.assigned_user_ids.map((id) => nameOf(props.workers, id)).join(', ')}`);
+  return (
+    <>
+      {stage.stage_name} <StatusBadge status={stage.status} />
+      {parts.length > 0 && ` · ${parts.join(' · ')}`}
+    </>
   );
 }
 
@@ -90,23 +118,26 @@ function AssignForm(props: { stage: Stage; csrf: string; workers: UserRow[] }) {
 }
 
 /** Supervisor board: work orders planned today or late, with progress and delays; open issues. */
-export function registerBoard(app: Hono<HttpEnv>, frame: Frame, clockNow: () => number): void {
+export function registerBoard(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext): void {
   app.get(
     '/console/board',
     frame.page(['manager', 'planner', 'admin'], async (c, input) => {
       const { api, user, csrf } = input;
-      const now = clockNow();
-      const dayStart = new Date(now).toISOString().slice(0, 10);
+      const now = ctx.clock.now();
+      const time = plantTime(ctx.config.plantTz);
+      // "Today" is the plant's day, from its midnight in PLANT_TZ.
+      const today = time.day(now);
+      const midnight = new Date(parseTimestamp(`${today}T00:00:00`, time.zone) ?? now).toISOString();
       const found = new Map<number, WorkOrder>();
-      for (const q of ['status=in_progress', 'status=planned', `planned_from=${dayStart}T00:00:00Z`]) {
+      for (const q of ['status=in_progress', 'status=planned', `planned_from=${encodeURIComponent(midnight)}`]) {
         const res = await api.call<WorkOrder[]>('GET', `/workorders?${q}&limit=100`);
         if (res.ok) for (const wo of res.data) found.set(wo.id, wo);
       }
       const rows: BoardRow[] = [];
       for (const wo of found.values()) {
         const late = wo.status !== 'done' && Date.parse(wo.planned_end) < now;
-        const today = wo.planned_start.slice(0, 10) === dayStart || wo.planned_end.slice(0, 10) === dayStart;
-        if (!late && !today && wo.status !== 'in_progress') continue;
+        const isToday = time.day(Date.parse(wo.planned_start)) === today || time.day(Date.parse(wo.planned_end)) === today;
+        if (!late && !isToday && wo.status !== 'in_progress') continue;
         const metrics = await api.call<WoMetrics>('GET', `/workorders/${wo.id}/metrics`);
         const stages = await api.call<Stage[]>('GET', `/workorders/${wo.id}/stages`);
         const withMetrics = [];
@@ -142,6 +173,7 @@ export function registerBoard(app: Hono<HttpEnv>, frame: Frame, clockNow: () => 
                       <th scope="col">{t.stage}</th>
                       <th scope="col">{t.issueType}</th>
                       <th scope="col">{t.issueDescription}</th>
+                      <th scope="col">{t.reported}</th>
                       <th scope="col">{t.status}</th>
                       <th scope="col">
                         <span class="sr-only">{t.actions}</span>
@@ -150,7 +182,14 @@ export function registerBoard(app: Hono<HttpEnv>, frame: Frame, clockNow: () => 
                   </thead>
                   <tbody>
                     {issues.map((issue) => (
-                      <IssueRow issue={issue} csrf={csrf} where={stageNames.get(issue.work_order_stage_id)} />
+                      <IssueRow
+                        issue={issue}
+                        csrf={csrf}
+                        where={stageNames.get(issue.work_order_stage_id)}
+                        reporter={nameOf(workers, issue.created_by)}
+                        now={now}
+                        time={time}
+                      />
                     ))}
                   </tbody>
                 </table>
@@ -165,7 +204,7 @@ export function registerBoard(app: Hono<HttpEnv>, frame: Frame, clockNow: () => 
                     {r.wo.product_code} · lot {r.wo.lot_no} <StatusBadge status={r.wo.status} /> {r.late && <span class="late">{t.late}</span>}
                   </h3>
                   <p class="muted">
-                    {shortTime(r.wo.planned_start, now)} – {shortTime(r.wo.planned_end, now)} · qty {r.wo.qty}
+                    {time.at(r.wo.planned_start, now)} – {time.at(r.wo.planned_end, now)} · qty {r.wo.qty}
                   </p>
                   <label>
                     {t.progress}: {r.metrics?.progress_pct ?? 0}%
@@ -173,12 +212,8 @@ export function registerBoard(app: Hono<HttpEnv>, frame: Frame, clockNow: () => 
                   </label>
                   <ul>
                     {r.stages.map(({ stage, metrics }) => (
-                      <li>
-                        {stage.stage_name} <StatusBadge status={stage.status} /> {t.delay}: {minutes(metrics?.end_delay_s ?? metrics?.start_delay_s)} ·{' '}
-                        {t.assigned}:{' '}
-                        {stage.assigned_user_ids.length === 0
-                          ? '—'
-                          : stage.assigned_user_ids.map((id) => workers.find((w) => w.id === id)?.username ?? `#${id}`).join(', ')}
+                      <li data-stage-line={stage.id}>
+                        <StageLine stage={stage} metrics={metrics} workers={workers} />
                         {canAssign && stage.status !== 'done' && <AssignForm stage={stage} csrf={csrf} workers={workers} />}
                       </li>
                     ))}

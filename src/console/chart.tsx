@@ -1,3 +1,4 @@
+import type { PlantTime } from '../lib/plant-time.ts';
 import { t } from './strings.ts';
 
 /** A reading as GET /machines/{id}/readings returns it (the fields the chart needs). */
@@ -11,8 +12,17 @@ export interface ChartReading {
 export const CHART_SPAN_MS = 3600_000;
 const BUCKET_MS = 60_000;
 const BUCKETS = CHART_SPAN_MS / BUCKET_MS;
-/** Empty minutes in a row from which the chart shades a gap (the machines page's stale age). */
-const GAP_BUCKETS = 2;
+/** A reading type whose tag the device config does not know (posted through the API) is taken as sampled once a minute. */
+const DEFAULT_PERIOD_MS = 60_000;
+
+/**
+ * Empty minutes in a row from which the chart shades "no data": more than the tag's own sampling
+ * period can leave empty (with 10% for jitter). Once a minute: 2 empty minutes (as the stale rule);
+ * every 2.5 minutes: 3; every second: 1.
+ */
+export function gapBuckets(periodMs: number | undefined): number {
+  return Math.floor(((periodMs ?? DEFAULT_PERIOD_MS) * 1.1) / BUCKET_MS) + 1;
+}
 
 interface Bucket {
   start: number;
@@ -32,7 +42,6 @@ const Y0 = 12;
 const Y1 = 128;
 const BAD_Y = 136;
 
-const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 export const num = (v: number) => (Math.abs(v) >= 1000 ? v.toFixed(0) : String(Number(v.toPrecision(4))));
 
 /** One-minute buckets of the last hour: count, bad, uncertain, min/max/mean of the usable values. */
@@ -68,15 +77,15 @@ export function bucketize(readings: ChartReading[], now: number): Bucket[] {
   return buckets;
 }
 
-/** Runs of at least GAP_BUCKETS empty minutes, as [first, last] bucket indexes. */
-function gaps(buckets: Bucket[]): Array<[number, number]> {
+/** Runs of at least `minBuckets` empty minutes, as [first, last] bucket indexes. */
+function gaps(buckets: Bucket[], minBuckets: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   let start = -1;
   buckets.forEach((b, i) => {
     if (b.n === 0 && start < 0) start = i;
     if ((b.n > 0 || i === buckets.length - 1) && start >= 0) {
       const end = b.n > 0 ? i - 1 : i;
-      if (end - start + 1 >= GAP_BUCKETS) out.push([start, end]);
+      if (end - start + 1 >= minBuckets) out.push([start, end]);
       start = -1;
     }
   });
@@ -84,7 +93,7 @@ function gaps(buckets: Bucket[]): Array<[number, number]> {
 }
 
 /** What the chart says in words: for its <desc> and for screen readers. */
-export function chartSummary(readings: ChartReading[], now: number, unit: string): string {
+export function chartSummary(readings: ChartReading[], now: number, unit: string, time: PlantTime, periodMs: number | undefined): string {
   const buckets = bucketize(readings, now);
   const usable = readings.filter((r) => r.quality !== 'bad' && r.value !== null && Date.parse(r.timestamp) >= now - CHART_SPAN_MS);
   const bad = buckets.reduce((a, b) => a + b.bad, 0);
@@ -94,13 +103,14 @@ export function chartSummary(readings: ChartReading[], now: number, unit: string
     const values = usable.map((r) => r.value as number);
     const last = usable.reduce((a, r) => (Date.parse(r.timestamp) >= Date.parse(a.timestamp) ? r : a));
     parts.push(
-      t.chartRange(num(Math.min(...values)), num(Math.max(...values)), `${num(last.value as number)} ${unit}`.trim(), hhmm(Date.parse(last.timestamp))),
+      t.chartRange(num(Math.min(...values)), num(Math.max(...values)), `${num(last.value as number)} ${unit}`.trim(), time.clock(Date.parse(last.timestamp))),
     );
   }
   if (bad > 0) parts.push(t.chartBad(bad));
-  const found = gaps(buckets);
+  const found = gaps(buckets, gapBuckets(periodMs));
   // A few gaps are named; many (a slow or patchy source) are summed up.
-  if (found.length <= 3) for (const [a, b] of found) parts.push(t.chartGap(hhmm(buckets[a]?.start ?? now), hhmm((buckets[b]?.start ?? now) + BUCKET_MS)));
+  if (found.length <= 3)
+    for (const [a, b] of found) parts.push(t.chartGap(time.hhmm(buckets[a]?.start ?? now), time.clock((buckets[b]?.start ?? now) + BUCKET_MS)));
   else
     parts.push(
       t.chartGaps(
@@ -116,8 +126,17 @@ export function chartSummary(readings: ChartReading[], now: number, unit: string
  * as a line, the minute's min–max as a band, bad readings as red marks under the plot, minutes
  * without data shaded grey, uncertain minutes as hollow amber dots. A table carries the same data.
  */
-export function Chart(props: { id: string; label: string; readings: ChartReading[]; now: number; capped: boolean }) {
-  const { readings, now } = props;
+export function Chart(props: {
+  id: string;
+  label: string;
+  readings: ChartReading[];
+  now: number;
+  capped: boolean;
+  time: PlantTime;
+  /** The tag's sampling period (device config): stretches it leaves empty by design are not "no data". */
+  periodMs: number | undefined;
+}) {
+  const { readings, now, time } = props;
   const buckets = bucketize(readings, now);
   const unit = readings.find((r) => r.unit)?.unit ?? '';
   const withValues = buckets.filter((b) => b.values > 0);
@@ -139,14 +158,14 @@ export function Chart(props: { id: string; label: string; readings: ChartReading
     }
   });
   if (run.length) lines.push(run.join(' '));
-  const summary = chartSummary(readings, now, unit);
+  const summary = chartSummary(readings, now, unit, time, props.periodMs);
   return (
     <figure class="chart" data-chart={props.id}>
       <svg viewBox="0 0 600 178" role="img" aria-labelledby={`${props.id}-t ${props.id}-d`} data-points={String(readings.length)}>
         <title id={`${props.id}-t`}>{`${props.label} · ${t.chartLastHour}`}</title>
         <desc id={`${props.id}-d`}>{summary}</desc>
         <rect x={X0} y={Y0} width={X1 - X0} height={Y1 - Y0} class="plot" />
-        {gaps(buckets).map(([a, b]) => (
+        {gaps(buckets, gapBuckets(props.periodMs)).map(([a, b]) => (
           <rect x={X0 + a * w} y={Y0} width={(b - a + 1) * w} height={Y1 - Y0} class="gap" />
         ))}
         {buckets.map((b, i) => (b.values > 0 && b.max > b.min ? <line x1={x(i)} x2={x(i)} y1={y(b.min)} y2={y(b.max)} class="band" /> : null))}
@@ -166,10 +185,10 @@ export function Chart(props: { id: string; label: string; readings: ChartReading
           {withValues.length ? num(lo) : ''}
         </text>
         <text x={X0} y="174" class="axis">
-          {`${hhmm(now - CHART_SPAN_MS)} UTC`}
+          {time.clock(now - CHART_SPAN_MS)}
         </text>
         <text x={X1} y="174" class="axis" text-anchor="end">
-          {`${hhmm(now)} UTC`}
+          {time.clock(now)}
         </text>
       </svg>
       <p class="legend muted">{t.chartLegend}</p>
@@ -196,7 +215,7 @@ export function Chart(props: { id: string; label: string; readings: ChartReading
                 .filter((b) => b.n > 0)
                 .map((b) => (
                   <tr>
-                    <th scope="row">{`${hhmm(b.start)} UTC`}</th>
+                    <th scope="row">{time.clock(b.start)}</th>
                     <td>{b.values ? num(b.min) : '—'}</td>
                     <td>{b.values ? num(b.sum / b.values) : '—'}</td>
                     <td>{b.values ? num(b.max) : '—'}</td>

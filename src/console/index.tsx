@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import type { AppContext } from '../context.ts';
+import { plantTime } from '../lib/plant-time.ts';
 import type { HttpEnv } from '../http/types.ts';
-import { type ApiFetch, apiClient } from './api.ts';
+import { type ApiClient, type ApiFetch, apiClient } from './api.ts';
 import { CSS, JS } from './assets.ts';
 import { ANY_HUMAN, createFrame, sameHost } from './frame.tsx';
 import { registerBoard } from './board.tsx';
@@ -9,7 +10,7 @@ import { registerLiveEvents } from './live.tsx';
 import { Layout } from './layout.tsx';
 import { registerMachines } from './machines.tsx';
 import { LoginPage } from './pages/login.tsx';
-import { type Stage, WorkPage, type WorkOrder } from './pages/work.tsx';
+import { STAGE_STEPS, type Stage, StepPage, WorkPage, type WorkOrder } from './pages/work.tsx';
 import { createSessions } from './session.ts';
 import { createStationConsole } from './station.tsx';
 import { t } from './strings.ts';
@@ -20,6 +21,13 @@ const HOME: Record<string, string> = { worker: '/console/work', manager: '/conso
 const STAGE_ACTIONS = new Set(['start', 'pause', 'resume', 'done', 'issue']);
 
 // An empty quantity is "not given"; anything else goes to the API as typed, so its validation speaks.
+/** One of the caller's stages (the API lists stages by assignee; My work shows only those). */
+async function myStage(api: ApiClient, id: string): Promise<Stage | undefined> {
+  if (!/^\d{1,16}$/.test(id)) return undefined;
+  const res = await api.call<Stage[]>('GET', '/stages?assigned_to=me&limit=500');
+  return res.ok ? res.data.find((s) => String(s.id) === id) : undefined;
+}
+
 const qty = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : /^\d{1,9}$/.test(v.trim()) ? Number(v) : v);
 
 /**
@@ -85,9 +93,31 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
         const wo = await input.api.call<WorkOrder>('GET', `/workorders/${id}`);
         if (wo.ok) workOrders.set(id, wo.data);
       }
+      // Paused time, for the worked time of a running or paused stage.
+      const pausedS = new Map<number, number>();
+      for (const s of stages.filter((x) => x.status === 'in_progress' || x.status === 'paused')) {
+        const m = await input.api.call<{ paused_s: number }>('GET', `/stages/${s.id}/metrics`);
+        if (m.ok) pausedS.set(s.id, m.data.paused_s);
+      }
       return c.html(
         <Layout title={t.navWork} {...input} current="/console/work" live="/console/events">
-          <WorkPage stages={stages} workOrders={workOrders} csrf={input.csrf} now={ctx.clock.now()} />
+          <WorkPage stages={stages} workOrders={workOrders} pausedS={pausedS} csrf={input.csrf} now={ctx.clock.now()} time={plantTime(ctx.config.plantTz)} />
+        </Layout>,
+      );
+    }),
+  );
+  // A step of one of my stages on a page of its own (Done's confirmation, Pause's reason, an issue).
+  app.get(
+    '/console/work/:id/:step',
+    page(['worker', 'planner', 'admin'], async (c, input) => {
+      const id = c.req.param('id') ?? '';
+      const step = STAGE_STEPS.find((x) => x === c.req.param('step'));
+      const stage = step ? await myStage(input.api, id) : undefined;
+      if (!step || !stage) return frame.errorPage(c, 404, t.notFound, input);
+      const wo = await input.api.call<WorkOrder>('GET', `/workorders/${stage.work_order_id}`);
+      return c.html(
+        <Layout title={t.stepTitle[step](stage.stage_name)} {...input} current="/console/work">
+          <StepPage stage={stage} wo={wo.ok ? wo.data : undefined} step={step} csrf={input.csrf} now={ctx.clock.now()} time={plantTime(ctx.config.plantTz)} />
         </Layout>,
       );
     }),
@@ -107,12 +137,16 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
               ? { type: form.type, description: form.description }
               : {};
       const res = await api.call('POST', `/stages/${id}/${verb}`, { body, idempotencyKey: form.idem });
-      if (verb === 'done' && res.ok) await station.signOutAfterDone(c);
-      return { ...res, okText: station.doneText(c, t.actionOk[verb]) };
+      if (!res.ok) return res;
+      // The message names the stage, so a worker with several on screen knows which one it was
+      // (a transition answers with the stage; an issue report with the issue).
+      const name = verb === 'issue' ? (await myStage(api, id))?.stage_name : (res.data as Stage).stage_name;
+      if (verb === 'done') await station.signOutAfterDone(c);
+      return { ...res, okText: station.doneText(c, t.stageOk[verb]?.(name ?? `#${id}`)) };
     }),
   );
 
-  registerBoard(app, frame, () => ctx.clock.now());
+  registerBoard(app, frame, ctx);
   registerMachines(app, frame, ctx);
   registerSystem(app, frame, ctx);
   registerUsers(app, frame, station);

@@ -1,3 +1,4 @@
+import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { Role } from '../db/schema.ts';
 import type { Flash } from './session.ts';
@@ -37,7 +38,7 @@ const NAV: { href: string; label: string; roles: Role[] }[] = [
 
 export function Layout(props: PageFrame & { children?: Child }) {
   const { user } = props;
-  return (
+  const page = (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
@@ -87,6 +88,13 @@ export function Layout(props: PageFrame & { children?: Child }) {
       </body>
     </html>
   );
+  // Standards mode: without a doctype Chromium renders in quirks mode (tables drop to 16 px text).
+  return (
+    <>
+      {raw('<!DOCTYPE html>')}
+      {page}
+    </>
+  );
 }
 
 /** Hidden fields every form carries: the session's CSRF token and this form's idempotency key. */
@@ -101,11 +109,4 @@ export function FormGuard(props: { csrf: string | undefined; idem?: string }) {
 
 export function StatusBadge(props: { status: string }) {
   return <span class={`status ${props.status}`}>{props.status.replace('_', ' ')}</span>;
-}
-
-/** "2026-11-26T08:00:00.000Z" → "08:00" (UTC, as the API gives it) with the date when not today. */
-export function shortTime(iso: string | null, now: number): string {
-  if (!iso) return '—';
-  const sameDay = iso.slice(0, 10) === new Date(now).toISOString().slice(0, 10);
-  return sameDay ? `${iso.slice(11, 16)} UTC` : `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }

@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
+import { plantTime } from '../lib/plant-time.ts';
 import { type ApiFetch, apiClient } from './api.ts';
 import { createReadingsFeed, type FeedRow } from './readings-feed.tsx';
 import type { Sessions } from './session.ts';
@@ -19,7 +20,7 @@ const HEARTBEAT_MS = 15_000;
  * `signedout` when the API no longer accepts the session's token.
  */
 export function registerLiveEvents(app: Hono<HttpEnv>, ctx: AppContext, fetchApi: ApiFetch, sessions: Sessions): void {
-  const feed = createReadingsFeed(ctx.bus, () => ctx.clock.now());
+  const feed = createReadingsFeed(ctx.bus, () => ctx.clock.now(), plantTime(ctx.config.plantTz), ctx.readingTypes);
   app.get('/console/events', (c) => {
     const token = sessions.token(c);
     const scope = c.req.query('machines');

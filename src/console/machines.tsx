@@ -1,10 +1,12 @@
 import type { Hono } from 'hono';
 import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
+import { type PlantTime, plantTime } from '../lib/plant-time.ts';
+import { humanReadingType, type ReadingTypeCatalog, type ReadingTypeInfo } from '../modules/machines/reading-types.ts';
 import type { ApiClient } from './api.ts';
 import { CHART_SPAN_MS, Chart, type ChartReading } from './chart.tsx';
 import type { Frame } from './frame.tsx';
-import { Layout, STALE_AFTER_MS, StatusBadge, shortTime } from './layout.tsx';
+import { Layout, STALE_AFTER_MS, StatusBadge } from './layout.tsx';
 import { t } from './strings.ts';
 
 /** One latest value, as GET /machines returns it per reading type. */
@@ -32,33 +34,52 @@ const VIEW_ROLES = ['worker', 'manager', 'planner', 'admin'] as const;
 
 const chartHref = (machineId: number, type: string) => `/console/machines/${machineId}?type=${encodeURIComponent(type)}`;
 
+/** "Fan speed, rpm": the tag's display name (else the reading type made readable) and its unit. */
+export function readingLabel(type: string, info: ReadingTypeInfo | undefined, unit: string | null | undefined): string {
+  const name = info?.displayName ?? humanReadingType(type);
+  const u = info?.unit ?? unit;
+  return u ? `${name}, ${u}` : name;
+}
+
+/** What every machine view needs to show values: the render time, plant time and the tags' names. */
+export interface ValueView {
+  now: number;
+  time: PlantTime;
+  readingTypes: ReadingTypeCatalog;
+}
+
 /**
  * One reading type's latest value. Also rendered alone for the live stream: the page swaps the
  * row with the same machine and reading type, and marks it stale itself once it ages (data-ts).
  */
-export function ValueRow(props: { machineId: number; type: string; v: LatestValue; now: number }) {
-  const { v } = props;
+export function ValueRow(props: { machineId: number; type: string; v: LatestValue; view: ValueView }) {
+  const { v, view } = props;
+  const info = view.readingTypes.describe(props.machineId, props.type);
   const ts = Date.parse(v.timestamp);
-  const stale = props.now - ts > STALE_AFTER_MS;
+  // A tag read every 2.5 minutes is not stale after 2: it ages by twice its own period.
+  const staleAfter = Math.max(STALE_AFTER_MS, 2 * (info?.periodMs ?? 0));
+  const stale = view.now - ts > staleAfter;
   const cls = v.quality === 'bad' ? 'q-bad' : stale ? 'q-stale' : v.quality === 'uncertain' ? 'q-uncertain' : 'q-good';
   return (
     <tr data-reading={props.type} data-row-machine={props.machineId}>
       <th scope="row">
-        <a href={chartHref(props.machineId, props.type)}>{props.type}</a>
+        <a href={chartHref(props.machineId, props.type)}>{readingLabel(props.type, info, v.unit)}</a>
       </th>
-      <td class={cls} data-value data-ts={String(ts)} data-quality={v.quality} data-stale={stale ? '1' : undefined}>
+      <td class={cls} data-value data-ts={String(ts)} data-stale-ms={String(staleAfter)} data-quality={v.quality} data-stale={stale ? '1' : undefined}>
         {v.value === null ? '—' : String(v.value)} {v.unit ?? ''}
         {v.quality === 'bad' && <span class="tag">{t.qualityBad}</span>}
         {v.quality === 'uncertain' && <span class="tag">{t.qualityUncertain}</span>}
         {stale && <span class="tag">{t.qualityStale}</span>}
       </td>
-      <td class="muted">{shortTime(v.timestamp, props.now)}</td>
+      <td class="muted" data-time>
+        {view.time.at(ts, view.now)}
+      </td>
     </tr>
   );
 }
 
-function MachineCard(props: { m: Machine; now: number; heading?: boolean }) {
-  const { m } = props;
+function MachineCard(props: { m: Machine; view: ValueView; heading?: boolean }) {
+  const { m, view } = props;
   return (
     <section class="card" data-machine={m.id} aria-label={m.name}>
       {props.heading !== false && (
@@ -68,12 +89,15 @@ function MachineCard(props: { m: Machine; now: number; heading?: boolean }) {
       )}
       <p class="muted">
         {props.heading === false && <StatusBadge status={m.status} />} {m.machine_type} · {m.location} · {t.lastSeen}:{' '}
-        {m.last_seen_at ? shortTime(m.last_seen_at, props.now) : t.never}
+        {/* The page's script moves it on when a newer reading of this machine arrives. */}
+        <span data-last-seen={m.last_seen_at ? String(Date.parse(m.last_seen_at)) : '0'}>
+          {m.last_seen_at ? view.time.at(m.last_seen_at, view.now) : t.never}
+        </span>
       </p>
       <table>
         <tbody>
           {Object.entries(m.latest).map(([type, v]) => (
-            <ValueRow machineId={m.id} type={type} v={v} now={props.now} />
+            <ValueRow machineId={m.id} type={type} v={v} view={view} />
           ))}
         </tbody>
       </table>
@@ -82,12 +106,12 @@ function MachineCard(props: { m: Machine; now: number; heading?: boolean }) {
 }
 
 /** The machine cards (the live region of the machines page). */
-export function MachineList(props: { machines: Machine[]; now: number }) {
+export function MachineList(props: { machines: Machine[]; view: ValueView }) {
   if (props.machines.length === 0) return <p>{t.noMachines}</p>;
   return (
     <div class="cards">
       {props.machines.map((m) => (
-        <MachineCard m={m} now={props.now} />
+        <MachineCard m={m} view={props.view} />
       ))}
     </div>
   );
@@ -110,24 +134,35 @@ async function lastHour(api: ApiClient, machineId: number, type: string, now: nu
   return { readings, capped: Boolean(cursor) };
 }
 
-function MachineChart(props: { machine: Machine; type: string; hour: { readings: ChartReading[]; capped: boolean }; now: number }) {
-  const { machine, type } = props;
+function MachineChart(props: { machine: Machine; type: string; hour: { readings: ChartReading[]; capped: boolean }; view: ValueView }) {
+  const { machine, type, view } = props;
+  const info = view.readingTypes.describe(machine.id, type);
   return (
     <div data-chart-src={`/console/machines/${machine.id}/chart?type=${encodeURIComponent(type)}`} data-chart-machine={machine.id} data-chart-type={type}>
-      <Chart id={`chart-${machine.id}`} label={`${machine.name}: ${type}`} readings={props.hour.readings} capped={props.hour.capped} now={props.now} />
+      <Chart
+        id={`chart-${machine.id}`}
+        label={`${machine.name}: ${readingLabel(type, info, machine.latest[type]?.unit)}`}
+        readings={props.hour.readings}
+        capped={props.hour.capped}
+        now={view.now}
+        time={view.time}
+        periodMs={info?.periodMs}
+      />
     </div>
   );
 }
 
 export function registerMachines(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext): void {
+  const view = (): ValueView => ({ now: ctx.clock.now(), time: plantTime(ctx.config.plantTz), readingTypes: ctx.readingTypes });
   app.get(
     '/console/machines',
     frame.page([...VIEW_ROLES], async (c, input) => {
       const res = await input.api.call<Machine[]>('GET', '/machines?limit=500');
+      const v = view();
       return c.html(
-        <Layout title={t.machines} {...input} current="/console/machines" live="/console/events?machines=all" now={ctx.clock.now()}>
+        <Layout title={t.machines} {...input} current="/console/machines" live="/console/events?machines=all" now={v.now}>
           <div id="machines" data-live-region>
-            <MachineList machines={res.ok ? res.data : []} now={ctx.clock.now()} />
+            <MachineList machines={res.ok ? res.data : []} view={v} />
           </div>
         </Layout>,
       );
@@ -146,21 +181,22 @@ export function registerMachines(app: Hono<HttpEnv>, frame: Frame, ctx: AppConte
       const machine = res.data;
       const types = Object.keys(machine.latest);
       const type = types.includes(c.req.query('type') ?? '') ? (c.req.query('type') as string) : types[0];
-      const now = ctx.clock.now();
+      const v = view();
+      const label = (x: string) => readingLabel(x, ctx.readingTypes.describe(machine.id, x), machine.latest[x]?.unit);
       return c.html(
-        <Layout title={machine.name} {...input} current="/console/machines" live={`/console/events?machines=${machine.id}`} now={now}>
+        <Layout title={machine.name} {...input} current="/console/machines" live={`/console/events?machines=${machine.id}`} now={v.now}>
           <p>
             <a href="/console/machines">{t.allMachines}</a>
           </p>
           <div data-live-region>
-            <MachineCard m={machine} now={now} heading={false} />
+            <MachineCard m={machine} view={v} heading={false} />
           </div>
           {type === undefined ? (
             <p>{t.chartNoValues}</p>
           ) : (
             <section class="card" style="margin-top:1rem">
               <h2>
-                {type} · {t.chartLastHour}
+                {label(type)} · {t.chartLastHour}
               </h2>
               <form method="get" action={`/console/machines/${machine.id}`} class="actions">
                 <div>
@@ -168,7 +204,7 @@ export function registerMachines(app: Hono<HttpEnv>, frame: Frame, ctx: AppConte
                   <select id="chart-type" name="type">
                     {types.map((x) => (
                       <option value={x} selected={x === type}>
-                        {x}
+                        {label(x)}
                       </option>
                     ))}
                   </select>
@@ -177,7 +213,7 @@ export function registerMachines(app: Hono<HttpEnv>, frame: Frame, ctx: AppConte
                   {t.show}
                 </button>
               </form>
-              <MachineChart machine={machine} type={type} hour={await lastHour(input.api, machine.id, type, now)} now={now} />
+              <MachineChart machine={machine} type={type} hour={await lastHour(input.api, machine.id, type, v.now)} view={v} />
             </section>
           )}
         </Layout>,
@@ -193,8 +229,8 @@ export function registerMachines(app: Hono<HttpEnv>, frame: Frame, ctx: AppConte
       const type = c.req.query('type') ?? '';
       const res = id === undefined ? undefined : await input.api.call<Machine>('GET', `/machines/${id}`);
       if (!res?.ok || !Object.hasOwn(res.data.latest, type)) return frame.errorPage(c, 404, t.notFound, input);
-      const now = ctx.clock.now();
-      return c.html(<MachineChart machine={res.data} type={type} hour={await lastHour(input.api, res.data.id, type, now)} now={now} />);
+      const v = view();
+      return c.html(<MachineChart machine={res.data} type={type} hour={await lastHour(input.api, res.data.id, type, v.now)} view={v} />);
     }),
   );
 }

@@ -1,4 +1,6 @@
 import type { EventBus, ReadingsStored } from '../events/bus.ts';
+import type { PlantTime } from '../lib/plant-time.ts';
+import type { ReadingTypeCatalog } from '../modules/machines/reading-types.ts';
 import { ValueRow } from './machines.tsx';
 
 /** One rendered value row of a committed batch, for the pages that show its machine. */
@@ -12,11 +14,11 @@ export interface FeedRow {
  * Stored readings for open console pages: one bus subscription however many pages are open, and
  * each batch's rows rendered once (not once per page). Pages pick the rows of their machines.
  */
-export function createReadingsFeed(bus: EventBus, now: () => number) {
+export function createReadingsFeed(bus: EventBus, now: () => number, time: PlantTime, readingTypes: ReadingTypeCatalog) {
   const listeners = new Set<(rows: FeedRow[]) => void>();
   let unsubscribe: (() => void) | undefined;
   const onBatch = (batch: ReadingsStored) => {
-    const at = now();
+    const view = { now: now(), time, readingTypes };
     const rows = batch.latest.map((l) => ({
       key: `${l.machineId}/${l.readingType}`,
       machineId: l.machineId,
@@ -25,7 +27,7 @@ export function createReadingsFeed(bus: EventBus, now: () => number) {
           machineId={l.machineId}
           type={l.readingType}
           v={{ value: l.value, unit: l.unit, quality: l.quality, timestamp: new Date(l.sourceTs).toISOString() }}
-          now={at}
+          view={view}
         />,
       ),
     }));

@@ -3,12 +3,20 @@ import path from 'node:path';
 import type { Hono } from 'hono';
 import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
+import { type PlantTime, plantTime } from '../lib/plant-time.ts';
+import type { DeviceStatusView, SyncStatusView } from '../modules/ops/routes.ts';
 import { partialRead } from './api.ts';
 import type { Frame } from './frame.tsx';
-import { Layout, shortTime } from './layout.tsx';
+import { Layout } from './layout.tsx';
+import { duration } from './pages/work.tsx';
 import { t } from './strings.ts';
 
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const GIB = 1024 ** 3;
+/** Disk figures in GiB, as a plant engineer reads a disk; a small database in MiB so it does not read "0.0 GiB". */
+export const gib = (bytes: number) => `${(bytes / GIB).toFixed(1)} GiB`;
+const size = (bytes: number) => (bytes >= GIB ? gib(bytes) : `${(bytes / 1024 / 1024).toFixed(1)} MiB`);
+/** Below this much free disk (or 10%) the page warns: the database refuses writes when the disk is full. */
+const LOW_DISK_BYTES = 2 * GIB;
 
 function fileSize(file: string): number {
   try {
@@ -18,52 +26,43 @@ function fileSize(file: string): number {
   }
 }
 
-/** A JSON value as a readable definition list; the API's status shapes vary by driver and sync target. */
-function Fields(props: { value: unknown }) {
-  const v = props.value;
-  if (v === null || typeof v !== 'object') return <>{v === null || v === undefined ? '—' : String(v)}</>;
-  if (Array.isArray(v)) {
-    return (
-      <ul>
-        {v.map((item) => (
-          <li>
-            <Fields value={item} />
-          </li>
-        ))}
-      </ul>
-    );
-  }
+/** One time for a sentence: "13:05 CET", or "never". */
+type At = (iso: string | null | undefined) => string;
+
+/** A warning: what is wrong in one sentence, then what it means for the floor and what to do. */
+function Warning(props: { text: string; meaning: string }) {
   return (
-    <dl>
-      {Object.entries(v as Record<string, unknown>).map(([k, item]) => (
-        <>
-          <dt>
-            <strong>{k.replace(/_/g, ' ')}</strong>
-          </dt>
-          <dd>
-            <Fields value={item} />
-          </dd>
-        </>
-      ))}
-    </dl>
+    <div class="warning-box" role="note">
+      <p class="warning">{props.text}</p>
+      <p>{props.meaning}</p>
+    </div>
   );
 }
 
-/** The MQTT publisher's entry of GET /drivers/status (present only when MQTT is configured). */
-interface PublisherStatus {
-  device: string;
-  protocol: string;
-  connected: boolean;
-  last_success_at: string | null;
-  last_error: string | null;
-  last_error_at: string | null;
-  queue_depth?: number;
-  dropped?: number;
+/** A device's status (GET /drivers/status) in sentences. */
+function DeviceStatus(props: { d: DeviceStatusView; at: At }) {
+  const { d, at } = props;
+  const s = t.sys;
+  return (
+    <section data-device={d.device}>
+      <h3>
+        {d.device} ({d.protocol}) <span class={`status ${d.connected ? 'running' : 'offline'}`}>{d.connected ? t.connected : t.disconnected}</span>
+      </h3>
+      <p>
+        {d.last_success_at ? s.lastGoodRead(at(d.last_success_at), d.poll_duration_ms) : s.noGoodRead}{' '}
+        {s.tags(d.tags_total, d.tags_good, d.tags_bad, d.tags_uncertain)}
+      </p>
+      {!d.connected && <Warning text={s.deviceDown} meaning={s.deviceDownMeans} />}
+      {d.tags_bad > 0 && <Warning text={s.badTags(d.tags_bad)} meaning={s.badTagsMean} />}
+      {d.last_error && <p>{s.lastError(at(d.last_error_at), d.last_error)}</p>}
+    </section>
+  );
 }
+
 const MQTT_PUBLISHER = 'mqtt-publisher';
 
-function MqttStatus(props: { s: PublisherStatus; now: number }) {
-  const { s } = props;
+function MqttStatus(props: { s: DeviceStatusView; at: At }) {
+  const { s, at } = props;
   return (
     <section class="card" data-mqtt>
       <h2>{t.mqtt}</h2>
@@ -77,64 +76,96 @@ function MqttStatus(props: { s: PublisherStatus; now: number }) {
         <dt>{t.mqttDropped}</dt>
         <dd data-mqtt-dropped>{s.dropped ?? 0}</dd>
         <dt>{t.mqttLastPublished}</dt>
-        <dd>{shortTime(s.last_success_at, props.now)}</dd>
+        <dd>{at(s.last_success_at)}</dd>
         <dt>{t.lastError}</dt>
-        <dd data-mqtt-error>{s.last_error ? `${s.last_error} (${shortTime(s.last_error_at, props.now)})` : '—'}</dd>
+        <dd data-mqtt-error>{s.last_error ? `${s.last_error} (${at(s.last_error_at)})` : '—'}</dd>
       </dl>
+      {!s.connected && <Warning text={t.sys.mqttDown} meaning={t.sys.mqttDownMeans} />}
+      {(s.dropped ?? 0) > 0 && <Warning text={t.sys.mqttDropped(s.dropped ?? 0)} meaning={t.sys.mqttDroppedMeans} />}
     </section>
   );
 }
 
-/** The part of GET /sync/status this page lays out itself; the rest is listed as it comes. */
-interface SyncStatusView {
-  rejected?: unknown;
-  rejected_counts?: Array<{ direction: string; table: string; reason: string; count: number; last_at: string }>;
-  [field: string]: unknown;
-}
-
-// Kept here until strings.ts (another change in flight) takes them.
-const setAside = {
-  title: 'Set aside: refused rows (replay them with `gateway sync replay-rejected`) and conflicts',
-  none: 'No rows are set aside.',
-  direction: 'Direction',
-  table: 'Table',
-  reason: 'Reason',
-  count: 'Rows',
-  last: 'Latest',
-};
-
 /** Rows HQ or the edge refused, counted by table and reason, so a flood of one cause stands out. */
-function SetAside(props: { counts: NonNullable<SyncStatusView['rejected_counts']>; now: number }) {
+function SetAside(props: { counts: SyncStatusView['rejected_counts']; at: At }) {
+  const s = t.setAside;
   return (
     <>
-      <h3>{setAside.title}</h3>
+      <h3>{s.title}</h3>
       {props.counts.length === 0 ? (
-        <p data-sync-set-aside="0">{setAside.none}</p>
+        <p data-sync-set-aside="0">{s.none}</p>
       ) : (
-        <table data-sync-set-aside={props.counts.reduce((n, c) => n + c.count, 0)}>
-          <thead>
-            <tr>
-              <th>{setAside.direction}</th>
-              <th>{setAside.table}</th>
-              <th>{setAside.reason}</th>
-              <th>{setAside.count}</th>
-              <th>{setAside.last}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.counts.map((c) => (
+        <>
+          <p>{s.means}</p>
+          <table data-sync-set-aside={props.counts.reduce((n, c) => n + c.count, 0)}>
+            <thead>
               <tr>
-                <td>{c.direction}</td>
-                <td>{c.table}</td>
-                <td>{c.reason}</td>
-                <td>{c.count}</td>
-                <td>{shortTime(c.last_at, props.now)}</td>
+                <th scope="col">{s.direction}</th>
+                <th scope="col">{s.table}</th>
+                <th scope="col">{s.reason}</th>
+                <th scope="col">{s.count}</th>
+                <th scope="col">{s.last}</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {props.counts.map((c) => (
+                <tr>
+                  <td>{c.direction}</td>
+                  <td>{c.table}</td>
+                  <td>{c.reason}</td>
+                  <td>{c.count}</td>
+                  <td>{props.at(c.last_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
       )}
     </>
+  );
+}
+
+/** GET /sync/status in sentences, with a warning (and what it means) for each thing that needs a look. */
+function SyncStatus(props: { s: SyncStatusView; at: At }) {
+  const { s: st, at } = props;
+  const s = t.sys;
+  if (!st.enabled) return <p data-sync-enabled="false">{s.syncOff}</p>;
+  const lag = st.pull_lag;
+  return (
+    <>
+      <p data-sync-enabled="true">
+        {st.online === null ? s.syncNotTried : st.online ? s.syncOnline : s.syncOffline}{' '}
+        {st.backlog === 0 ? s.nothingWaiting : s.waiting(st.backlog, at(st.oldest_unsynced_at))}
+      </p>
+      <p>
+        {s.lastPush(at(st.last_push_at))} {s.lastPull(at(st.last_pull_at))}
+      </p>
+      {st.online === false && <Warning text={s.syncOfflineWarn(st.last_error ?? '—')} meaning={s.syncOfflineMeans} />}
+      {st.online !== false && st.last_error && <p>{s.syncLastError(st.last_error)}</p>}
+      {lag && lag.held_changes > 0 && (
+        <Warning text={s.held(lag.held_changes, at(lag.held_since), lag.held_by?.application || lag.held_by?.user || null)} meaning={s.heldMeans} />
+      )}
+      {st.clock?.exceeded && <Warning text={s.clockOff(duration(Math.abs(st.clock.hq_offset_ms ?? st.clock.behind_ms) / 1000))} meaning={s.clockOffMeans} />}
+      <SetAside counts={st.rejected_counts} at={at} />
+    </>
+  );
+}
+
+function Storage(props: { dbBytes: number; disk: { free: number; total: number } | undefined }) {
+  const { disk } = props;
+  const s = t.sys;
+  const low = disk !== undefined && (disk.free < LOW_DISK_BYTES || disk.free < disk.total * 0.1);
+  return (
+    <section class="card">
+      <h2>{t.storage}</h2>
+      <dl>
+        <dt>{t.dbSize}</dt>
+        <dd data-db-size>{size(props.dbBytes)}</dd>
+        <dt>{t.diskFree}</dt>
+        <dd data-disk-free>{disk ? s.diskFree(gib(disk.free), gib(disk.total), Math.round((100 * disk.free) / disk.total)) : s.diskUnknown}</dd>
+      </dl>
+      {low && <Warning text={s.diskLow} meaning={s.diskLowMeans} />}
+    </section>
   );
 }
 
@@ -143,18 +174,21 @@ export function registerSystem(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext
   app.get(
     '/console/system',
     frame.page(['manager', 'admin'], async (c, input) => {
+      const now = ctx.clock.now();
+      const time: PlantTime = plantTime(ctx.config.plantTz);
+      const at: At = (iso) => (iso ? time.at(iso, now) : t.never);
       // The page shows disk and database figures of its own: a card the API cannot fill says why.
-      const drivers = await partialRead(input.api.call<PublisherStatus[]>('GET', '/drivers/status'));
+      const drivers = await partialRead(input.api.call<DeviceStatusView[]>('GET', '/drivers/status'));
       // The MQTT publisher reports through the driver registry; it gets a card of its own.
       const mqtt = drivers.ok ? drivers.data.find((d) => d.device === MQTT_PUBLISHER && d.protocol === 'mqtt') : undefined;
       const devices = drivers.ok ? drivers.data.filter((d) => d !== mqtt) : [];
       const sync = await partialRead(input.api.call<SyncStatusView>('GET', '/sync/status'));
       const db = ctx.config.databasePath;
       const dbBytes = fileSize(db) + fileSize(`${db}-wal`);
-      let free: string = '—';
+      let disk: { free: number; total: number } | undefined;
       try {
         const fs = statfsSync(path.dirname(db));
-        free = mib(fs.bavail * fs.bsize);
+        disk = { free: fs.bavail * fs.bsize, total: fs.blocks * fs.bsize };
       } catch {
         // An in-memory or vanished database directory has no free-space figure.
       }
@@ -162,29 +196,14 @@ export function registerSystem(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext
         <Layout title={t.system} {...input} current="/console/system">
           <section class="card">
             <h2>{t.drivers}</h2>
-            {!drivers.ok ? <p>{drivers.message}</p> : devices.length === 0 ? <p>{t.noDrivers}</p> : <Fields value={devices} />}
+            {!drivers.ok ? <p>{drivers.message}</p> : devices.length === 0 ? <p>{t.noDrivers}</p> : devices.map((d) => <DeviceStatus d={d} at={at} />)}
           </section>
-          {mqtt && <MqttStatus s={mqtt} now={ctx.clock.now()} />}
+          {mqtt && <MqttStatus s={mqtt} at={at} />}
           <section class="card">
             <h2>{t.sync}</h2>
-            {sync.ok ? (
-              <>
-                <Fields value={Object.fromEntries(Object.entries(sync.data).filter(([k]) => k !== 'rejected' && k !== 'rejected_counts'))} />
-                <SetAside counts={sync.data.rejected_counts ?? []} now={ctx.clock.now()} />
-              </>
-            ) : (
-              <p>{sync.message}</p>
-            )}
+            {sync.ok ? <SyncStatus s={sync.data} at={at} /> : <p>{sync.message}</p>}
           </section>
-          <section class="card">
-            <h2>{t.storage}</h2>
-            <dl>
-              <dt>{t.dbSize}</dt>
-              <dd data-db-size>{mib(dbBytes)}</dd>
-              <dt>{t.diskFree}</dt>
-              <dd>{free}</dd>
-            </dl>
-          </section>
+          <Storage dbBytes={dbBytes} disk={disk} />
         </Layout>,
       );
     }),

@@ -72,6 +72,7 @@ export function logStatusChanges(ctx: Pick<AppContext, 'logger'>, readers: Array
 export async function startDrivers(ctx: AppContext, cfg: DevicesConfig | undefined) {
   if (!cfg) return { name: 'drivers', stop: () => {} };
   const machineIds = registerMachines(ctx, cfg);
+  ctx.readingTypes.load(cfg, machineIds);
   const pkiDir = path.resolve(ctx.config.configDir, cfg.pkiDir ?? path.join(path.dirname(ctx.config.databasePath), 'pki'));
   const connectivity = connectivityStatus(ctx, cfg, machineIds);
   const lookup = machineLookup(ctx, machineIds);

@@ -87,6 +87,11 @@ const syncStatus = z
   })
   .openapi('SyncStatus');
 
+/** A device's entry of GET /drivers/status, as the console reads it. */
+export type DeviceStatusView = z.infer<typeof deviceStatus>;
+/** GET /sync/status, as the console reads it. */
+export type SyncStatusView = z.infer<typeof syncStatus>;
+
 /** /health, /ready, /metrics, /drivers/status, /sync/status. */
 export function registerOpsRoutes(router: Router, ctx: AppContext): void {
   defineRoute(router, { method: 'get', path: '/health', tag: 'operations', summary: 'Process alive', access: 'public', response: health }, () => ({
