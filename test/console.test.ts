@@ -2,7 +2,7 @@ import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { unavailable } from '../src/errors.ts';
-import { body, makeGateway, type TestGateway } from './helpers/app.ts';
+import { body, makeGateway, T0, type TestGateway } from './helpers/app.ts';
 import { createWorkOrder, type WorkOrder } from './helpers/floor.ts';
 import { ConsoleAgent } from './console-helpers.ts';
 
@@ -402,5 +402,31 @@ describe('for the floor: plant time, clear actions, plain words', () => {
     expect(html).toContain('Sync to HQ is off: no HQ database is configured');
     expect(html).toMatch(/data-disk-free="true">\d+\.\d GiB free of \d+\.\d GiB \(\d+%\)/);
     expect(html).not.toMatch(/>\s*enabled\s*<|>\s*rejected\s*<|>\s*backlog\s*</);
+  });
+
+  it('each System warning says what it means for the floor', async () => {
+    // A PLC that stopped answering, as its driver reports it to GET /drivers/status.
+    gw.ctx.drivers.add(() => ({
+      device: 'press-plc',
+      protocol: 'modbus-tcp',
+      connected: false,
+      last_poll_at: T0 - 60_000,
+      last_success_at: T0 - 300_000,
+      last_error: 'connect ECONNREFUSED 10.0.0.7:502',
+      last_error_at: T0 - 60_000,
+      poll_duration_ms: null,
+      tags_total: 3,
+      tags_good: 0,
+      tags_bad: 2,
+      tags_uncertain: 1,
+    }));
+    const { agent } = await signedIn('manager');
+    const html = await (await agent.get('/console/system')).text();
+    expect(html).toContain('Last good read at 07:55 UTC. 3 tags: 0 good, 2 bad, 1 uncertain.');
+    expect(html).toContain('The gateway cannot reach this device.');
+    expect(html).toContain('Its machines get no new values: they turn stale on the Machines page.');
+    expect(html).toContain('2 tags read bad values.');
+    expect(html).toContain('1 tag reads uncertain values.');
+    expect(html).toContain('Last error (07:59 UTC): connect ECONNREFUSED 10.0.0.7:502');
   });
 });

@@ -31,7 +31,7 @@ label { display:block; font-weight:600; margin:.4rem 0 .2rem; }
 .cards { display:grid; grid-template-columns:repeat(auto-fill, minmax(min(100%, 400px), 1fr)); gap:1rem; }
 .card table th, .card table td { padding:.3rem .3rem; } .card td.muted { white-space:nowrap; }
 .card { border:2px solid var(--line); border-radius:10px; padding:1rem; }
-.card h2, .card h3 { margin-top:0; }
+.card h2, .card h3 { margin-top:0; } main > .card + .card { margin-top:1rem; }
 .actions { display:flex; flex-wrap:wrap; gap:.6rem; align-items:flex-end; margin-top:.6rem; }
 .actions form { margin:0; }
 details { margin-top:.6rem; } summary { display:flex; align-items:center; min-height:56px; padding:0 .3rem; font-weight:700; cursor:pointer; }

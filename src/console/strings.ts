@@ -132,6 +132,9 @@ export const t = {
     badTags: (n: number) => `${n} ${n === 1 ? 'tag reads' : 'tags read'} bad values.`,
     badTagsMean:
       'The device answers but these values cannot be trusted (a sensor fault or a wrong address): they show red and struck through and are never charted.',
+    uncertainTags: (n: number) => `${n} ${n === 1 ? 'tag reads' : 'tags read'} uncertain values.`,
+    uncertainTagsMean:
+      'These tags have not been read yet since the gateway started, or not as often as configured, or the device marks their values as doubtful: their values show amber on the Machines page. If it lasts, check the tag’s interval and the sensor.',
     mqttDown: 'The gateway is not connected to the MQTT broker.',
     mqttDownMeans: 'Nothing is lost: messages wait in the queue here and are sent in order once the broker answers.',
     mqttDropped: (n: number) => `${n} ${n === 1 ? 'message was' : 'messages were'} dropped because the queue was full.`,

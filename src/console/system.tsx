@@ -54,6 +54,7 @@ function DeviceStatus(props: { d: DeviceStatusView; at: At }) {
       </p>
       {!d.connected && <Warning text={s.deviceDown} meaning={s.deviceDownMeans} />}
       {d.tags_bad > 0 && <Warning text={s.badTags(d.tags_bad)} meaning={s.badTagsMean} />}
+      {d.tags_uncertain > 0 && <Warning text={s.uncertainTags(d.tags_uncertain)} meaning={s.uncertainTagsMean} />}
       {d.last_error && <p>{s.lastError(at(d.last_error_at), d.last_error)}</p>}
     </section>
   );
