@@ -72,7 +72,7 @@ describe('device configuration errors name the device and the tag, on one line',
     [
       'unknown protocol',
       { machines: [], devices: [{ name: 'plc', protocol: 'profinet' }] },
-      /device 'plc': protocol: must be one of modbus-tcp, modbus-rtu, opcua, mqtt$/,
+      /device 'plc': protocol: must be one of modbus-tcp, modbus-rtu, opcua, mqtt, sparkplug$/,
     ],
     [
       'float32 past the last register',

@@ -33,35 +33,40 @@ const subscription = z
   })
   .strict();
 
+/** The keys of a device that is a client of a broker (MQTT ingest, Sparkplug ingest). */
+export const brokerDeviceKeys = {
+  name: deviceCommon.name,
+  /** The broker; default MQTT_URL (and its credentials and TLS files). */
+  url: z
+    .string()
+    .regex(/^mqtts?:\/\/[^/\s]+\/?$/, { message: 'must be an mqtt:// or mqtts:// URL' })
+    .optional(),
+  /** Default `<MQTT_CLIENT_ID>-<name>`: stable, so the broker keeps the session and its QoS 1 subscriptions. */
+  client_id: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .optional(),
+  username: z.string().max(256).optional(),
+  password: z.string().max(256).optional(),
+  max_payload_bytes: z
+    .number()
+    .int()
+    .min(16)
+    .max(16 * 1024 * 1024)
+    .default(256 * 1024),
+  /** A bad payload is logged at most once per topic per this many seconds (every one is counted). */
+  log_interval_s: z.number().int().min(1).max(86_400).default(60),
+  reconnect: deviceCommon.reconnect,
+};
+
 /**
  * One MQTT ingest device of the devices file: a broker connection and the subscriptions that turn
  * payloads into readings. It has no fixed tags: each message names its machine and reading type.
  */
 export const mqttDeviceSchema = z
   .object({
-    name: deviceCommon.name,
     protocol: z.literal('mqtt'),
-    /** The broker; default MQTT_URL (and its credentials and TLS files). */
-    url: z
-      .string()
-      .regex(/^mqtts?:\/\/[^/\s]+\/?$/, { message: 'must be an mqtt:// or mqtts:// URL' })
-      .optional(),
-    /** Default `<MQTT_CLIENT_ID>-<name>`: stable, so the broker keeps the session and its QoS 1 subscriptions. */
-    client_id: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,64}$/)
-      .optional(),
-    username: z.string().max(256).optional(),
-    password: z.string().max(256).optional(),
-    max_payload_bytes: z
-      .number()
-      .int()
-      .min(16)
-      .max(16 * 1024 * 1024)
-      .default(256 * 1024),
-    /** A bad payload is logged at most once per topic per this many seconds (every one is counted). */
-    log_interval_s: z.number().int().min(1).max(86_400).default(60),
-    reconnect: deviceCommon.reconnect,
+    ...brokerDeviceKeys,
     subscriptions: z.array(subscription).min(1),
   })
   .strict()

@@ -29,6 +29,17 @@ function failUnacknowledged(client: MqttClient): void {
   for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
 }
 
+/** Hands every message to `handle`: whatever a payload does, the gateway keeps running (logged, never thrown). */
+export function handleMessages(client: MqttClient, logger: DriverLogger, what: string, handle: (topic: string, payload: Buffer) => void): void {
+  client.on('message', (topic, payload) => {
+    try {
+      handle(topic, payload);
+    } catch (err) {
+      logger.error({ err, topic: topic.slice(0, 256) }, `${what} message handling failed`);
+    }
+  });
+}
+
 /** The URL without user:password@, for log lines. */
 export function safeUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//');

@@ -1,7 +1,7 @@
 import { createDeviceState } from '../engine/device-state.ts';
 import type { BrokerDefaults, Driver, DriverDeps, Sample } from '../engine/types.ts';
 import type { MqttDevice } from './config.ts';
-import { type BrokerLink, type BrokerSettings, openBrokerLink, safeUrl } from './connection.ts';
+import { type BrokerLink, type BrokerSettings, handleMessages, openBrokerLink, safeUrl } from './connection.ts';
 import { decodeMessage, type RejectReason } from './mapping.ts';
 
 /**
@@ -9,7 +9,10 @@ import { decodeMessage, type RejectReason } from './mapping.ts';
  * files. The client id is stable (`<MQTT_CLIENT_ID>-<name>` unless set), so with clean session off
  * the broker keeps the QoS 1 subscriptions across reconnects.
  */
-function ingestBroker(d: MqttDevice, gw: BrokerDefaults | undefined): Omit<BrokerSettings, 'will'> {
+export function ingestBroker(
+  d: Pick<MqttDevice, 'name' | 'url' | 'client_id' | 'username' | 'password' | 'reconnect'>,
+  gw: BrokerDefaults | undefined,
+): Omit<BrokerSettings, 'will'> {
   const url = d.url ?? gw?.url;
   if (!url) throw new Error(`device '${d.name}': url: required when MQTT_URL is not set`);
   const inherit = d.url === undefined && gw !== undefined;
@@ -103,14 +106,7 @@ export function createMqttIngestDriver(device: MqttDevice, deps: DriverDeps): Dr
     start: () => {
       link = openBrokerLink(broker, log);
       const client = link.client;
-      client.on('message', (topic, payload) => {
-        try {
-          onMessage(topic, payload);
-        } catch (err) {
-          // Whatever a payload does, the gateway keeps running.
-          log.error({ err, topic: topic.slice(0, 256) }, 'mqtt message handling failed');
-        }
-      });
+      handleMessages(client, log, 'mqtt', onMessage);
       // The connection logs its own errors, one line per distinct error.
       client.on('error', (err) => state.fail(`broker: ${err.message}`, { logged: true }));
       client.on('close', () => {

@@ -1,16 +1,9 @@
-import sparkplugPayload from 'sparkplug-payload';
-import type { UMetric, UPayload, UPropertyValue } from 'sparkplug-payload/lib/sparkplugbpayload.js';
+import { decodePayload, encodePayload, NAMESPACE, REBIRTH_METRIC, type UMetric, type UPayload, type UPropertyValue } from '../../drivers/sparkplug/codec.ts';
 import { topicLevel } from '../../drivers/mqtt/topics.ts';
 import type { Quality } from '../../drivers/engine/types.ts';
 
-// Eclipse Tahu's encoder (CommonJS); `get('spBv1.0')` is its only entry point.
-const tahu = sparkplugPayload.get('spBv1.0');
-if (!tahu) throw new Error('sparkplug-payload: spBv1.0 encoder missing');
-export const encodePayload = tahu.encodePayload;
-export const decodePayload = tahu.decodePayload;
+export { decodePayload, encodePayload, NAMESPACE };
 export type { UMetric, UPayload };
-
-export const NAMESPACE = 'spBv1.0';
 export type NodeMessage = 'NBIRTH' | 'NDEATH' | 'NDATA' | 'NCMD' | 'DBIRTH' | 'DDEATH' | 'DDATA' | 'DCMD';
 
 /** The Sparkplug topic namespace of one edge node (`spBv1.0/<group>/<type>/<node>[/<device>]`). */
@@ -25,7 +18,7 @@ export function sparkplugTopics(groupId: string, edgeNodeId: string) {
 
 /** Node metrics every NBIRTH carries; names are what a host shows as tags. */
 export const NODE_METRICS = {
-  rebirth: 'Node Control/Rebirth',
+  rebirth: REBIRTH_METRIC,
   bdSeq: 'bdSeq',
   status: 'Gateway/Status',
   syncBacklog: 'Gateway/Sync Backlog',
