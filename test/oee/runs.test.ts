@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { reconcileAllDowntimes } from '../../src/modules/oee/downtime-records.ts';
 import { startRunRecorder } from '../../src/modules/oee/runs.ts';
 import { machineStates } from '../../src/modules/oee/states.ts';
 import { body, makeGateway, type TestGateway } from '../helpers/app.ts';
@@ -37,5 +38,22 @@ describe('gateway runs and machine states across restarts', () => {
     ]);
     const run = gw.ctx.store.sqlite.prepare('SELECT started_at, alive_at, stopped_at FROM gateway_runs WHERE id <> 1').get();
     expect(run).toEqual({ started_at: Z('06:30'), alive_at: Z('07:10'), stopped_at: Z('07:10') });
+  });
+
+  it("a machine down for days keeps one open downtime record, from the stop's start", async () => {
+    gw.close();
+    gw = makeGateway({}, undefined, 'oee:\n  shifts: [{ name: all, days: [sun, mon, tue, wed, thu, fri, sat], start: "00:00", end: "23:59" }]\n');
+    gw.clock.set(Z('07:00'));
+    const admin = (await gw.login('admin')).token;
+    const res = await gw.req('POST', '/machines', { token: admin, body: { name: 'm2', machine_type: 'lathe', status: 'running' } });
+    const id = (await body<{ id: number }>(res)).data.id;
+    gw.clock.set(Z('08:00'));
+    await gw.req('PATCH', `/machines/${id}`, { token: admin, body: { status: 'down' } });
+    for (const days of [0, 1, 2]) {
+      gw.clock.set(Z('09:00') + days * 86_400_000);
+      reconcileAllDowntimes(gw.ctx);
+    }
+    const rows = gw.ctx.store.sqlite.prepare('SELECT started_at AS startedAt, ended_at AS endedAt FROM downtimes').all();
+    expect(rows).toEqual([{ startedAt: Z('08:00'), endedAt: null }]);
   });
 });

@@ -6,7 +6,7 @@ import { overlapMs, plannedSpans, type Span } from './calendar.ts';
 import { machineStates, type StateInterval } from './states.ts';
 
 const STOPPED = new Set(['idle', 'down', 'maintenance', 'offline']);
-/** How far back a machine with no downtime record yet is looked at (a first start, an upgrade). */
+/** How far back stops are looked for when no downtime record is open (a first start, an upgrade, a quiet day). */
 const FIRST_LOOKBACK_MS = 24 * 3_600_000;
 
 /** A stop: consecutive stopped states (idle, down, maintenance, offline); `unknown` and `running` end it. */
@@ -42,16 +42,21 @@ export function downtimeStops(stops: Stop[], planned: Span[], thresholdMs: numbe
 /**
  * Brings one machine's downtime records up to date: each stop with at least the threshold inside
  * planned time is a record keyed by (machine, start); an ongoing one has no end yet. Re-derives from
- * the latest record's start (or the last day), so running it again changes nothing. Returns the ids
- * of records created or changed.
+ * an open record's start (else the last record's end, at most a day back), so running it again
+ * changes nothing. Returns the ids of records created or changed.
  */
 export function reconcileDowntimes(ctx: AppContext, machineId: number): number[] {
   const { oee } = ctx.config.settings;
   if (oee.shifts.length === 0) return [];
   const now = ctx.clock.now();
   const sqlite = ctx.store.sqlite;
-  const latest = sqlite.prepare('SELECT max(started_at) FROM downtimes WHERE machine_id = ?').pluck().get(machineId) as number | null;
-  const span = { from: latest ?? now - FIRST_LOOKBACK_MS, to: now };
+  const latest = sqlite
+    .prepare('SELECT started_at AS startedAt, ended_at AS endedAt FROM downtimes WHERE machine_id = ? ORDER BY started_at DESC LIMIT 1')
+    .get(machineId) as { startedAt: number; endedAt: number | null } | undefined;
+  // An open record is derived again from its start (same key); otherwise from the last record's end,
+  // looking back at most a day, so a pass stays cheap however long ago the last stop was.
+  const from = latest && latest.endedAt === null ? latest.startedAt : Math.max(latest?.endedAt ?? 0, now - FIRST_LOOKBACK_MS);
+  const span = { from, to: now };
   const planned = plannedSpans(oee.shifts, span, ctx.config.plantTz);
   const stops = downtimeStops(stopsOf(machineStates(ctx, machineId, span), now), planned, oee.downtime.threshold_s * 1000);
   if (stops.length === 0) return [];
