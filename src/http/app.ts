@@ -52,7 +52,8 @@ export function createHttpApp(ctx: AppContext, guard: (access: Access, devices?:
       throw tooLarge();
     },
   });
-  app.use('*', async (c, next) => {
+  // Not an async function: a read passes with no promise of its own.
+  app.use('*', (c, next) => {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     // A declared length is checked from the header alone: Node's parser never reads past it, and
     // touching `raw.body` (as bodyLimit does first) would build a web Request and stream for every
