@@ -7,8 +7,8 @@ import type { RunningGateway } from '../src/main.ts';
 import { createUser } from '../src/modules/auth/service.ts';
 import { listeningGateway } from './helpers/app.ts';
 // Touch targets, standards mode and axe-core, shared with test/console-station-browser.test.ts.
-import { audit, CHROMIUM, SIZES } from './helpers/browser.ts';
-import { freePort } from './helpers/server.ts';
+import { audit, CHROMIUM, callApi, SIZES } from './helpers/browser.ts';
+import { freePort, loginOverHttp } from './helpers/server.ts';
 import { ModbusSim } from './sim/modbus-sim.ts';
 
 const haveChromium = existsSync(CHROMIUM);
@@ -34,25 +34,8 @@ function plantClock(ms: number): string {
   return `${hhmm} ${zone}`;
 }
 
-async function api(method: string, url: string, token: string, body?: unknown) {
-  const res = await fetch(`${base}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${text}`);
-  return text ? (JSON.parse(text) as { data: Record<string, unknown> & { id: number } }).data : undefined;
-}
-
-async function tokenOf(username: string): Promise<string> {
-  const res = await fetch(`${base}/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  return ((await res.json()) as { data: { access_token: string } }).data.access_token;
-}
+const api = (method: string, url: string, token: string, body?: unknown) => callApi(base, method, url, token, body);
+const tokenOf = (username: string): Promise<string> => loginOverHttp(base, username, PASSWORD);
 
 /** A fresh browser context (its own cookies), signed in through the sign-in form. */
 async function signIn(username: string): Promise<Page> {
