@@ -9,25 +9,30 @@ export const ALIVE_EVERY_MS = 60_000;
  * clean stop. The time between one run's end and the next run's start is `unknown` in machine states.
  */
 export function startRunRecorder(ctx: AppContext): { name: string; stop(): void } {
-  const now = ctx.clock.now();
-  const id = ctx.store.commandNow(() => {
-    const runId = ctx.store.ids.next('gateway_runs');
-    ctx.store.sqlite.prepare('INSERT INTO gateway_runs (id, started_at, alive_at) VALUES (?, ?, ?)').run(runId, now, now);
-    return runId;
-  });
+  const startedAt = ctx.clock.now();
+  const insert = ctx.store.sqlite.prepare('INSERT INTO gateway_runs (id, started_at, alive_at) VALUES (?, ?, ?)');
   const alive = ctx.store.sqlite.prepare('UPDATE gateway_runs SET alive_at = max(alive_at, ?) WHERE id = ?');
+  const stopped = ctx.store.sqlite.prepare('UPDATE gateway_runs SET stopped_at = alive_at WHERE id = ?');
+  let id: number | undefined;
+  // Storage that refuses the first row (a full disk at start-up) does not stop the gateway: the
+  // next beat records the run, from when it really started.
   const beat = (stopping: boolean) => {
     try {
       ctx.store.commandNow(() => {
-        const at = ctx.clock.now();
-        alive.run(at, id);
-        if (stopping) ctx.store.sqlite.prepare('UPDATE gateway_runs SET stopped_at = alive_at WHERE id = ?').run(id);
+        if (id === undefined) {
+          const runId = ctx.store.ids.next('gateway_runs');
+          insert.run(runId, startedAt, startedAt);
+          id = runId;
+        }
+        alive.run(ctx.clock.now(), id);
+        if (stopping) stopped.run(id);
       });
     } catch (err) {
       // A full disk or a held lock: the next beat tries again; the run only looks shorter meanwhile.
-      ctx.logger.warn({ err, module: 'oee' }, 'gateway run alive time not stored');
+      ctx.logger.warn({ err, module: 'oee' }, 'gateway run not stored');
     }
   };
+  beat(false);
   const timer = setInterval(() => beat(false), ALIVE_EVERY_MS);
   timer.unref();
   return {
