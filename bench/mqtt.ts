@@ -32,7 +32,7 @@ const answers = (port: number) =>
     s.once('error', () => done(false));
   });
 
-async function localBroker(): Promise<{ url: string; name: string; close: () => Promise<void> }> {
+export async function localBroker(): Promise<{ url: string; name: string; close: () => Promise<void> }> {
   if (process.env.BENCH_MQTT_URL) return { url: process.env.BENCH_MQTT_URL, name: process.env.BENCH_MQTT_URL, close: async () => {} };
   if (process.env.BENCH_MQTT_BROKER !== 'aedes' && (await answers(1883)))
     return { url: 'mqtt://127.0.0.1:1883', name: 'Mosquitto on 127.0.0.1:1883', close: async () => {} };

@@ -301,6 +301,7 @@ if (want('reconnect')) {
   ]);
 }
 if (want('mqtt')) await benchMqtt();
+if (want('sparkplug')) await (await import('./sparkplug.ts')).benchSparkplug();
 if (want('sync')) await benchSync();
 if (want('sync-backlog')) await benchSyncBacklog();
 process.exit(0);
