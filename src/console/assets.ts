@@ -58,6 +58,14 @@ progress { width:100%; height:1.2rem; }
 .legend { font-size:.85em; margin:.2rem 0; }
 .sr-only { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
 @media (max-width: 600px) { body { font-size:18px; } main { padding:.6rem; } .cards { grid-template-columns:1fr; } header .who { margin-left:0; } }
+/* On a phone a wide table's rows stack, each cell under its own label, so no action hides off-screen. */
+@media (max-width: 600px) {
+  table.stack thead { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); }
+  table.stack tr { display:block; border-bottom:1px solid var(--line); padding:.4rem 0; }
+  table.stack td { display:block; border:0; padding:.2rem 0; }
+  table.stack td[data-label]::before { content:attr(data-label) ': '; font-weight:700; }
+  .card td.muted { white-space:normal; }
+}
 `;
 
 // Progressive enhancement only: without it, every form still posts and every page still loads.

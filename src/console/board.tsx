@@ -52,15 +52,15 @@ function IssueRow(props: { issue: Issue; csrf: string; where: string | undefined
   const created = Date.parse(issue.created_at);
   return (
     <tr data-issue={issue.id}>
-      <td>{props.where ?? `#${issue.work_order_stage_id}`}</td>
-      <td>{issue.type.replace('_', ' ')}</td>
-      <td>{issue.description}</td>
-      <td data-reported>
+      <td data-label={t.stage}>{props.where ?? `#${issue.work_order_stage_id}`}</td>
+      <td data-label={t.issueType}>{issue.type.replace('_', ' ')}</td>
+      <td data-label={t.problem}>{issue.description}</td>
+      <td data-label={t.reported} data-reported>
         {t.reportedBy(props.reporter, duration((props.now - created) / 1000))}
         <br />
         <span class="muted">{props.time.at(created, props.now)}</span>
       </td>
-      <td>
+      <td data-label={t.status}>
         <StatusBadge status={issue.status} />
       </td>
       <td>
@@ -167,12 +167,12 @@ export function registerBoard(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext)
               <p>{t.noIssues}</p>
             ) : (
               <div class="table-wrap">
-                <table>
+                <table class="stack">
                   <thead>
                     <tr>
                       <th scope="col">{t.stage}</th>
                       <th scope="col">{t.issueType}</th>
-                      <th scope="col">{t.issueDescription}</th>
+                      <th scope="col">{t.problem}</th>
                       <th scope="col">{t.reported}</th>
                       <th scope="col">{t.status}</th>
                       <th scope="col">

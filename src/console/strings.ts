@@ -72,6 +72,7 @@ export const t = {
   openIssues: 'Open issues',
   noIssues: 'No open issues.',
   reported: 'Reported',
+  problem: 'Problem',
   reportedBy: (who: string, age: string) => `${who}, ${age} ago`,
   actions: 'Actions',
   acknowledge: 'Acknowledge',
