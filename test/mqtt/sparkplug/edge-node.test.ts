@@ -201,6 +201,36 @@ describe.skipIf(!broker)('Sparkplug B edge node against Mosquitto, decoded by an
     await host.close();
   });
 
+  it('sends nothing ahead of the births when values were in flight at a drop: they follow the births as historical', async () => {
+    const e = await edgeGateway();
+    const m = await e.machine('saw');
+    const host = await sparkplugHost(url(), e.group);
+    await e.start();
+    await until(() => host.of('DBIRTH').length === 0 && host.of('NBIRTH').length === 1);
+    e.push(m, 'cuts', 0);
+    await until(() => host.of('DDATA').length === 1);
+    // Values published and cut off before their PUBACK: mqtt.js must not resend them first on reconnect.
+    for (let i = 1; i <= 200; i++) e.push(m, 'cuts', i);
+    await until(() => (e.status()?.published ?? 0) > 0 && host.of('DDATA').length >= 1);
+    await proxy.down();
+    await until(() => host.of('NDEATH').length === 1);
+    await proxy.up();
+    await until(() => new Set(host.of('DDATA').flatMap((d) => (d.payload.metrics ?? []).map(metricValue))).size === 201, 30_000);
+
+    const death = host.messages.findIndex((x) => x.type === 'NDEATH');
+    const afterDeath = host.messages.slice(death + 1);
+    expect(afterDeath[0]?.type).toBe('NBIRTH');
+    expectContinuousSeq(afterDeath);
+    const resent = afterDeath.filter((x) => x.type === 'DDATA').flatMap((d) => d.payload.metrics ?? []);
+    expect(resent.length).toBeGreaterThan(0);
+    for (const v of resent) expect(v.isHistorical).toBe(true);
+    // Each value's first delivery comes in order.
+    const firstSeen = [...new Set(host.of('DDATA').flatMap((d) => (d.payload.metrics ?? []).map(metricValue)))];
+    expect(firstSeen).toEqual(Array.from({ length: 201 }, (_, i) => i));
+    await e.stop();
+    await host.close();
+  });
+
   it('holds data while the primary host is offline (STATE) and publishes it as historical on its return', async () => {
     const hostId = uniqueId('scada');
     const e = await edgeGateway({ SPARKPLUG_PRIMARY_HOST_ID: hostId });
