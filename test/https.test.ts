@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/config.ts';
+import { TlsFilesError } from '../src/http/tls.ts';
 import type { RunningGateway } from '../src/main.ts';
 import { listeningGateway, testConfig } from './helpers/app.ts';
 
@@ -197,7 +197,7 @@ describe('HTTPS on the gateway (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
       expect(() => testConfig(dir, { TLS_CERT_FILE: a.cert, TLS_KEY_FILE: path.join(dir, 'nope.key') })).toThrow(/TLS_KEY_FILE: file not found/);
       expect(() => testConfig(dir, { HTTP_REDIRECT_PORT: '8081' })).toThrow(/HTTP_REDIRECT_PORT: only used with TLS_CERT_FILE/);
       const mismatched = listeningGateway(dir, { TLS_CERT_FILE: a.cert, TLS_KEY_FILE: b.key });
-      await expect(mismatched).rejects.toThrow(ConfigError);
+      await expect(mismatched).rejects.toThrow(TlsFilesError);
       await expect(mismatched).rejects.toThrow(/TLS_KEY_FILE: does not fit TLS_CERT_FILE/);
       const notPem = listeningGateway(dir, { TLS_CERT_FILE: a.key, TLS_KEY_FILE: a.key });
       await expect(notPem).rejects.toThrow(/TLS_CERT_FILE: .* is not a PEM certificate/);

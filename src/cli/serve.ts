@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DeviceConfigError } from '../../drivers/config.ts';
-import { ConfigError } from '../config.ts';
+import { TlsFilesError } from '../http/tls.ts';
 import { DatabaseOpenError } from '../db/open-error.ts';
 import { createLogger } from '../logger.ts';
 import { startGateway } from '../main.ts';
@@ -14,7 +14,7 @@ async function serve(): Promise<void> {
   try {
     gateway = await startGateway(cfg, logger);
   } catch (err) {
-    if (err instanceof DeviceConfigError || err instanceof ConfigError) fail(`config error: ${err.message}`);
+    if (err instanceof DeviceConfigError || err instanceof TlsFilesError) fail(`config error: ${err.message}`);
     // The operator's to fix (a path, a permission, another gateway): the one line says it all.
     if (err instanceof DatabaseOpenError) fail(err.message);
     logger.fatal({ err }, 'start-up failed');

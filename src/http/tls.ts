@@ -2,8 +2,12 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { ConfigError } from '../config.ts';
 import type { Logger } from '../logger.ts';
+
+/** TLS_CERT_FILE / TLS_KEY_FILE cannot be used; the message is one line naming the key. */
+export class TlsFilesError extends Error {
+  override name = 'TlsFilesError';
+}
 
 /** A certificate and its key, read from their PEM files and checked to belong together. */
 export interface TlsPair {
@@ -21,18 +25,18 @@ export function readTlsPair(files: { certFile: string; keyFile: string }): TlsPa
     try {
       return readFileSync(file);
     } catch (err) {
-      throw new ConfigError(`${key}: cannot read ${file}: ${(err as Error).message}`);
+      throw new TlsFilesError(`${key}: cannot read ${file}: ${(err as Error).message}`);
     }
   };
   const pair = { cert: read('TLS_CERT_FILE', files.certFile), key: read('TLS_KEY_FILE', files.keyFile) };
-  if (!pair.cert.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`TLS_CERT_FILE: ${files.certFile} is not a PEM certificate`);
+  if (!pair.cert.includes('-----BEGIN CERTIFICATE-----')) throw new TlsFilesError(`TLS_CERT_FILE: ${files.certFile} is not a PEM certificate`);
   if (!/-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(pair.key.toString('latin1'))) {
-    throw new ConfigError(`TLS_KEY_FILE: ${files.keyFile} is not an unencrypted PEM private key`);
+    throw new TlsFilesError(`TLS_KEY_FILE: ${files.keyFile} is not an unencrypted PEM private key`);
   }
   try {
     createSecureContext(pair);
   } catch (err) {
-    throw new ConfigError(`TLS_KEY_FILE: does not fit TLS_CERT_FILE or cannot be used (${(err as Error).message})`);
+    throw new TlsFilesError(`TLS_KEY_FILE: does not fit TLS_CERT_FILE or cannot be used (${(err as Error).message})`);
   }
   return pair;
 }
