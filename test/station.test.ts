@@ -96,6 +96,10 @@ describe('stations and badges through the API (admin only)', () => {
       [b.id, '4711', true],
     ]);
     expect(JSON.stringify(list.data)).not.toContain('scrypt');
+    // a comes back: the badge stays with b, a has none until an admin gives one.
+    expect((await gw.req('PATCH', `/auth/users/${a.id}`, { token: admin.token, body: { active: true } })).status).toBe(200);
+    const after = await body<Array<{ user_id: number }>>(await gw.req('GET', '/auth/badges', { token: admin.token }));
+    expect(after.data.map((x) => x.user_id)).toEqual([b.id]);
   });
 });
 

@@ -4,6 +4,7 @@ import { keysetPage, type Page, type PageQuery } from '../../db/keyset.ts';
 import { type Role, users } from '../../db/schema.ts';
 import { conflict, notFound } from '../../errors.ts';
 import { recordAudit } from '../audit/service.ts';
+import { dropBadgeHeldByOthers } from './badges.ts';
 import type { AssignableWorker, UserView } from './schemas.ts';
 import { getUserRow, revokeSessions, toUserView } from './service.ts';
 
@@ -80,6 +81,7 @@ export function setActive(ctx: AppContext, actor: Actor, userId: number, active:
   }
   const row = ctx.store.db.update(users).set({ active, updatedAt: ctx.clock.now() }).where(eq(users.id, userId)).returning().get();
   if (!active) revokeSessions(ctx, userId);
+  const badgeDropped = active && dropBadgeHeldByOthers(ctx, userId);
   recordAudit(ctx, {
     action: active ? 'user.activate' : 'user.deactivate',
     actorUserId: actor.userId,
@@ -87,6 +89,7 @@ export function setActive(ctx: AppContext, actor: Actor, userId: number, active:
     targetUsername: user.username,
     clientIp: actor.clientIp ?? null,
     requestId: actor.requestId ?? null,
+    ...(badgeDropped ? { details: { badge_dropped: 'held by another active user' } } : {}),
   });
   return toUserView(row);
 }

@@ -2,7 +2,8 @@ import type { AppContext } from '../../context.ts';
 import { actorOf } from '../../http/actor.ts';
 import { command } from '../../http/command.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
-import { listBadges, setBadge } from './badges.ts';
+import { badge, badgeBody, badgeParams } from '../auth/badge-schemas.ts';
+import { listBadges, setBadge } from '../auth/badges.ts';
 import * as s from './schemas.ts';
 import { createStation, listStations, revokeStation } from './service.ts';
 
@@ -63,7 +64,7 @@ export function registerStationRoutes(router: Router, ctx: AppContext): void {
       summary: 'List badges (never the PINs)',
       access: ['admin'],
       query: s.stationsQuery,
-      response: s.badge,
+      response: badge,
       list: true,
     },
     (_c, { query }) => listBadges(ctx, query),
@@ -77,8 +78,8 @@ export function registerStationRoutes(router: Router, ctx: AppContext): void {
       tag: 'stations',
       summary: "Set or remove a user's badge and PIN",
       access: ['admin'],
-      params: s.badgeParams,
-      body: s.badgeBody,
+      params: badgeParams,
+      body: badgeBody,
       status: 204,
       credentials: true,
     },

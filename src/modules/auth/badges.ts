@@ -5,10 +5,10 @@ import { sessions, userBadges, users } from '../../db/schema.ts';
 import { AppError, conflict, notFound, validation } from '../../errors.ts';
 import { iso } from '../../http/envelope.ts';
 import { recordAudit } from '../audit/service.ts';
-import type { LoginResult } from '../auth/schemas.ts';
-import { getUserRow, openSession } from '../auth/service.ts';
-import { admitLogin } from '../auth/throttle.ts';
-import type { BadgeView } from './schemas.ts';
+import type { LoginResult } from './schemas.ts';
+import { getUserRow, openSession } from './service.ts';
+import { admitLogin } from './throttle.ts';
+import type { BadgeView } from './badge-schemas.ts';
 
 type BadgeRow = typeof userBadges.$inferSelect;
 
@@ -76,6 +76,17 @@ export async function setBadge(
     audit({ badge: input.badge, pin_changed: pinHash !== undefined });
     return toBadgeView(row);
   });
+}
+
+/**
+ * Inside the command that reactivates a user: a badge given to another active user meanwhile stays
+ * with that user, and the returning one has none (badges are unique among active users).
+ */
+export function dropBadgeHeldByOthers(ctx: AppContext, userId: number): boolean {
+  const mine = ctx.store.db.select({ badge: userBadges.badge }).from(userBadges).where(eq(userBadges.userId, userId)).get();
+  if (!mine || !activeHolder(ctx, mine.badge, userId)) return false;
+  ctx.store.db.delete(userBadges).where(eq(userBadges.userId, userId)).run();
+  return true;
 }
 
 /** GET /auth/badges: every badge, by user id (never the PIN). */
