@@ -281,6 +281,17 @@ describe.skipIf(!haveChromium && !process.env.CI)('floor console in a real brows
     expect(started.n).toBe(1);
   });
 
+  it('a running stage’s worked time counts on screen without a reload', async () => {
+    const worker = await signIn('wanda');
+    // The page's own clock, five minutes on: Welding (started by the double tap) has run that long more.
+    await worker.clock.install();
+    await worker.reload();
+    const welding = worker.locator(`[data-stage="${stages[1]}"] [data-elapsed]`);
+    expect(await welding.innerText()).toMatch(/^Worked (less than a minute|[1-3] min)$/);
+    await worker.clock.fastForward('05:00');
+    await expect.poll(() => welding.innerText()).toMatch(/^Worked [5-8] min$/);
+  });
+
   it('a machine value changes on screen without a reload when a reading arrives', async () => {
     const page = await signIn('wanda');
     await page.goto(`${base}/console/machines`);

@@ -88,6 +88,15 @@ document.addEventListener('submit', function (e) {
       td.dataset.stale = '1'; td.appendChild(tag);
     });
   }, 5000);
+  // A running stage's worked time counts on (My work): "Worked 12 min", "Worked 1 h 05 min".
+  setInterval(function () {
+    var now = Date.now() + skew;
+    document.querySelectorAll('[data-worked-from]').forEach(function (el) {
+      var m = Math.floor(Math.max(0, now - Number(el.dataset.workedFrom)) / 60000);
+      var d = m === 0 ? el.dataset.less : m < 60 ? m + ' min' : Math.floor(m / 60) + ' h ' + String(m % 60).padStart(2, '0') + ' min';
+      el.textContent = el.dataset.template.replace('{d}', d);
+    });
+  }, 15000);
 
   if (!body.dataset.live || !window.EventSource) return;
   var refreshing = false;

@@ -93,6 +93,7 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
         const wo = await input.api.call<WorkOrder>('GET', `/workorders/${id}`);
         if (wo.ok) workOrders.set(id, wo.data);
       }
+      const now = ctx.clock.now();
       // Paused time, for the worked time of a running or paused stage.
       const pausedS = new Map<number, number>();
       for (const s of stages.filter((x) => x.status === 'in_progress' || x.status === 'paused')) {
@@ -100,8 +101,8 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
         if (m.ok) pausedS.set(s.id, m.data.paused_s);
       }
       return c.html(
-        <Layout title={t.navWork} {...input} current="/console/work" live="/console/events">
-          <WorkPage stages={stages} workOrders={workOrders} pausedS={pausedS} csrf={input.csrf} now={ctx.clock.now()} time={plantTime(ctx.config.plantTz)} />
+        <Layout title={t.navWork} {...input} current="/console/work" live="/console/events" now={now}>
+          <WorkPage stages={stages} workOrders={workOrders} pausedS={pausedS} csrf={input.csrf} now={now} time={plantTime(ctx.config.plantTz)} />
         </Layout>,
       );
     }),

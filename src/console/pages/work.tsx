@@ -71,10 +71,18 @@ function Elapsed(props: { stage: Stage; pausedS: number | undefined; now: number
   const { stage } = props;
   if (!stage.actual_start || (stage.status !== 'in_progress' && stage.status !== 'paused')) return null;
   const paused = props.pausedS ?? 0;
-  const worked = (props.now - Date.parse(stage.actual_start)) / 1000 - paused;
+  const from = Date.parse(stage.actual_start) + paused * 1000;
+  // A running stage's worked time goes on counting on screen (the page's script, every 15 s).
+  const running = stage.status === 'in_progress';
   return (
     <p data-elapsed>
-      <strong>{t.worked(duration(worked))}</strong>
+      <strong
+        data-worked-from={running ? String(from) : undefined}
+        data-template={running ? t.worked('{d}') : undefined}
+        data-less={running ? t.lessThanMinute : undefined}
+      >
+        {t.worked(duration((props.now - from) / 1000))}
+      </strong>
       {paused >= 60 && ` · ${t.pausedFor(duration(paused))}`}
     </p>
   );
