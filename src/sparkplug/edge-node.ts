@@ -18,6 +18,8 @@ export interface EdgeNodeStatus {
   published: number;
   /** Queued readings not sent: their row was pruned first, or their device was dead. */
   skipped: number;
+  /** Queued readings dropped, oldest first, while the queue was over mqtt.queue_max. */
+  dropped: number;
   rebirths: number;
   lastError: string | null;
   lastErrorAt: number | null;
@@ -81,7 +83,7 @@ export function createEdgeNode(
   let scheduled: NodeJS.Immediate | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let lastNodeFigures = '';
-  const counts = { published: 0, skipped: 0, rebirths: 0, lastPublishedAt: null as number | null };
+  const counts = { published: 0, skipped: 0, dropped: 0, rebirths: 0, lastPublishedAt: null as number | null };
   let lastError: { message: string; at: number } | null = null;
   /** Whether each machine's device is dead, read once and forgotten when its status changes. */
   const dead = new Map<number, boolean>();
@@ -323,7 +325,10 @@ export function createEdgeNode(
     try {
       const cap = settings.queue_max;
       const dropped = queue.trim(cap);
-      if (dropped > 0) log.warn({ dropped, queue_max: cap }, 'sparkplug queue over its cap: oldest values dropped');
+      if (dropped > 0) {
+        counts.dropped += dropped;
+        log.warn({ dropped, dropped_total: counts.dropped, queue_max: cap }, 'sparkplug queue over its cap: oldest values dropped');
+      }
       nodeData();
     } catch (err) {
       log.warn({ err }, 'sparkplug tick failed');
@@ -435,6 +440,7 @@ export function createEdgeNode(
         queueDepth: depth,
         published: counts.published,
         skipped: counts.skipped,
+        dropped: counts.dropped,
         rebirths: counts.rebirths,
         lastError: e?.message ?? null,
         lastErrorAt: e?.at ?? null,

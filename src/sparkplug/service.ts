@@ -52,7 +52,7 @@ export async function startSparkplug(ctx: AppContext, opts: EdgeNodeOptions = {}
   ctx.drivers.add(() => {
     const s = node.status();
     // connected: born (NBIRTH out, primary host online), what a Sparkplug host sees.
-    return queueDeviceEntry('sparkplug-edge-node', 'sparkplug', { ...s, connected: s.born, dropped: 0 });
+    return queueDeviceEntry('sparkplug-edge-node', 'sparkplug', { ...s, connected: s.born });
   });
   const unsubscribe = ctx.bus.subscribe((event) => {
     if (event.entityType === 'machine' && event.toStatus !== event.fromStatus) node.machineChanged(event.entityId);

@@ -7,7 +7,7 @@ import { startSparkplug } from '../../../src/sparkplug/service.ts';
 import type { EdgeNodeOptions } from '../../../src/sparkplug/edge-node.ts';
 import type { Quality } from '../../../drivers/engine/types.ts';
 import { sparkplugBroker } from './broker.ts';
-import { DATATYPE, type HostMessage, propertiesOf, sparkplugHost, metricValue } from './host.ts';
+import { DATATYPE, encode, type HostMessage, metricValue, propertiesOf, sparkplugHost } from './host.ts';
 
 const broker: TestBroker | undefined = await sparkplugBroker();
 
@@ -33,16 +33,20 @@ describe.skipIf(!broker)('Sparkplug B edge node against Mosquitto, decoded by an
   });
 
   /** An in-process gateway whose edge node talks to the broker through the proxy. */
-  const edgeGateway = async (extra: Record<string, string> = {}, opts: EdgeNodeOptions = {}) => {
+  const edgeGateway = async (extra: Record<string, string> = {}, opts: EdgeNodeOptions = {}, gatewayYaml?: string) => {
     const group = uniqueId('grp');
-    const g: TestGateway = makeGateway({
-      MQTT_URL: proxy.url,
-      MQTT_CLIENT_ID: uniqueId('gw'),
-      MQTT_SPARKPLUG: 'true',
-      SPARKPLUG_GROUP_ID: group,
-      SITE_ID: '7',
-      ...extra,
-    });
+    const g: TestGateway = makeGateway(
+      {
+        MQTT_URL: proxy.url,
+        MQTT_CLIENT_ID: uniqueId('gw'),
+        MQTT_SPARKPLUG: 'true',
+        SPARKPLUG_GROUP_ID: group,
+        SITE_ID: '7',
+        ...extra,
+      },
+      undefined,
+      gatewayYaml,
+    );
     const admin = await g.login('admin');
     const machine = async (name: string) => {
       const id = ensureMachine(g.ctx, { name, machine_type: 'press' }, 'modbus');
@@ -227,6 +231,40 @@ describe.skipIf(!broker)('Sparkplug B edge node against Mosquitto, decoded by an
     // Each value's first delivery comes in order.
     const firstSeen = [...new Set(host.of('DDATA').flatMap((d) => (d.payload.metrics ?? []).map(metricValue)))];
     expect(firstSeen).toEqual(Array.from({ length: 201 }, (_, i) => i));
+    await e.stop();
+    await host.close();
+  });
+
+  it('drops the oldest queued values over mqtt.queue_max, counts them, and shrugs off garbage commands', async () => {
+    const e = await edgeGateway({}, {}, 'mqtt:\n  queue_max: 100\n');
+    const m = await e.machine('kiln');
+    const host = await sparkplugHost(url(), e.group);
+    await proxy.down();
+    try {
+      await e.start();
+      for (let i = 1; i <= 150; i++) e.push(m, 'temp', i);
+      await until(() => e.status()?.dropped === 50);
+      expect(e.status()?.queueDepth).toBe(100);
+      const entry = e.g.ctx.drivers.status().find((d) => d.device === 'sparkplug-edge-node');
+      expect(entry).toMatchObject({ protocol: 'sparkplug', connected: false, queue_depth: 100, dropped: 50 });
+    } finally {
+      await proxy.up();
+    }
+    await until(() => host.of('DDATA').flatMap((d) => d.payload.metrics ?? []).length >= 100);
+    expect(host.of('DDATA').flatMap((d) => (d.payload.metrics ?? []).map(metricValue))).toEqual(Array.from({ length: 100 }, (_, i) => 51 + i));
+
+    // Not Sparkplug, an empty payload, a rebirth set to false: ignored; a real rebirth still works.
+    const ncmd = `spBv1.0/${e.group}/NCMD/site-7`;
+    for (const junk of [
+      Buffer.from('garbage \u0000\u00ff'),
+      Buffer.alloc(0),
+      encode({ metrics: [{ name: 'Node Control/Rebirth', datatype: DATATYPE.Boolean, booleanValue: false }] }),
+    ])
+      await host.client.publishAsync(ncmd, junk, { qos: 1 });
+    const births = host.of('NBIRTH').length;
+    await host.rebirth('site-7');
+    await until(() => host.of('NBIRTH').length === births + 1);
+    expect(e.status()?.rebirths).toBe(1);
     await e.stop();
     await host.close();
   });
