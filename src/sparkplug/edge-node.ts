@@ -152,7 +152,7 @@ export function createEdgeNode(
   };
 
   /** NBIRTH (seq 0) and a DBIRTH per live machine; then the queue from where it stands, older rows historical. */
-  const birth = () => {
+  const publishBirths = () => {
     born = false;
     if (!link?.client.connected || !hostOnline) return;
     seq = 0;
@@ -186,9 +186,31 @@ export function createEdgeNode(
     schedule();
   };
 
+  /**
+   * Births, called from MQTT callbacks and timers: a database that fails here (disk, lock) is
+   * logged and the node stays unborn (no data goes out) until the next connect or rebirth.
+   */
+  const birth = () => {
+    try {
+      publishBirths();
+    } catch (err) {
+      born = false;
+      lastError = { message: `birth failed: ${(err as Error).message}`, at: Date.now() };
+      log.error({ err }, 'sparkplug births failed; no data until the next connect or rebirth');
+    }
+  };
+
   const schedule = () => {
     if (scheduled || !live()) return;
-    scheduled = setImmediate(pump);
+    scheduled = setImmediate(pumpSafely);
+  };
+  const pumpSafely = () => {
+    try {
+      pump();
+    } catch (err) {
+      scheduled = undefined;
+      log.warn({ err }, 'sparkplug publish round failed; the next tick tries again');
+    }
   };
 
   /** Sends one DDATA for one machine's queued rows; a failed publish reads them again later. */
@@ -349,7 +371,12 @@ export function createEdgeNode(
           // Before every connect attempt: the next bdSeq, kept so a restart continues it.
           nextWill: () => {
             bdSeq = (bdSeq + 1) % 256;
-            queue.saveBdSeq(bdSeq);
+            try {
+              queue.saveBdSeq(bdSeq);
+            } catch (err) {
+              // The NDEATH still carries the right bdSeq; only a restart could repeat it.
+              log.warn({ err, bd_seq: bdSeq }, 'sparkplug bdSeq not saved');
+            }
             return { topic: topics.node('NDEATH'), payload: encodePayload(nodeDeath()), retain: false };
           },
         },
