@@ -3,6 +3,7 @@ import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
 import { type PlantTime, plantTime } from '../lib/plant-time.ts';
 import { parseTimestamp } from '../lib/time.ts';
+import type { IssueView } from '../modules/issues/schemas.ts';
 import type { Frame } from './frame.tsx';
 import { FormGuard, Layout, StatusBadge } from './layout.tsx';
 import { duration, type Stage, type WorkOrder } from './pages/work.tsx';
@@ -17,15 +18,7 @@ interface StageMetrics {
   start_delay_s: number | null;
   end_delay_s: number | null;
 }
-interface Issue {
-  id: number;
-  work_order_stage_id: number;
-  type: string;
-  description: string;
-  status: string;
-  created_by: number;
-  created_at: string;
-}
+type Issue = IssueView;
 interface UserRow {
   id: number;
   username: string;

@@ -1,35 +1,16 @@
+import { ISSUE_TYPES } from '../../db/schema.ts';
 import type { PlantTime } from '../../lib/plant-time.ts';
+import type { StageView } from '../../modules/stages/schemas.ts';
+import type { WorkOrderView } from '../../modules/workorders/schemas.ts';
 import { FormGuard, StatusBadge } from '../layout.tsx';
 import { formKey } from '../session.ts';
 import { t } from '../strings.ts';
 
-/** A stage as GET /stages returns it (the fields the console shows). */
-export interface Stage {
-  id: number;
-  work_order_id: number;
-  seq: number;
-  stage_name: string;
-  planned_start: string | null;
-  planned_end: string | null;
-  actual_start: string | null;
-  status: string;
-  qty_good: number | null;
-  qty_scrap: number | null;
-  assigned_user_ids: number[];
-}
+/** A stage as GET /stages returns it (the route's schema). */
+export type Stage = StageView;
 
-/** A work order as GET /workorders returns it. */
-export interface WorkOrder {
-  id: number;
-  product_code: string;
-  lot_no: string;
-  qty: number;
-  planned_start: string;
-  planned_end: string;
-  status: string;
-}
-
-export const ISSUE_TYPES = ['machine_breakdown', 'material_shortage', 'quality', 'tooling', 'safety', 'other'] as const;
+/** A work order as GET /workorders returns it (the route's schema). */
+export type WorkOrder = WorkOrderView;
 
 function ActionForm(props: { stage: Stage; action: string; csrf: string; label: string; kind?: string; children?: unknown }) {
   return (
