@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { body, makeGateway, rowCount, type TestGateway } from './helpers/app.ts';
+import { body, makeGateway, rowCount, type TestGateway, testConfig } from './helpers/app.ts';
 import { createWorkOrder } from './helpers/floor.ts';
 import { ConsoleAgent } from './console-helpers.ts';
 
@@ -168,6 +168,27 @@ describe('signing in on a station', () => {
     expect((await agent.get('/console/work')).status).toBe(200);
     gw.clock.advance(IDLE_MS + 1);
     expect((await agent.get('/console/alive')).status).toBe(401);
+  });
+
+  it('makes a password sign-in on a station a station session too (a supervisor at the tablet), ended when idle', async () => {
+    const { admin, agent } = await stationBrowser();
+    expect((await agent.signIn(admin.username, admin.password)).status).toBe(303);
+    expect(await (await agent.get('/console/users')).text()).toContain('data-idle-s="120"');
+    gw.clock.advance(IDLE_MS + 1000);
+    expect((await agent.get('/console/users')).status).toBe(303);
+    // Off a station the same sign-in is an ordinary session: no idle sign-out.
+    const laptop = new ConsoleAgent(gw);
+    await laptop.signIn(admin.username, admin.password);
+    expect(await (await laptop.get('/console/users')).text()).not.toContain('data-idle-s');
+    gw.clock.advance(IDLE_MS + 1000);
+    expect((await laptop.get('/console/users')).status).toBe(200);
+  });
+
+  it('takes STATION_IDLE_SIGNOUT_S from 30 to 3600 seconds and names the key otherwise', () => {
+    expect(() => testConfig(gw.dir, { STATION_IDLE_SIGNOUT_S: '10' })).toThrow('STATION_IDLE_SIGNOUT_S: must be ≥ 30');
+    expect(() => testConfig(gw.dir, { STATION_IDLE_SIGNOUT_S: 'two minutes' })).toThrow('STATION_IDLE_SIGNOUT_S: must be an integer');
+    expect(testConfig(gw.dir, { STATION_IDLE_SIGNOUT_S: '300' }).stationIdleS).toBe(300);
+    expect(testConfig(gw.dir).stationIdleS).toBe(120);
   });
 
   it('throttles wrong PINs like passwords: after 5 failures the right PIN waits too', async () => {
