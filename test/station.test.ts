@@ -182,6 +182,9 @@ describe('signing in on a station', () => {
     expect(await (await laptop.get('/console/users')).text()).not.toContain('data-idle-s');
     gw.clock.advance(IDLE_MS + 1000);
     expect((await laptop.get('/console/users')).status).toBe(200);
+    // A link to the idle sign-out page does not sign an ordinary session out.
+    expect(await (await laptop.get('/console/login?idle=1')).text()).not.toContain('without use');
+    expect((await laptop.get('/console/users')).status).toBe(200);
   });
 
   it('takes STATION_IDLE_SIGNOUT_S from 30 to 3600 seconds and names the key otherwise', () => {

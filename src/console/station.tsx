@@ -70,10 +70,12 @@ export function createStationConsole(ctx: AppContext, fetchApi: ApiFetch, frame:
 
   const loginPage = async (c: C) => {
     let flash = sessions.takeFlash(c);
-    if (c.req.query('idle') !== undefined) {
-      // The page's idle timer sent the browser here: the session ends now, not a few seconds later.
-      const s = await sessionOf(c);
-      if (s && stationOfSession(ctx, s.sessionId)) await ctx.store.command(() => logout(ctx, { userId: s.userId, role: 'worker', sessionId: s.sessionId }));
+    const s = c.req.query('idle') === undefined ? undefined : await sessionOf(c);
+    // The page's idle timer sent the browser here: a station session ends now, not a few seconds
+    // later (a live ordinary session is left alone: a link with ?idle=1 signs nobody out).
+    const onStation = s !== undefined && Boolean(stationOfSession(ctx, s.sessionId));
+    if (c.req.query('idle') !== undefined && (s === undefined || onStation)) {
+      if (s && onStation) await ctx.store.command(() => logout(ctx, { userId: s.userId, role: 'worker', sessionId: s.sessionId }));
       sessions.end(c);
       flash ??= { kind: 'ok', text: t.station.idleSignedOut(minutes(ctx.config.stationIdleS)) };
     }
