@@ -7,6 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { DURATION_S, type HttpFigures, load, printTable, profiled, startChild, stopChild } from './lib.ts';
 
 /** What bench/servers/gateway.ts reports when ready (the fields used here). */
@@ -55,11 +56,16 @@ const ratio = (n: number) => (Number.isFinite(n) && n > 0 ? n.toFixed(2) : '—'
  * Measures the reads against raw node:http and bare Hono started here, and the gateway child
  * `gateway` (started by the caller with npm start's V8 flags, production settings, info log).
  */
-export async function benchHttpReads(gw: ReadsGateway, gateway: ChildProcess): Promise<void> {
+export async function benchHttpReads(gw: ReadsGateway, gateway: ChildProcess, start: { env: Record<string, string>; nodeArgs: string[] }): Promise<void> {
   const raw = await startChild<{ port: number }>('raw-http.ts');
   const bare = await startChild<{ port: number }>('bare-hono.ts');
+  // BENCH_COMPARE_ROOT=<another checkout, built>: its gateway answers the same reads in the same
+  // turns, a fair before → after on a box whose load moves more between runs than a change does.
+  const root = process.env.BENCH_COMPARE_ROOT;
+  const other = root ? await startChild<ReadsGateway>(path.join(path.resolve(root), 'bench', 'servers', 'gateway.ts'), start.env, start.nodeArgs) : undefined;
   const why = noPinning();
-  const pinned = why === undefined && [raw.child.pid, bare.child.pid, gateway.pid].every((p) => pin(p, SERVER_CPU)) && pin(process.pid, LOAD_CPU);
+  const servers = [raw.child.pid, bare.child.pid, gateway.pid, ...(other ? [other.child.pid] : [])];
+  const pinned = why === undefined && servers.every((p) => pin(p, SERVER_CPU)) && pin(process.pid, LOAD_CPU);
   process.stdout.write(
     pinned
       ? `\nHTTP reads pinned: each server alone on CPU ${SERVER_CPU}, the load generator (autocannon, one thread, 32 connections) on CPU ${LOAD_CPU}\n`
@@ -81,7 +87,22 @@ export async function benchHttpReads(gw: ReadsGateway, gateway: ChildProcess): P
           ['gateway GET /workorders?limit=50', '/workorders?limit=50', 0.25],
           ['gateway GET /workorders/{id}/stages', `/workorders/${gw.woId}/stages`, undefined],
         ] as const
-      ).map(([name, url, target]) => ({ name, opts: { url: `${base}${url}`, headers: auth }, target, server: gateway })),
+      ).flatMap(([name, url, target]) => [
+        { name, opts: { url: `${base}${url}`, headers: auth }, target, server: gateway },
+        ...(other
+          ? [
+              {
+                name: `${name} (${root})`,
+                opts: {
+                  url: `http://127.0.0.1:${other.ready.port}${url.replace(String(gw.woId), String(other.ready.woId))}`,
+                  headers: { authorization: `Bearer ${other.ready.token}` },
+                },
+                target,
+                server: other.child,
+              },
+            ]
+          : []),
+      ]),
     ];
     const rawRuns: HttpFigures[] = [];
     for (const { name, opts, target, server } of targets) {
@@ -132,6 +153,7 @@ export async function benchHttpReads(gw: ReadsGateway, gateway: ChildProcess): P
     }
     await stopChild(raw.child);
     await stopChild(bare.child);
+    if (other) await stopChild(other.child);
   }
   printTable(
     `HTTP reads, best of ${ROUNDS} slices of ${slice} s each, taking turns with raw node:http (targets on CPU µs per request: raw's µs / the server's)`,

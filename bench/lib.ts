@@ -9,7 +9,7 @@ export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
 /**
  * Forks a helper under tsx (or, with `tsx: false`, a JavaScript one under plain node); resolves
- * with the first IPC message (its "ready" payload).
+ * with the first IPC message (its "ready" payload). `script` is under bench/servers/ unless absolute.
  */
 export function startChild<T>(
   script: string,
@@ -17,7 +17,7 @@ export function startChild<T>(
   nodeArgs: string[] = [],
   opts: { tsx?: boolean } = {},
 ): Promise<{ child: ChildProcess; ready: T }> {
-  const child = fork(path.join(BENCH_DIR, 'servers', script), [], {
+  const child = fork(path.resolve(BENCH_DIR, 'servers', script), [], {
     // BENCH_CHILD_PROFILE=1 writes a CPU profile of every child's whole life to /tmp/prof; BENCH_CPU_PROF
     // (below, `profiled`) profiles only the measurements.
     execArgv: [

@@ -253,12 +253,13 @@ if (want('http') || want('writes') || want('readings') || want('console')) {
   // Writes need a fresh stage per start: five runs at up to ~10,000 writes/s use ~125,000 stages.
   const workOrders = process.env.BENCH_WORK_ORDERS ?? (want('writes') ? '40000' : '10000');
   // With npm start's V8 flags, as shipped.
-  const gw = await startChild<GatewayReady>('gateway.ts', { BENCH_WORK_ORDERS: workOrders }, SHIPPED_NODE_ARGS);
+  const gwEnv = { BENCH_WORK_ORDERS: workOrders };
+  const gw = await startChild<GatewayReady>('gateway.ts', gwEnv, SHIPPED_NODE_ARGS);
   process.stdout.write(
     `gateway database: ${Number(workOrders).toLocaleString('en-US')} work orders, ${gw.ready.stageIds.length.toLocaleString('en-US')} stages\n`,
   );
   try {
-    if (want('http')) await benchHttpReads(gw.ready, gw.child);
+    if (want('http')) await benchHttpReads(gw.ready, gw.child, { env: gwEnv, nodeArgs: SHIPPED_NODE_ARGS });
     if (want('console')) await benchConsole(gw.ready);
     if (want('writes')) await stageWrites(gw.ready, gw.child);
     if (want('readings')) {
