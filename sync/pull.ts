@@ -144,9 +144,12 @@ export function writeLocal(sqlite: Database, spec: TableSpec, key: string, exist
   const where = spec.pk.map((c) => `${c} = ?`).join(' AND ');
   const pkArgs = spec.pk.map((c) => pkv[c]);
   if (merged.values[DELETED] === 1) {
-    // A user's sessions are the edge's own (never synced) and hold a foreign key to the user:
-    // a user HQ deleted is signed out here, then deleted.
-    if (existed && spec.name === 'users') sqlite.prepare('DELETE FROM sessions WHERE user_id = ?').run(pkv.id as never);
+    // A user's sessions and badge are the edge's own (never synced) and hold a foreign key to the
+    // user: a user HQ deleted is signed out here and loses the badge, then is deleted.
+    if (existed && spec.name === 'users') {
+      sqlite.prepare('DELETE FROM sessions WHERE user_id = ?').run(pkv.id as never);
+      sqlite.prepare('DELETE FROM user_badges WHERE user_id = ?').run(pkv.id as never);
+    }
     if (existed) sqlite.prepare(`DELETE FROM ${spec.name} WHERE ${where}`).run(...pkArgs);
   } else if (existed) {
     const cols = won.filter((c) => c in spec.cols && !spec.pk.includes(c));

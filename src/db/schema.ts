@@ -81,9 +81,8 @@ export const stations = sqliteTable(
     id: integer('id').primaryKey(),
     name: text('name').notNull(),
     tokenHash: text('token_hash').notNull(),
-    createdBy: integer('created_by')
-      .notNull()
-      .references(() => users.id),
+    /** Who marked it; no foreign key: a user HQ deletes is deleted here too, and the station stays (migration 0010). */
+    createdBy: integer('created_by').notNull(),
     createdAt: integer('created_at').notNull(),
     revokedAt: integer('revoked_at'),
   },

@@ -149,9 +149,12 @@ describe('a floor action on a row HQ deleted', () => {
     expect(await hqRows(hq, add, [wo?.id])).toHaveLength(1);
   });
 
-  it('signs out and removes a user HQ deleted, though the user has sessions on the edge', async () => {
+  it('signs out and removes a user HQ deleted, though the user has sessions, a badge and a station marked on the edge', async () => {
     const worker = await edge.gw.login('worker', 'leaver');
     expect((await edge.gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(200);
+    // The edge's own rows that name the user: a badge goes with the user, a station stays.
+    expect((await edge.gw.req('PUT', `/auth/users/${worker.id}/badge`, { token: admin, body: { badge: '9001', pin: '4321' } })).status).toBe(204);
+    edge.gw.ctx.store.sqlite.prepare("INSERT INTO stations (id, name, token_hash, created_by, created_at) VALUES (9001, 'Saw 9', 'hash', ?, 0)").run(worker.id);
     await edge.sync.runCycle();
     await hqRows(hq, 'DELETE FROM users WHERE id = $1', [worker.id]);
     const gone = () => !edge.gw.ctx.store.sqlite.prepare('SELECT 1 FROM users WHERE id = ?').get(worker.id);
@@ -160,6 +163,8 @@ describe('a floor action on a row HQ deleted', () => {
     expect(gone()).toBe(true);
     expect(edge.gw.ctx.store.sqlite.prepare("SELECT count(*) AS n FROM sync_rejected WHERE tbl = 'users'").get()).toEqual({ n: 0 });
     expect((await edge.gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(401);
+    expect(edge.gw.ctx.store.sqlite.prepare('SELECT count(*) AS n FROM user_badges WHERE user_id = ?').get(worker.id)).toEqual({ n: 0 });
+    expect(edge.gw.ctx.store.sqlite.prepare('SELECT name FROM stations WHERE created_by = ?').get(worker.id)).toEqual({ name: 'Saw 9' });
   });
 
   it('records nothing when HQ deletes a stage the floor never touched after creating the plan elsewhere', async () => {
