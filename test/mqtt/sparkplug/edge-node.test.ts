@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeGateway, type TestGateway } from '../../helpers/app.ts';
 import { type TestBroker, tcpProxy, uniqueId } from '../../helpers/mqtt-broker.ts';
-import { until } from '../../helpers/server.ts';
+import { freePort, until } from '../../helpers/server.ts';
+import { ModbusSim } from '../../sim/modbus-sim.ts';
+import { parseDevices } from '../../../drivers/config.ts';
+import { startDrivers } from '../../../src/modules/machines/drivers.ts';
 import { ensureMachine } from '../../../src/modules/machines/service.ts';
 import { startSparkplug } from '../../../src/sparkplug/service.ts';
 import type { EdgeNodeOptions } from '../../../src/sparkplug/edge-node.ts';
@@ -265,6 +268,57 @@ describe.skipIf(!broker)('Sparkplug B edge node against Mosquitto, decoded by an
     await host.rebirth('site-7');
     await until(() => host.of('NBIRTH').length === births + 1);
     expect(e.status()?.rebirths).toBe(1);
+    await e.stop();
+    await host.close();
+  });
+
+  it('publishes DDEATH when a Modbus driver loses its device and DBIRTH when it answers again', async () => {
+    const e = await edgeGateway();
+    const sim = new ModbusSim(await freePort());
+    sim.holding[10] = 1234;
+    await sim.start();
+    const host = await sparkplugHost(url(), e.group);
+    await e.start();
+    const cfg = parseDevices({
+      machines: [{ name: 'mill', machine_type: 'mill' }],
+      devices: [
+        {
+          name: 'mill-plc',
+          protocol: 'modbus-tcp',
+          host: '127.0.0.1',
+          port: sim.port,
+          machine: 'mill',
+          poll_interval_ms: 50,
+          timeout_ms: 200,
+          reconnect: { initial_ms: 50, max_ms: 200 },
+          tags: [{ name: 'spindle', reading_type: 'spindle_rpm', area: 'holding', address: 10 }],
+        },
+      ],
+    });
+    e.g.ctx.readings.start(); // the batch writer flushes driver readings on its own timer, as in the gateway
+    const drivers = await startDrivers(e.g.ctx, cfg);
+    try {
+      await until(() => host.messages.some((m) => m.type === 'DDATA' || (m.type === 'DBIRTH' && m.device === 'mill')));
+      expect(host.messages.find((m) => m.device === 'mill')?.type).toBe('DBIRTH');
+      await sim.stop();
+      await until(() => host.messages.some((m) => m.type === 'DDEATH' && m.device === 'mill'));
+      const deathAt = host.messages.findIndex((m) => m.type === 'DDEATH');
+      // Nothing of the dead device until it is born again.
+      await sim.start();
+      await until(() => host.messages.slice(deathAt).some((m) => m.type === 'DBIRTH' && m.device === 'mill'), 30_000);
+      const after = host.messages.slice(deathAt + 1).filter((m) => m.device === 'mill');
+      expect(after[0]?.type).toBe('DBIRTH');
+      // Born the moment the device answers, before its first poll: the current value is still the
+      // bad "not connected" one, then the poll's value follows as data.
+      expect(after[0]?.payload.metrics?.map((x) => x.name)).toEqual(['spindle_rpm']);
+      await until(() =>
+        host.messages.slice(deathAt).some((m) => m.type === 'DDATA' && m.device === 'mill' && m.payload.metrics?.some((x) => metricValue(x) === 1234)),
+      );
+      expectContinuousSeq(host.messages);
+    } finally {
+      await drivers.stop();
+      await sim.stop();
+    }
     await e.stop();
     await host.close();
   });
