@@ -104,13 +104,15 @@ export async function startGateway(config: Config, logger: Logger, opts: Context
       started.push({ name: 'http-legacy', stop: legacy.stop });
       logger.info({ host: config.host, port: legacy.port }, 'legacy API listening');
     }
+    // A renewed certificate is put in place and the process sent SIGHUP (systemctl reload): new
+    // connections get it. Without TLS there is nothing to reload, and SIGHUP no longer ends the process.
+    const reload = () => {
+      if (!config.tls) logger.info('SIGHUP: nothing to reload (TLS_CERT_FILE is not set)');
+      for (const l of listeners) l.reloadTls();
+    };
+    process.on('SIGHUP', reload);
+    started.push({ name: 'sighup', stop: () => void process.off('SIGHUP', reload) });
     if (config.tls) {
-      // A renewed certificate is put in place and the process sent SIGHUP: new connections get it.
-      const reload = () => {
-        for (const l of listeners) l.reloadTls();
-      };
-      process.on('SIGHUP', reload);
-      started.push({ name: 'tls-reload', stop: () => void process.off('SIGHUP', reload) });
       if (config.httpRedirectPort !== undefined) {
         const redirect = await startRedirectServer(config.host, config.httpRedirectPort, port, logger.child({ module: 'http' }));
         started.push({ name: 'http-redirect', stop: redirect.stop });

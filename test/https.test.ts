@@ -188,6 +188,15 @@ describe('HTTPS on the gateway (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
     expect(still.cn).toBe('gateway-b');
   });
 
+  it('survives SIGHUP without TLS (systemctl reload on a plain-HTTP box)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gw-hup-'));
+    const { gw, base } = await listeningGateway(dir);
+    running.push({ gw, dir });
+    process.kill(process.pid, 'SIGHUP');
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+  });
+
   it('refuses to start with one file of the pair, a missing file, or a key of another certificate, naming the key', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'gw-https-bad-'));
     try {
