@@ -45,6 +45,8 @@ export interface EdgeNodeOptions {
   metricsPerMessage?: number;
 }
 
+/** At most one rebirth per second on NCMD; more requests in that second are one rebirth at its end. */
+const REBIRTH_MIN_INTERVAL_MS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const key = (machineId: number, readingType: string) => `${machineId}\u0000${readingType}`;
 
@@ -85,6 +87,8 @@ export function createEdgeNode(
   let lastNodeFigures = '';
   const counts = { published: 0, skipped: 0, dropped: 0, rebirths: 0, lastPublishedAt: null as number | null };
   let lastError: { message: string; at: number } | null = null;
+  let lastBirthAt = 0;
+  let rebirthTimer: NodeJS.Timeout | undefined;
   /** Whether each machine's device is dead, read once and forgotten when its status changes. */
   const dead = new Map<number, boolean>();
   const deviceDead = (machineId: number) => {
@@ -172,6 +176,7 @@ export function createEdgeNode(
     nextAlias = nodeMetrics.length + 1;
     for (const m of nodeMetrics) if (m.name !== undefined) aliases.set(`node\u0000${m.name}`, m.alias as number);
     historicalUpTo = queue.lastIssued();
+    lastBirthAt = Date.now();
     send(topics.node('NBIRTH'), { timestamp: Date.now(), seq: nextSeq(), metrics: nodeMetrics });
     const byMachine = new Map<number, CurrentValue[]>();
     for (const v of queue.currentValues()) {
@@ -328,7 +333,14 @@ export function createEdgeNode(
     if (!rebirth) return;
     counts.rebirths++;
     log.info({ bd_seq: bdSeq }, 'sparkplug rebirth requested (NCMD)');
-    birth();
+    // A host (or anyone on the broker) repeating NCMD cannot make every birth go out many times a
+    // second: requests within REBIRTH_MIN_INTERVAL_MS of the last birth become one birth at its end.
+    const wait = lastBirthAt + REBIRTH_MIN_INTERVAL_MS - Date.now();
+    if (wait <= 0) return birth();
+    rebirthTimer ??= setTimeout(() => {
+      rebirthTimer = undefined;
+      if (!stopping) birth();
+    }, wait);
   };
 
   const onHostState = (payload: Buffer) => {
@@ -438,6 +450,7 @@ export function createEdgeNode(
       }
       stopping = true;
       if (ticker) clearInterval(ticker);
+      if (rebirthTimer) clearTimeout(rebirthTimer);
       if (scheduled) clearImmediate(scheduled);
       acks.flush();
       // A clean disconnect sends no will: the NDEATH goes out by hand, with this connection's bdSeq.
