@@ -57,6 +57,10 @@ progress { width:100%; height:1.2rem; }
 .chart .axis { font-size:18px; fill:var(--fg); } .chart figcaption { margin-top:.4rem; }
 .legend { font-size:.85em; margin:.2rem 0; }
 .sr-only { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
+/* OEE tiles and the downtime list (src/console/oee.tsx). */
+.oee-tiles { display:grid; grid-template-columns:repeat(auto-fill, minmax(15rem, 1fr)); gap:.8rem; margin-top:1rem; }
+.oee-tile dl { display:grid; grid-template-columns:1fr 1fr; gap:.3rem .8rem; margin:.4rem 0 0; } .oee-tile dd { margin:0; font-size:1.4em; font-weight:700; }
+.downtimes { list-style:none; padding:0; } .downtimes li { border-bottom:1px solid var(--line); padding:.6rem 0; }
 @media (max-width: 600px) { body { font-size:18px; } main { padding:.6rem; } .cards { grid-template-columns:1fr; } header .who { margin-left:0; } }
 /* On a phone a wide table's rows stack, each cell under its own label, so no action hides off-screen. */
 @media (max-width: 600px) {

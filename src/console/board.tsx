@@ -7,6 +7,7 @@ import type { IssueView } from '../modules/issues/schemas.ts';
 import type { Frame } from './frame.tsx';
 import { FormGuard, Layout, StatusBadge } from './layout.tsx';
 import { duration, type Stage, type WorkOrder } from './pages/work.tsx';
+import { currentShiftOee, OeeTiles } from './oee.tsx';
 import { t } from './strings.ts';
 
 interface WoMetrics {
@@ -152,9 +153,12 @@ export function registerBoard(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext)
       const listed = await api.call<UserRow[]>('GET', '/auth/workers?limit=500');
       const workers = listed.ok ? listed.data : [];
       const canAssign = user.role === 'planner' || user.role === 'admin';
+      const machines = await api.call<Array<{ id: number; name: string }>>('GET', '/machines?limit=500');
+      const shift = await currentShiftOee(api);
       return c.html(
         <Layout title={t.navBoard} {...input} current="/console/board" live="/console/events">
           <div data-live-region>
+            <OeeTiles machines={machines.ok ? machines.data : []} shift={shift} clock={(ms) => time.at(ms, now)} />
             <h2>{t.openIssues}</h2>
             {issues.length === 0 ? (
               <p>{t.noIssues}</p>

@@ -9,6 +9,7 @@ import { registerBoard } from './board.tsx';
 import { registerLiveEvents } from './live.tsx';
 import { Layout } from './layout.tsx';
 import { registerMachines } from './machines.tsx';
+import { DowntimeList, myMachines, recentDowntime, registerOee } from './oee.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { STAGE_STEPS, type Stage, StepPage, WorkPage, type WorkOrder } from './pages/work.tsx';
 import { createSessions } from './session.ts';
@@ -100,9 +101,24 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
         const m = await input.api.call<{ paused_s: number }>('GET', `/stages/${s.id}/metrics`);
         if (m.ok) pausedS.set(s.id, m.data.paused_s);
       }
+      // Downtime of the machines my started stages run on, with reason pickers (docs/oee.md).
+      const mine = await myMachines(input.api);
+      const down = mine.size > 0 ? await recentDowntime(input.api, now) : { downtimes: [], reasons: [] };
+      const names = mine.size > 0 ? await input.api.call<Array<{ id: number; name: string }>>('GET', '/machines?limit=500') : undefined;
       return c.html(
         <Layout title={t.navWork} {...input} current="/console/work" live="/console/events" now={now}>
           <WorkPage stages={stages} workOrders={workOrders} pausedS={pausedS} csrf={input.csrf} now={now} time={plantTime(ctx.config.plantTz)} />
+          {mine.size > 0 && (
+            <DowntimeList
+              downtimes={down.downtimes.filter((d) => mine.has(d.machine_id))}
+              reasons={down.reasons}
+              machineNames={new Map((names?.ok ? names.data : []).map((m) => [m.id, m.name]))}
+              csrf={input.csrf}
+              back="/console/work"
+              clock={(ms) => plantTime(ctx.config.plantTz).at(ms, now)}
+              canSet={mine}
+            />
+          )}
         </Layout>,
       );
     }),
@@ -149,6 +165,7 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
 
   registerBoard(app, frame, ctx);
   registerMachines(app, frame, ctx);
+  registerOee(app, frame);
   registerSystem(app, frame, ctx);
   registerUsers(app, frame, station);
   registerLiveEvents(app, ctx, fetchApi, sessions);

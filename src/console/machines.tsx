@@ -7,6 +7,7 @@ import type { ApiClient } from './api.ts';
 import { CHART_SPAN_MS, Chart, type ChartReading } from './chart.tsx';
 import type { Frame } from './frame.tsx';
 import { Layout, STALE_AFTER_MS, StatusBadge } from './layout.tsx';
+import { currentShiftOee, DowntimeList, myMachines, OeeTiles, recentDowntime } from './oee.tsx';
 import { t } from './strings.ts';
 
 /** One latest value, as GET /machines returns it per reading type. */
@@ -159,11 +160,25 @@ export function registerMachines(app: Hono<HttpEnv>, frame: Frame, ctx: AppConte
     frame.page([...VIEW_ROLES], async (c, input) => {
       const res = await input.api.call<Machine[]>('GET', '/machines?limit=500');
       const v = view();
+      const machines = res.ok ? res.data : [];
+      const clock = (ms: number) => v.time.at(ms, v.now);
+      const [shift, down] = await Promise.all([currentShiftOee(input.api), recentDowntime(input.api, v.now)]);
+      const canSet = input.user.role === 'worker' ? await myMachines(input.api) : undefined;
       return c.html(
         <Layout title={t.machines} {...input} current="/console/machines" live="/console/events?machines=all" now={v.now}>
           <div id="machines" data-live-region>
-            <MachineList machines={res.ok ? res.data : []} view={v} />
+            <MachineList machines={machines} view={v} />
+            <OeeTiles machines={machines} shift={shift} clock={clock} />
           </div>
+          <DowntimeList
+            downtimes={down.downtimes}
+            reasons={down.reasons}
+            machineNames={new Map(machines.map((m) => [m.id, m.name]))}
+            csrf={input.csrf}
+            back="/console/machines"
+            clock={clock}
+            canSet={canSet}
+          />
         </Layout>,
       );
     }),

@@ -225,3 +225,25 @@ export const t = {
   yes: 'yes',
   no: 'no',
 } as const;
+
+/** The OEE tile and the downtime list (src/console/oee.tsx, docs/oee.md). */
+export const tOee = {
+  tileTitle: (shift: string) => `OEE, shift ${shift}`,
+  noShift: 'No shift is planned now: no OEE to show.',
+  since: (start: string, until: string) => `${start} to ${until}`,
+  availability: 'Availability',
+  performance: 'Performance',
+  quality: 'Quality',
+  oee: 'OEE',
+  unknownFigure: 'n/a',
+  downtimeTitle: 'Downtime',
+  noDowntime: 'No downtime recorded in the last 12 hours.',
+  ongoing: 'still stopped',
+  minutes: (m: number) => `${m} min`,
+  reason: 'Reason',
+  noReason: 'No reason given yet',
+  pickReason: 'Pick a reason',
+  saveReason: 'Save reason',
+  reasonSaved: 'Reason saved.',
+  noteLabel: 'Note (optional)',
+} as const;

@@ -1,0 +1,207 @@
+import type { Hono } from 'hono';
+import type { HttpEnv } from '../http/types.ts';
+import type { ApiClient } from './api.ts';
+import type { Frame } from './frame.tsx';
+import { FormGuard } from './layout.tsx';
+import { tOee } from './strings.ts';
+
+/** The figures of one machine over the running shift, as GET /oee?shift=current returns them. */
+export interface MachineShiftOee {
+  machine_id: number;
+  availability: number | null;
+  performance: number | null;
+  quality: number | null;
+  oee: number | null;
+}
+
+/** What the tiles show: the running shift and each machine's figures (undefined: no shift now). */
+export interface ShiftOee {
+  shift: string;
+  start: string;
+  measuredTo: string;
+  machines: Map<number, MachineShiftOee>;
+}
+
+/** A downtime record as GET /downtimes returns it. */
+export interface Downtime {
+  id: number;
+  machine_id: number;
+  started_at: string;
+  ended_at: string | null;
+  duration_ms: number;
+  state: string;
+  reason_code: string | null;
+  reason_label: string | null;
+}
+
+/** A group of the reason tree (GET /downtime-reasons). */
+export interface ReasonGroup {
+  code: string;
+  label: string;
+  children: Array<{ code: string; label: string }>;
+}
+
+/** How the page writes times: plant time with its zone ("13:05 CET"). */
+export type ClockText = (ms: number) => string;
+
+/** How far back the downtime list reaches. */
+const DOWNTIME_WINDOW_MS = 12 * 3_600_000;
+
+/** The running shift's figures for every machine; undefined when no shift runs now (or the read failed). */
+export async function currentShiftOee(api: ApiClient): Promise<ShiftOee | undefined> {
+  const res = await api.call<{ shift: string; start: string; machines: Array<MachineShiftOee & { measured_to: string }> }>('GET', '/oee?shift=current');
+  if (!res.ok) return undefined;
+  return {
+    shift: res.data.shift,
+    start: res.data.start,
+    measuredTo: res.data.machines[0]?.measured_to ?? res.data.start,
+    machines: new Map(res.data.machines.map((m) => [m.machine_id, m])),
+  };
+}
+
+/** Downtime of the last 12 hours (of one machine, or all), newest first, and the reason tree. */
+export async function recentDowntime(api: ApiClient, now: number, machineId?: number): Promise<{ downtimes: Downtime[]; reasons: ReasonGroup[] }> {
+  const from = encodeURIComponent(new Date(now - DOWNTIME_WINDOW_MS).toISOString());
+  const [list, reasons] = await Promise.all([
+    api.call<Downtime[]>('GET', `/downtimes?from=${from}&limit=50${machineId === undefined ? '' : `&machine_id=${machineId}`}`),
+    api.call<ReasonGroup[]>('GET', '/downtime-reasons'),
+  ]);
+  return { downtimes: list.ok ? list.data : [], reasons: reasons.ok ? reasons.data : [] };
+}
+
+const percent = (v: number | null | undefined) => (v === null || v === undefined ? tOee.unknownFigure : `${(v * 100).toFixed(1)} %`);
+
+/** A: P: Q: OEE of one machine for the running shift. */
+export function OeeTile(props: { machineId: number; shift: ShiftOee | undefined; clock: ClockText }) {
+  const { shift } = props;
+  if (!shift) return <p class="muted">{tOee.noShift}</p>;
+  const f = shift.machines.get(props.machineId);
+  const rows: Array<[string, number | null | undefined]> = [
+    [tOee.oee, f?.oee],
+    [tOee.availability, f?.availability],
+    [tOee.performance, f?.performance],
+    [tOee.quality, f?.quality],
+  ];
+  return (
+    <section class="oee-tile" data-oee-machine={props.machineId} aria-label={tOee.tileTitle(shift.shift)}>
+      <h3>{tOee.tileTitle(shift.shift)}</h3>
+      <p class="muted">{tOee.since(props.clock(Date.parse(shift.start)), props.clock(Date.parse(shift.measuredTo)))}</p>
+      <dl>
+        {rows.map(([label, value]) => (
+          <div>
+            <dt>{label}</dt>
+            <dd data-figure={label}>{percent(value)}</dd>
+          </div>
+        ))}
+      </dl>
+    </section>
+  );
+}
+
+/** One tile per machine (the console's live region re-renders them on every shop-floor event). */
+export function OeeTiles(props: { machines: Array<{ id: number; name: string }>; shift: ShiftOee | undefined; clock: ClockText }) {
+  if (!props.shift) return <p class="muted">{tOee.noShift}</p>;
+  return (
+    <div class="oee-tiles">
+      {props.machines.map((m) => (
+        <div class="card">
+          <p>
+            <strong>{m.name}</strong>
+          </p>
+          <OeeTile machineId={m.id} shift={props.shift} clock={props.clock} />
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** The machines the caller's own stages run on (a worker may give reasons for their downtime only). */
+export async function myMachines(api: ApiClient): Promise<Set<number>> {
+  const stages = await api.call<Array<{ id: number; status: string }>>('GET', '/stages?assigned_to=me&limit=500');
+  const out = new Set<number>();
+  for (const s of stages.ok ? stages.data.filter((x) => x.status !== 'planned') : []) {
+    const m = await api.call<{ machine_id: number | null }>('GET', `/stages/${s.id}/machine`);
+    if (m.ok && m.data.machine_id !== null) out.add(m.data.machine_id);
+  }
+  return out;
+}
+
+/** The reason picker: the tree as option groups; the form works without JavaScript. */
+function ReasonForm(props: { d: Downtime; reasons: ReasonGroup[]; csrf: string | undefined; back: string }) {
+  const { d } = props;
+  const id = `reason-${d.id}`;
+  return (
+    <form method="post" action={`/console/downtimes/${d.id}/reason?back=${encodeURIComponent(props.back)}`}>
+      <FormGuard csrf={props.csrf} />
+      <label for={id}>{tOee.reason}</label>{' '}
+      <select id={id} name="reason_code" required>
+        <option value="">{tOee.pickReason}</option>
+        {props.reasons.map((g) => (
+          <optgroup label={g.label}>
+            {g.children.map((r) => (
+              <option value={r.code} selected={r.code === d.reason_code}>
+                {r.label}
+              </option>
+            ))}
+          </optgroup>
+        ))}
+      </select>{' '}
+      <button type="submit">{tOee.saveReason}</button>
+    </form>
+  );
+}
+
+/** Downtime records with their reason pickers (only for those the viewer may set). */
+export function DowntimeList(props: {
+  downtimes: Downtime[];
+  reasons: ReasonGroup[];
+  machineNames: Map<number, string>;
+  csrf: string | undefined;
+  back: string;
+  clock: ClockText;
+  /** Machines whose downtime this user may give a reason to; undefined: all. */
+  canSet?: Set<number>;
+}) {
+  return (
+    <section class="card" aria-label={tOee.downtimeTitle}>
+      <h2>{tOee.downtimeTitle}</h2>
+      {props.downtimes.length === 0 ? (
+        <p>{tOee.noDowntime}</p>
+      ) : (
+        <ul class="downtimes">
+          {props.downtimes.map((d) => (
+            <li data-downtime={d.id}>
+              <p>
+                <strong>{props.machineNames.get(d.machine_id) ?? `#${d.machine_id}`}</strong> · {d.state} · {props.clock(Date.parse(d.started_at))}
+                {' – '}
+                {d.ended_at ? props.clock(Date.parse(d.ended_at)) : tOee.ongoing} · {tOee.minutes(Math.round(d.duration_ms / 60_000))} ·{' '}
+                {d.reason_label ?? tOee.noReason}
+              </p>
+              {(props.canSet === undefined || props.canSet.has(d.machine_id)) && (
+                <ReasonForm d={d} reasons={props.reasons} csrf={props.csrf} back={props.back} />
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+// A form's way back: one of the console's own pages, never an address the form could name freely.
+const safeBack = (back: string | undefined) => (back && /^\/console\/[a-z0-9/_-]*$/.test(back) ? back : '/console/machines');
+
+/** POST /console/downtimes/{id}/reason: one PATCH /downtimes/{id} as the signed-in user. */
+export function registerOee(app: Hono<HttpEnv>, frame: Frame): void {
+  app.post(
+    '/console/downtimes/:id/reason',
+    frame.action(
+      (c) => safeBack(c.req.query('back')),
+      async (c, api, form) => {
+        const id = c.req.param('id') ?? '';
+        const res = await api.call('PATCH', `/downtimes/${/^\d{1,16}$/.test(id) ? id : '0'}`, { body: { reason_code: form.reason_code || null } });
+        return { ...res, okText: tOee.reasonSaved };
+      },
+    ),
+  );
+}
