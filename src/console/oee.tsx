@@ -115,15 +115,36 @@ export function OeeTiles(props: { machines: Array<{ id: number; name: string }>;
   );
 }
 
-/** The machines the caller's own stages run on (a worker may give reasons for their downtime only). */
-export async function myMachines(api: ApiClient): Promise<Set<number>> {
-  const stages = await api.call<Array<{ id: number; status: string }>>('GET', '/stages?assigned_to=me&limit=500');
-  const out = new Set<number>();
-  for (const s of stages.ok ? stages.data.filter((x) => x.status !== 'planned') : []) {
+/** Where the caller's own started stages ran: per machine, from actual start to end (or now). */
+export interface MyMachines {
+  has(machineId: number): boolean;
+  size: number;
+  /** The API's rule for a worker: one of their stages ran on the machine during the downtime. */
+  may(d: Downtime): boolean;
+}
+
+/** The machines the caller's own started stages run on, and when (a worker gives reasons for those downtimes only). */
+export async function myMachines(api: ApiClient): Promise<MyMachines> {
+  const stages = await api.call<Array<{ id: number; status: string; actual_start: string | null; actual_end: string | null }>>(
+    'GET',
+    '/stages?assigned_to=me&limit=500',
+  );
+  const runs = new Map<number, Array<{ from: number; to: number }>>();
+  for (const s of stages.ok ? stages.data.filter((x) => x.actual_start !== null) : []) {
     const m = await api.call<{ machine_id: number | null }>('GET', `/stages/${s.id}/machine`);
-    if (m.ok && m.data.machine_id !== null) out.add(m.data.machine_id);
+    if (!m.ok || m.data.machine_id === null) continue;
+    const list = runs.get(m.data.machine_id) ?? [];
+    list.push({ from: Date.parse(s.actual_start ?? ''), to: s.actual_end === null ? Number.POSITIVE_INFINITY : Date.parse(s.actual_end) });
+    runs.set(m.data.machine_id, list);
   }
-  return out;
+  return {
+    has: (id) => runs.has(id),
+    size: runs.size,
+    may: (d) => {
+      const end = d.ended_at === null ? Number.POSITIVE_INFINITY : Date.parse(d.ended_at);
+      return (runs.get(d.machine_id) ?? []).some((r) => r.from <= end && r.to >= Date.parse(d.started_at));
+    },
+  };
 }
 
 /** The reason picker: the tree as option groups; the form works without JavaScript. */
@@ -159,8 +180,8 @@ export function DowntimeList(props: {
   csrf: string | undefined;
   back: string;
   clock: ClockText;
-  /** Machines whose downtime this user may give a reason to; undefined: all. */
-  canSet?: Set<number>;
+  /** Which downtime this user may give a reason to; undefined: all. */
+  canSet?: MyMachines;
 }) {
   return (
     <section class="card" aria-label={tOee.downtimeTitle}>
@@ -177,9 +198,7 @@ export function DowntimeList(props: {
                 {d.ended_at ? props.clock(Date.parse(d.ended_at)) : tOee.ongoing} · {tOee.minutes(Math.round(d.duration_ms / 60_000))} ·{' '}
                 {d.reason_label ?? tOee.noReason}
               </p>
-              {(props.canSet === undefined || props.canSet.has(d.machine_id)) && (
-                <ReasonForm d={d} reasons={props.reasons} csrf={props.csrf} back={props.back} />
-              )}
+              {(props.canSet === undefined || props.canSet.may(d)) && <ReasonForm d={d} reasons={props.reasons} csrf={props.csrf} back={props.back} />}
             </li>
           ))}
         </ul>

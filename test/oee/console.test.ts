@@ -80,4 +80,43 @@ describe('console: OEE tiles and the downtime reason picker', () => {
     const admin = (await gw.login('admin')).token;
     expect((await body<{ reason_code: string }>(await gw.req('GET', `/downtimes/${downtimeId}`, { token: admin }))).data.reason_code).toBe('jam');
   });
+
+  it("My work lists the downtime of the machine the worker's started stage runs on, with a picker only where the stage ran then", async () => {
+    const admin = (await gw.login('admin')).token;
+    const walt = (
+      await body<{ access_token: string; user: { id: number } }>(await gw.req('POST', '/auth/login', { body: { username: 'walt', password: 'walt-password' } }))
+    ).data;
+    const machineId = (await body<Array<{ id: number }>>(await gw.req('GET', '/machines', { token: admin }))).data[0]?.id;
+    const wo = await gw.req('POST', '/workorders', {
+      token: admin,
+      body: {
+        product_code: 'P-1',
+        lot_no: 'L-1',
+        qty: 5,
+        planned_start: '2026-11-26T05:00:00Z',
+        planned_end: '2026-11-26T13:00:00Z',
+        stages: [{ stage_name: 'press' }],
+      },
+    });
+    const stageId = (await body<{ stages: Array<{ id: number }> }>(wo)).data.stages[0]?.id;
+    await gw.req('PUT', `/stages/${stageId}/machine`, { token: admin, body: { machine_id: machineId } });
+    await gw.req('POST', `/stages/${stageId}/assignments`, { token: admin, body: { user_id: walt.user.id } });
+    expect((await gw.req('POST', `/stages/${stageId}/start`, { token: walt.access_token, body: {} })).status).toBe(200);
+    const a = agent();
+    await a.signIn('walt', 'walt-password');
+    const html = await (await a.get('/console/work')).text();
+    // The downtime (07:00–07:10 CET) is listed, but walt's stage started after it: no picker (the API would refuse).
+    expect(html).toContain('press-9');
+    expect(html).toContain('07:00 CET – 07:10 CET');
+    expect(html).not.toContain(`/console/downtimes/${downtimeId}/reason`);
+    // A stop while walt's stage runs: the picker is there.
+    await gw.req('PATCH', `/machines/${machineId}`, { token: admin, body: { status: 'down' } });
+    gw.clock.set(Z('07:05'));
+    await gw.req('PATCH', `/machines/${machineId}`, { token: admin, body: { status: 'running' } });
+    reconcileAllDowntimes(gw.ctx);
+    const later = (await body<Array<{ id: number }>>(await gw.req('GET', '/downtimes', { token: admin }))).data[0]?.id;
+    expect(later).not.toBe(downtimeId);
+    const now = await (await a.get('/console/work')).text();
+    expect(now).toContain(`action="/console/downtimes/${later}/reason?back=%2Fconsole%2Fwork"`);
+  });
 });
