@@ -129,6 +129,9 @@ describe('HTTPS on the gateway (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
     const health = await https(gw.port, '/health');
     expect(health.status).toBe(200);
     expect(health.cn).toBe('gateway-a');
+    // HSTS: a browser that has been here once never tries plain HTTP again (nor lets a user click past a bad certificate).
+    expect(health.headers['strict-transport-security']).toBe('max-age=31536000');
+    expect((await https(gw.port, '/no-such-path')).headers['strict-transport-security']).toBe('max-age=31536000');
     // Plain HTTP on the HTTPS port gets nothing it could use.
     await expect(plain(gw.port, '/health')).rejects.toThrow();
 
@@ -142,6 +145,7 @@ describe('HTTPS on the gateway (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
     const cookie = ([] as string[]).concat(signIn.headers['set-cookie'] ?? []).find((c) => c.startsWith('gw_session='));
     expect(cookie).toMatch(/; Secure/);
     expect(cookie).toMatch(/; HttpOnly/);
+    expect(signIn.headers['strict-transport-security']).toBe('max-age=31536000');
 
     const legacy = await https(gw.legacyPort ?? 0, '/auth/login', {
       method: 'POST',
@@ -150,6 +154,7 @@ describe('HTTPS on the gateway (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
     });
     expect(legacy.status).toBe(200);
     expect(legacy.cn).toBe('gateway-a');
+    expect(legacy.headers['strict-transport-security']).toBe('max-age=31536000');
   });
 
   it('answers on HTTP_REDIRECT_PORT with a redirect to the same path on https, and nothing else', async () => {
@@ -161,6 +166,16 @@ describe('HTTPS on the gateway (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
     const post = await plain(redirectPort, '/auth/login', 'POST');
     expect(post.status).toBe(308);
     expect(post.location).toBe(`https://127.0.0.1:${gw.port}/auth/login`);
+  });
+
+  it('never redirects to another host: a path starting with // or /\\ is refused, not read as a host', async () => {
+    const redirectPort = await freePort();
+    await tlsGateway({ HTTP_REDIRECT_PORT: String(redirectPort) });
+    for (const attack of ['//evil.example/console/login', '/\\evil.example/console/login', '//evil.example', '/\\/evil.example/']) {
+      const res = await plain(redirectPort, attack);
+      expect(res.status, attack).toBe(400);
+      expect(res.location, attack).toBeUndefined();
+    }
   });
 
   it('reloads the certificate on SIGHUP without closing the listener; a bad pair keeps the current one', async () => {
@@ -194,7 +209,10 @@ describe('HTTPS on the gateway (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
     running.push({ gw, dir });
     process.kill(process.pid, 'SIGHUP');
     await new Promise((r) => setTimeout(r, 50));
-    expect((await fetch(`${base}/health`)).status).toBe(200);
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    // No HSTS over plain HTTP (a browser ignores it there, and the box may never have a certificate).
+    expect(health.headers.get('strict-transport-security')).toBeNull();
   });
 
   it('refuses to start with one file of the pair, a missing file, or a key of another certificate, naming the key', async () => {

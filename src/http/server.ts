@@ -27,6 +27,9 @@ export interface HttpServer {
   reloadTls(): void;
 }
 
+/** Strict-Transport-Security on every HTTPS answer: one year, this host only (docs/operations.md, HTTPS). */
+export const HSTS = 'max-age=31536000';
+
 /** Descriptors kept free for everything but client sockets: database, WAL, logs, drivers, the listener. */
 export const DESCRIPTOR_RESERVE = 64;
 /** How long a refused socket may take to flush its error answer before it is cut. */
@@ -178,6 +181,8 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
     // A request pipelined after an answer with Connection: close is never handled.
     if (lingering.has(req.socket)) return req.socket.destroy();
     lastRequest.set(req.socket, req);
+    // Over HTTPS every answer (API, console, legacy, errors) tells the browser to stay on HTTPS for a year.
+    if (config.tls) res.setHeader('strict-transport-security', HSTS);
     gated(req, res);
   };
   const options = {

@@ -41,13 +41,16 @@ export function readTlsPair(files: { certFile: string; keyFile: string }): TlsPa
   return pair;
 }
 
-/** Where a plain-HTTP request goes on HTTPS: the host it asked for, on the HTTPS port, same path. */
+/**
+ * Where a plain-HTTP request goes on HTTPS: the host it asked for, on the HTTPS port, same path.
+ * The location is joined as a string, never resolved against a base: a path starting with // or
+ * /\ would otherwise name another host (an open redirect), so such a path gets no location.
+ */
 export function httpsLocation(host: string | undefined, url: string | undefined, httpsPort: number): string | undefined {
-  if (!host || !url?.startsWith('/')) return undefined;
+  if (!host || !url || !/^\/(?![/\\])/.test(url)) return undefined;
   try {
     const { hostname } = new URL(`http://${host}`);
-    const at = new URL(url, `https://${hostname}${httpsPort === 443 ? '' : `:${httpsPort}`}`);
-    return at.href;
+    return `https://${hostname}${httpsPort === 443 ? '' : `:${httpsPort}`}${url}`;
   } catch {
     return undefined;
   }
