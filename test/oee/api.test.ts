@@ -162,6 +162,21 @@ describe('OEE and downtime over the API, from a scripted shift', () => {
     expect((await q('/workorders/999999/oee')).status).toBe(404);
   });
 
+  it('a range at the end of the calendar (9999-12-31) is refused at once, not computed forever', async () => {
+    const started = Date.now();
+    for (const by of ['', '&by=shift', '&by=day']) {
+      const res = await gw.req('GET', `/machines/${machineId}/oee?from=9999-12-31T00:00:00Z&to=9999-12-31T01:00:00Z${by}`, { token: worker.token });
+      expect(res.status).toBe(422);
+      expect((await body(res)).error.details).toEqual([
+        { path: 'from', message: 'must be before 9999-01-01T00:00:00Z' },
+        { path: 'to', message: 'must be before 9999-01-01T00:00:00Z' },
+      ]);
+    }
+    expect(Date.now() - started).toBeLessThan(2000);
+    // The gateway still answers afterwards.
+    expect((await gw.req('GET', `/machines/${machineId}/oee?from=2026-11-26T06:00:00Z&to=2026-11-26T07:00:00Z`, { token: worker.token })).status).toBe(200);
+  });
+
   it('a machine token reads no OEE and sets no reasons; a worker cannot name a stage machine', async () => {
     const machineUser = await gw.login('machine');
     expect((await gw.req('GET', '/oee?shift=current', { token: machineUser.token })).status).toBe(403);

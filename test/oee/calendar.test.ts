@@ -86,6 +86,17 @@ describe('plant calendar', () => {
     expect(shiftAt(shifts, Date.parse('2026-07-07T03:59:59Z'), BERLIN)?.id).toBe('2026-07-06/night');
     expect(shiftAt(shifts, Date.parse('2026-07-07T04:00:00Z'), BERLIN)?.id).toBe('2026-07-07/early');
   });
+
+  it('the last day ISO 8601 can write (9999-12-31, a Friday) ends: its shifts and planned time come back', () => {
+    // The day after it is written +010000-01-01; stepping by text once looped forever here.
+    const from = Date.parse('9999-12-31T00:00:00Z');
+    const to = Date.parse('9999-12-31T23:59:59.999Z');
+    for (const tz of ['UTC', BERLIN]) {
+      expect(shiftsBetween(shifts, { from, to }, tz).map((s) => s.id)).toEqual(['9999-12-31/early']);
+      expect(plannedSpans(shifts, { from, to: from + H }, tz)).toEqual([]);
+    }
+    expect(plannedSpans(shifts, { from, to }, 'UTC').reduce((sum, s) => sum + (s.to - s.from), 0)).toBe(8 * H - 45 * MIN);
+  });
 });
 
 describe('oee calendar configuration', () => {

@@ -31,10 +31,14 @@ export function plantInstant(date: string, time: string, tz: string): number {
 
 /** The plant-local date (YYYY-MM-DD) of an instant. */
 export function plantDate(ms: number, tz: string): string {
-  return new Date(ms + zoneOffsetMs(ms, tz)).toISOString().slice(0, 10);
+  return dateOf(ms + zoneOffsetMs(ms, tz));
 }
 
-const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+/** Midnight UTC of a date, the day's number in ms (compared as numbers: `+010000-01-01` sorts before `9999-12-31` as text). */
+const dayMs = (date: string) => Date.parse(`${date}T00:00:00Z`);
+/** The date of a day number; the year 10000 and later keep their sign and six digits (`+010000-01-01`). */
+const dateOf = (day: number) => new Date(day).toISOString().split('T')[0] as string;
+const addDays = (date: string, days: number) => dateOf(dayMs(date) + days * DAY_MS);
 const minutes = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5));
 
 /** The instance of `shift` that starts on plant-local `date` (whether or not it is a working day of the shift). */
@@ -56,10 +60,11 @@ export function shiftOn(shift: ShiftConfig, date: string, tz: string): ShiftInst
 /** Every shift instance that overlaps [from, to), in start order. */
 export function shiftsBetween(shifts: ShiftConfig[], span: Span, tz: string): ShiftInstance[] {
   const out: ShiftInstance[] = [];
-  const last = plantDate(span.to, tz);
+  const last = dayMs(plantDate(span.to, tz));
   // A shift that started the day before can still run into `from`.
-  for (let date = addDays(plantDate(span.from, tz), -1); date <= last; date = addDays(date, 1)) {
-    const weekday = WEEKDAYS[new Date(`${date}T00:00:00Z`).getUTCDay()];
+  for (let day = dayMs(plantDate(span.from, tz)) - DAY_MS; day <= last; day += DAY_MS) {
+    const date = dateOf(day);
+    const weekday = WEEKDAYS[new Date(day).getUTCDay()];
     for (const shift of shifts) {
       if (!weekday || !shift.days.includes(weekday)) continue;
       const instance = shiftOn(shift, date, tz);

@@ -73,10 +73,17 @@ export const workOrderOee = z
   })
   .openapi('WorkOrderOee');
 
+/**
+ * OEE ranges end before 9999-01-01: the plant calendar works day by day and a day near the end of
+ * what ISO 8601 writes (9999-12-31) would name shifts in the year 10000. No factory asks that far.
+ */
+const OEE_TIME_LIMIT_MS = Date.UTC(9999, 0, 1);
+const oeeTime = (tz: string) => timestamp(tz).refine((ms) => ms < OEE_TIME_LIMIT_MS, { message: 'must be before 9999-01-01T00:00:00Z' });
+
 export const machineOeeQuery = (tz: string) =>
   z.object({
-    from: timestamp(tz),
-    to: timestamp(tz),
+    from: oeeTime(tz),
+    to: oeeTime(tz),
     by: z.enum(['shift', 'day'], { message: 'must be shift or day' }).optional(),
   });
 
