@@ -103,6 +103,64 @@ describe('stations and badges through the API (admin only)', () => {
   });
 });
 
+describe('badges are for workers only (a 4-digit PIN must never open an admin, planner or manager session)', () => {
+  it('refuses a badge for any other role with a clear 409, and stores nothing', async () => {
+    const admin = await gw.login('admin');
+    for (const role of ['admin', 'planner', 'manager'] as const) {
+      const other = await gw.login(role);
+      const res = await setBadge(admin.token, other.id, { badge: `90${role.length}`, pin: '2468' });
+      expect(res.status, role).toBe(409);
+      expect((await body(res)).error.message).toContain('only workers can have a badge');
+    }
+    expect((await setBadge(admin.token, admin.id, { badge: '9000', pin: '2468' })).status).toBe(409);
+    expect(rowCount(gw.ctx, 'user_badges')).toBe(0);
+    // The Users page offers the badge form for workers only.
+    const worker = await gw.login('worker');
+    const agent = new ConsoleAgent(gw);
+    await agent.signIn(admin.username, admin.password);
+    const users = await (await agent.get('/console/users')).text();
+    expect(users).toContain(`action="/console/users/${worker.id}/badge"`);
+    expect(users).not.toContain(`action="/console/users/${admin.id}/badge"`);
+  });
+
+  it('removes the badge and ends station sessions when a worker becomes a planner, manager or admin', async () => {
+    const { admin, agent } = await stationBrowser();
+    const worker = await badgedWorker(admin.token);
+    expect((await agent.post('/console/login', { badge: '4711', pin: '2468' })).status).toBe(303);
+    expect((await agent.get('/console/work')).status).toBe(200);
+    const promoted = await gw.req('PATCH', `/auth/users/${worker.id}/role`, { token: admin.token, body: { role: 'planner' } });
+    expect(promoted.status).toBe(200);
+    expect(rowCount(gw.ctx, 'user_badges')).toBe(0);
+    // The planner's session opened by PIN is over, and the PIN opens nothing any more.
+    expect((await agent.get('/console/work')).status).toBe(303);
+    expect((await agent.post('/console/login', { badge: '4711', pin: '2468' })).status).toBe(401);
+  });
+
+  it('does not sign in a non-worker whose badge predates the rule', async () => {
+    const { admin, agent } = await stationBrowser();
+    const pinHash = await gw.ctx.passwords.hash('2468');
+    gw.ctx.store.sqlite
+      .prepare('INSERT INTO user_badges (user_id, badge, pin_hash, updated_at) VALUES (?, ?, ?, ?)')
+      .run(admin.id, '4711', pinHash, gw.clock.now());
+    const res = await agent.post('/console/login', { badge: '4711', pin: '2468' });
+    expect(res.status).toBe(401);
+    expect(res.headers.getSetCookie().join()).not.toContain('gw_session=ey');
+  });
+});
+
+describe('removing a badge', () => {
+  it("ends the worker's station sessions at once (badge null), like a new PIN", async () => {
+    const { admin, agent } = await stationBrowser();
+    const worker = await badgedWorker(admin.token);
+    expect((await agent.post('/console/login', { badge: '4711', pin: '2468' })).status).toBe(303);
+    expect((await agent.get('/console/work')).status).toBe(200);
+    expect((await setBadge(admin.token, worker.id, { badge: null })).status).toBe(204);
+    expect((await agent.get('/console/work')).status).toBe(303);
+    // The worker's own sessions off the station are left alone.
+    expect((await gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(200);
+  });
+});
+
 describe('a PIN never works off a station', () => {
   it('is refused by /auth/login, with the badge or the username as the name', async () => {
     const admin = await gw.login('admin');

@@ -104,7 +104,7 @@ function UserCard(props: { u: UserRow; badge: BadgeRow | undefined; csrf: string
           {t.resetPassword}
         </button>
       </form>
-      {u.role !== 'machine' && <BadgeForm u={u} badge={props.badge} csrf={csrf} />}
+      {u.role === 'worker' && <BadgeForm u={u} badge={props.badge} csrf={csrf} />}
     </section>
   );
 }

@@ -24,10 +24,28 @@ function activeHolder(ctx: Pick<AppContext, 'store'>, badge: string, exceptUserI
     .get();
 }
 
+/** Ends the user's open station sessions (a new PIN, a badge removed, a role no longer worker). Inside a command. */
+function endStationSessions(ctx: AppContext, userId: number): void {
+  const open = and(eq(sessions.userId, userId), isNotNull(sessions.stationId), isNull(sessions.revokedAt));
+  ctx.store.db.update(sessions).set({ revokedAt: ctx.clock.now() }).where(open).run();
+}
+
 /**
- * PUT /auth/users/{id}/badge: an admin sets (or with badge null removes) a user's badge number
- * and PIN. The badge is unique among active users; the PIN is hashed like a password, before the
- * transaction. A new PIN ends the user's station sessions.
+ * Inside the command that changes a user's role away from worker: the badge and PIN go, and the
+ * user's station sessions end (a short PIN must never open a planner's, manager's or admin's session).
+ * Returns whether there was a badge.
+ */
+export function dropBadgeOfNonWorker(ctx: AppContext, userId: number): boolean {
+  const dropped = ctx.store.db.delete(userBadges).where(eq(userBadges.userId, userId)).returning({ userId: userBadges.userId }).all().length > 0;
+  endStationSessions(ctx, userId);
+  return dropped;
+}
+
+/**
+ * PUT /auth/users/{id}/badge: an admin sets (or with badge null removes) a worker's badge number
+ * and PIN. Only workers have badges: a PIN of 4 digits is too short to guard any other role. The
+ * badge is unique among active users; the PIN is hashed like a password, before the transaction.
+ * A new PIN, or removing the badge, ends the user's station sessions.
  */
 export async function setBadge(
   ctx: AppContext,
@@ -37,7 +55,9 @@ export async function setBadge(
 ): Promise<BadgeView | null> {
   const user = getUserRow(ctx, userId);
   if (!user) throw notFound('user');
-  if (input.badge !== null && user.role === 'machine') throw conflict('a device account cannot have a badge');
+  if (input.badge !== null && user.role !== 'worker') {
+    throw conflict(user.role === 'machine' ? 'a device account cannot have a badge' : `only workers can have a badge; ${user.username} is ${user.role}`);
+  }
   if (input.badge === null && input.pin !== undefined) throw validation('pin', 'a PIN needs a badge');
   const pinHash = input.pin === undefined ? undefined : await ctx.passwords.hash(input.pin);
   return ctx.store.command(() => {
@@ -57,6 +77,7 @@ export async function setBadge(
         ctx.store.db.delete(userBadges).where(eq(userBadges.userId, userId)).run();
         audit({ badge: null });
       }
+      endStationSessions(ctx, userId);
       return null;
     }
     const holder = activeHolder(ctx, input.badge, userId);
@@ -69,10 +90,7 @@ export async function setBadge(
       .onConflictDoUpdate({ target: userBadges.userId, set: values })
       .returning()
       .get();
-    if (pinHash !== undefined) {
-      const open = and(eq(sessions.userId, userId), isNotNull(sessions.stationId), isNull(sessions.revokedAt));
-      ctx.store.db.update(sessions).set({ revokedAt: ctx.clock.now() }).where(open).run();
-    }
+    if (pinHash !== undefined) endStationSessions(ctx, userId);
     audit({ badge: input.badge, pin_changed: pinHash !== undefined });
     return toBadgeView(row);
   });
@@ -129,7 +147,8 @@ export async function signInByBadge(
   // Two active holders (a user reactivated after the badge was given to another) match nobody.
   const found = matches.length === 1 ? matches[0] : undefined;
   const valid = found?.pinHash ? await ctx.passwords.verify(input.pin, found.pinHash) : await ctx.passwords.verifyDummy(input.pin);
-  if (!found || !valid || found.user.role === 'machine') {
+  // Only workers sign in by badge (a badge set before that rule opens nothing for another role).
+  if (!found || !valid || found.user.role !== 'worker') {
     await ctx.store.command(() =>
       recordAudit(ctx, {
         action: 'login.failure',

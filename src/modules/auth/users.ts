@@ -4,7 +4,7 @@ import { keysetPage, type Page, type PageQuery } from '../../db/keyset.ts';
 import { type Role, users } from '../../db/schema.ts';
 import { conflict, notFound } from '../../errors.ts';
 import { recordAudit } from '../audit/service.ts';
-import { dropBadgeHeldByOthers } from './badges.ts';
+import { dropBadgeHeldByOthers, dropBadgeOfNonWorker } from './badges.ts';
 import type { AssignableWorker, UserView } from './schemas.ts';
 import { getUserRow, revokeSessions, toUserView } from './service.ts';
 
@@ -50,7 +50,10 @@ function otherActiveAdmins(ctx: AppContext, userId: number): number {
   return row?.n ?? 0;
 }
 
-/** PATCH /auth/users/{id}/role, inside a command; the last active admin cannot be demoted. */
+/**
+ * PATCH /auth/users/{id}/role, inside a command; the last active admin cannot be demoted. A user
+ * who stops being a worker loses the badge and PIN, and their station sessions end (ADR 0018).
+ */
 export function changeRole(ctx: AppContext, actor: Actor, userId: number, role: Role): UserView {
   const user = getUserRow(ctx, userId);
   if (!user) throw notFound('user');
@@ -59,6 +62,7 @@ export function changeRole(ctx: AppContext, actor: Actor, userId: number, role: 
     throw conflict('the last admin cannot be demoted');
   }
   const row = ctx.store.db.update(users).set({ role, updatedAt: ctx.clock.now() }).where(eq(users.id, userId)).returning().get();
+  const badgeDropped = role !== 'worker' && dropBadgeOfNonWorker(ctx, userId);
   recordAudit(ctx, {
     action: 'user.role_change',
     actorUserId: actor.userId,
@@ -66,7 +70,7 @@ export function changeRole(ctx: AppContext, actor: Actor, userId: number, role: 
     targetUsername: user.username,
     clientIp: actor.clientIp ?? null,
     requestId: actor.requestId ?? null,
-    details: { from: user.role, to: role },
+    details: { from: user.role, to: role, ...(badgeDropped ? { badge_dropped: 'only workers have a badge' } : {}) },
   });
   return toUserView(row);
 }
