@@ -6,7 +6,12 @@ import { decodePayload, NAMESPACE, rebirthCommand, type UMetric, type UPayload }
 import { type SparkplugDevice, tagName } from './config.ts';
 
 /** Why a message was dropped (counted in gateway_sparkplug_ingest_rejected_total). */
-type Reject = 'too_large' | 'malformed_payload' | 'unknown_alias' | 'not_born' | 'stale_death';
+type Reject = 'too_large' | 'malformed_payload' | 'unknown_alias' | 'not_born' | 'stale_death' | 'bad_timestamp';
+
+/** 2000-01-01T00:00:00Z: an earlier source time is a clock never set (or seconds sent as ms). */
+const EARLIEST_TS = 946_684_800_000;
+/** How far ahead of the gateway's clock a source time may lie (clock skew), as for the HTTP API. */
+const MAX_AHEAD_MS = 5 * 60_000;
 
 /** What the host knows of one edge node since its last NBIRTH. */
 interface NodeSession {
@@ -98,16 +103,26 @@ export function createSparkplugIngestDriver(device: SparkplugDevice, deps: Drive
   };
 
   /** Values of mapped metrics as samples; names come from the birth's aliases. */
-  const samplesOf = (node: string, dev: string, metrics: UMetric[], names: Map<number, string>, payloadTs: number): Sample[] | 'unknown_alias' => {
+  const samplesOf = (
+    node: string,
+    dev: string,
+    metrics: UMetric[],
+    names: Map<number, string>,
+    payloadTs: number,
+  ): Sample[] | { reason: 'unknown_alias' | 'bad_timestamp'; detail: string } => {
     const wanted = mapped.get(`${node}/${dev}`);
+    const latest = now() + MAX_AHEAD_MS;
     const out: Sample[] = [];
     for (const m of metrics) {
       const name = m.name ?? (m.alias === undefined || m.alias === null ? undefined : names.get(Number(m.alias)));
-      if (name === undefined) return 'unknown_alias';
+      if (name === undefined) return { reason: 'unknown_alias', detail: `an alias of ${dev} has no birth` };
       if (!wanted?.has(name)) continue;
       const value = numberOf(m.value);
       if (value === undefined) continue; // strings, datasets, templates: not a reading
       const ts = numberOf(m.timestamp) ?? payloadTs;
+      // A time no clock could mean would stay the machine's latest value (or break every page showing it).
+      if (!(ts >= EARLIEST_TS && ts <= latest))
+        return { reason: 'bad_timestamp', detail: `${name}: timestamp ${ts} is not between 2000 and 5 minutes from now` };
       const q = value === null ? { quality: 'bad' as const, reason: qualityOf(m).reason ?? 'no value' } : qualityOf(m);
       out.push({ tag: tagName(node, dev, name), value, quality: q.quality, reason: q.reason, sourceTs: ts });
     }
@@ -164,6 +179,8 @@ export function createSparkplugIngestDriver(device: SparkplugDevice, deps: Drive
       s.lastSeq = seq;
     }
     if (dev === undefined) return; // NDATA: node metrics are not mapped
+    // A device no mapping names: no alias table (each would be kept forever), no rebirth, no count.
+    if (!mapped.has(`${node}/${dev}`)) return;
     if (type === 'DDEATH') {
       s.aliases.delete(dev);
       state.markBad(tagsOf(node, dev), 'device death (DDEATH)');
@@ -184,9 +201,9 @@ export function createSparkplugIngestDriver(device: SparkplugDevice, deps: Drive
       return drop(topic, 'unknown_alias', `no DBIRTH for device ${dev}`);
     }
     const samples = samplesOf(node, dev, metrics, names, payloadTs);
-    if (samples === 'unknown_alias') {
-      requestRebirth(node, `DDATA of ${dev} with an alias its DBIRTH did not give`);
-      return drop(topic, 'unknown_alias', `an alias of ${dev} has no birth`);
+    if (!Array.isArray(samples)) {
+      if (samples.reason === 'unknown_alias') requestRebirth(node, `DDATA of ${dev} with an alias its DBIRTH did not give`);
+      return drop(topic, samples.reason, samples.detail);
     }
     store(topic, samples);
   };

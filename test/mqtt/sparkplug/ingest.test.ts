@@ -65,6 +65,8 @@ async function simulatedEdgeNode(url: string, group: string, node: string) {
     birth,
     data: (metrics: HostMetric[], seqOverride?: number) => publish('DDATA', metrics, 'press', seqOverride),
     raw: (type: string, payload: Buffer) => client.publishAsync(topic(type, 'press'), payload, { qos: 1 }),
+    /** A birth or data of another device of this edge node. */
+    other: (type: string, device: string, metrics: HostMetric[]) => publish(type, metrics, device),
     deviceDeath: () => publish('DDEATH', [], 'press'),
     /** The process vanishes: the broker publishes its will (NDEATH). */
     vanish: () => client.stream.destroy(),
@@ -187,6 +189,49 @@ describe.skipIf(!broker)('Sparkplug ingest: the gateway as host application of a
       await settle();
       return rows('temperature').some((r) => r.value === 42);
     });
+  });
+
+  it('a metric timestamp outside 2000 … now + 5 min is dropped as bad_timestamp; the machine pages keep answering', async () => {
+    const admin = await g.login('admin');
+    const machineId = g.ctx.store.sqlite.prepare("SELECT id FROM machines WHERE name = 'press-1'").pluck().get() as number;
+    const before = await rejected('bad_timestamp');
+    // 9e16 ms lies beyond what a date can be (8.64e15); an hour ahead would stay "latest" for an hour.
+    await sim.data([{ alias: 1, datatype: DATATYPE.Double, doubleValue: 66.6, timestamp: 9e16 }]);
+    await until(async () => (await rejected('bad_timestamp')) === before + 1);
+    await sim.data([{ alias: 1, datatype: DATATYPE.Double, doubleValue: 77.7, timestamp: Date.now() + 3_600_000 }]);
+    await until(async () => (await rejected('bad_timestamp')) === before + 2);
+    await sim.data([{ alias: 1, datatype: DATATYPE.Double, doubleValue: 5.5, timestamp: Date.parse('1999-12-31T23:59:59Z') }]);
+    await until(async () => (await rejected('bad_timestamp')) === before + 3);
+    await sim.data([{ alias: 1, datatype: DATATYPE.Double, doubleValue: 43, timestamp: Date.now() }]);
+    await until(async () => {
+      await settle();
+      return rows('temperature').some((r) => r.value === 43);
+    });
+    expect(rows('temperature').filter((r) => [66.6, 77.7, 5.5].includes(r.value ?? 0))).toEqual([]);
+    for (const url of [`/machines/${machineId}`, '/machines', `/machines/${machineId}/readings?reading_type=temperature`]) {
+      const res = await g.req('GET', url, { token: admin.token });
+      expect(res.status, url).toBe(200);
+    }
+    const machine = (await (await g.req('GET', `/machines/${machineId}`, { token: admin.token })).json()) as { data: unknown };
+    expect(JSON.stringify(machine.data)).toContain('43');
+  });
+
+  it('births and data of devices no mapping names are ignored: no rebirth asked, nothing counted', async () => {
+    await new Promise((r) => setTimeout(r, 1100)); // rebirth_interval_s: 1, so a request would not be held back
+    const rebirths = sim.rebirthRequests.length;
+    const unknown = await rejected('unknown_alias');
+    await sim.other('DDATA', 'robot', [{ alias: 7, datatype: DATATYPE.Double, doubleValue: 1, timestamp: Date.now() }]);
+    await sim.other('DBIRTH', 'robot', [{ name: 'x', alias: 7, datatype: DATATYPE.Double, doubleValue: 1, timestamp: Date.now() }]);
+    await sim.other('DDATA', 'robot', [{ alias: 8, datatype: DATATYPE.Double, doubleValue: 2, timestamp: Date.now() }]);
+    // Mapped data sent after them arrives, so they were all handled.
+    await sim.data([{ alias: 1, datatype: DATATYPE.Double, doubleValue: 44, timestamp: Date.now() }]);
+    await until(async () => {
+      await settle();
+      return rows('temperature').some((r) => r.value === 44);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sim.rebirthRequests.length).toBe(rebirths);
+    expect(await rejected('unknown_alias')).toBe(unknown);
   });
 
   it('marks the device tags bad on DDEATH and on NDEATH (the will of a vanished edge node)', async () => {
