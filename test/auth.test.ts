@@ -224,4 +224,23 @@ describe('revocation is never cached away', () => {
     gw.clock.advance(DATA_VERSION_CHECK_MS);
     expect((await gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(401);
   });
+
+  it('a token answered from the verified-token cache still stops at its exp and at revocation', async () => {
+    const worker = await gw.login('worker');
+    expect((await gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(200);
+    // Warm: the next request skips the signature check (tokens.ts); exp and the session are still checked.
+    const claims = gw.ctx.tokens.verified(worker.token, gw.ctx.clock.now());
+    expect(claims?.userId).toBe(worker.id);
+    gw.clock.advance((claims?.expiresAt ?? 0) - gw.ctx.clock.now() - 1);
+    expect((await gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(200);
+    gw.clock.advance(1);
+    expect((await gw.req('GET', '/auth/me', { token: worker.token })).status).toBe(401);
+
+    const again = await body<{ access_token: string }>(await gw.req('POST', '/auth/login', { body: { username: worker.username, password: worker.password } }));
+    const token = again.data.access_token;
+    expect((await gw.req('GET', '/auth/me', { token })).status).toBe(200);
+    gw.ctx.store.sqlite.prepare('UPDATE sessions SET revoked_at = ? WHERE user_id = ?').run(gw.ctx.clock.now(), worker.id);
+    expect(gw.ctx.tokens.verified(token, gw.ctx.clock.now())).toBeDefined();
+    expect((await gw.req('GET', '/auth/me', { token })).status).toBe(401);
+  });
 });
