@@ -5,6 +5,7 @@ import { type Browser, type BrowserContext, chromium, type Locator, type Page } 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/main.ts';
 import { createUser } from '../src/modules/auth/service.ts';
+import { TOUCH_EVERY_MS } from '../src/modules/stations/service.ts';
 import { listeningGateway } from './helpers/app.ts';
 import { audit, CHROMIUM, callApi, SIZES } from './helpers/browser.ts';
 import { loginOverHttp } from './helpers/server.ts';
@@ -131,6 +132,41 @@ describe.skipIf(!haveChromium && !process.env.CI)('station mode in a real browse
     await station.keyboard.press('Enter');
     await station.waitForURL(/\/console\/work$/);
     await seen(station.getByText('ana (worker)'));
+  });
+
+  it('the live refresh of My work does not keep the station session alive on the server', async () => {
+    const expiry = () =>
+      (gw.ctx.store.sqlite.prepare('SELECT expires_at FROM sessions WHERE station_id IS NOT NULL AND revoked_at IS NULL').get() as { expires_at: number })
+        .expires_at;
+    const live = station.waitForResponse((r) => r.url().includes('/console/events'));
+    await station.goto(`${base}/console/work`);
+    await live;
+    const before = expiry();
+    // The server moves a station session's expiry at most every 5 s (TOUCH_EVERY_MS): wait that out first.
+    await new Promise((r) => setTimeout(r, TOUCH_EVERY_MS + 500));
+    const planner = await tokenOf('pia');
+    // A shop-floor change makes the page re-fetch itself in the background (again until it does).
+    const refetched = station.waitForResponse((r) => r.url() === `${base}/console/work` && r.request().resourceType() === 'fetch');
+    let seenRefetch = false;
+    void refetched.then(() => {
+      seenRefetch = true;
+    });
+    for (let i = 0; i < 20 && !seenRefetch; i++) {
+      await api('POST', '/workorders', planner, {
+        product_code: `P-${i}`,
+        lot_no: `L-${i}`,
+        qty: 1,
+        planned_start: new Date().toISOString(),
+        planned_end: new Date(Date.now() + 3_600_000).toISOString(),
+      });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const request = (await refetched).request();
+    expect(expiry()).toBe(before);
+    expect(request.headers()['x-gw-background']).toBe('1');
+    // What the worker does counts: opening a page moves the expiry on.
+    await station.goto(`${base}/console/work`);
+    expect(expiry()).toBeGreaterThan(before);
   });
 
   it('a wrong PIN reads as such and leaves the badge field ready for the next scan', async () => {

@@ -228,6 +228,21 @@ describe('signing in on a station', () => {
     expect((await agent.get('/console/alive')).status).toBe(401);
   });
 
+  it("does not move the expiry on for the page's own background requests (live refresh, chart), only for the worker", async () => {
+    const { admin, agent } = await stationBrowser();
+    await badgedWorker(admin.token);
+    await agent.post('/console/login', { badge: '4711', pin: '2468' });
+    const background = { 'x-gw-background': '1' };
+    // What the page's script fetches on every live event, as long as the tablet is left on My work or a chart.
+    for (let i = 0; i < 3; i++) {
+      gw.clock.advance(50_000);
+      expect((await agent.send('GET', '/console/work', undefined, background)).status).toBe(i < 2 ? 200 : 303);
+      await agent.send('GET', '/console/machines/1/chart?type=temperature', undefined, background);
+    }
+    // 150 s after the last thing the worker did: signed out, though the page kept fetching.
+    expect((await agent.get('/console/work')).status).toBe(303);
+  });
+
   it('makes a password sign-in on a station a station session too (a supervisor at the tablet), ended when idle', async () => {
     const { admin, agent } = await stationBrowser();
     expect((await agent.signIn(admin.username, admin.password)).status).toBe(303);

@@ -103,12 +103,14 @@ document.addEventListener('submit', function (e) {
   }, 15000);
 
   if (!body.dataset.live || !window.EventSource) return;
+  // Both re-fetches say x-gw-background: they are not the user's doing, so they do not keep a
+  // station session from ending when idle (station.tsx, BACKGROUND_HEADER).
   var refreshing = false;
   function refresh() {
     if (refreshing) return;
     if (document.activeElement && document.activeElement.closest && document.activeElement.closest('form')) return;
     refreshing = true;
-    fetch(location.href, { credentials: 'same-origin' }).then(function (r) {
+    fetch(location.href, { credentials: 'same-origin', headers: { 'x-gw-background': '1' } }).then(function (r) {
       if (r.redirected || !r.ok) { location.reload(); return null; } return r.text();
     }).then(function (html) {
       if (!html) return; var doc = new DOMParser().parseFromString(html, 'text/html');
@@ -123,7 +125,7 @@ document.addEventListener('submit', function (e) {
     if (chartBusy || !box) return;
     chartBusy = true; chartDirty = false;
     var open = !!box.querySelector('details[open]');
-    fetch(box.dataset.chartSrc, { credentials: 'same-origin' }).then(function (r) {
+    fetch(box.dataset.chartSrc, { credentials: 'same-origin', headers: { 'x-gw-background': '1' } }).then(function (r) {
       return r.ok && !r.redirected ? r.text() : null;
     }).then(function (html) {
       if (!html) return; box.outerHTML = html;

@@ -40,6 +40,9 @@ export const STATION_JS = `
 })();
 `;
 
+/** Sent by the page's script on requests the user did not make (assets.ts); they do not count as use. */
+export const BACKGROUND_HEADER = 'x-gw-background';
+
 const minutes = (s: number) => (s % 60 === 0 ? `${s / 60} minute${s === 60 ? '' : 's'}` : `${s} seconds`);
 
 /**
@@ -58,10 +61,15 @@ export function createStationConsole(ctx: AppContext, fetchApi: ApiFetch, frame:
   };
   const station = (c: C) => stationByToken(ctx, sessions.stationToken(c));
 
-  /** Every console page or action of a station session starts its idle time again (not the live stream, not assets). */
+  /**
+   * Every console page or action of a station session starts its idle time again: not the live
+   * stream, not assets, and not the page's own background fetches (BACKGROUND_HEADER: the live
+   * refresh and the chart), which would keep a tablet left on My work signed in for ever.
+   */
   const touch: MiddlewareHandler<HttpEnv> = async (c, next) => {
     const path = c.req.path;
-    if (!path.startsWith('/console/events') && !path.startsWith('/console/assets/') && path !== '/console/login') {
+    const automatic = c.req.header(BACKGROUND_HEADER) !== undefined || path.startsWith('/console/events') || path.startsWith('/console/assets/');
+    if (!automatic && path !== '/console/login') {
       const s = await sessionOf(c);
       if (s) await touchStationSession(ctx, s.sessionId);
     }
