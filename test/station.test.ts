@@ -260,6 +260,53 @@ describe('signing in on a station', () => {
     expect((await laptop.get('/console/users')).status).toBe(200);
   });
 
+  it("does not drop an ordinary session's cookie from a cross-site link to the idle page (the browser sent no cookie)", async () => {
+    const admin = await gw.login('admin');
+    const laptop = new ConsoleAgent(gw);
+    await laptop.signIn(admin.username, admin.password);
+    // SameSite=Strict: a navigation from another site arrives without gw_session.
+    const crossSite = await gw.app.request('http://localhost/console/login?idle=1', { headers: { host: 'localhost' } });
+    expect(crossSite.status).toBe(200);
+    expect(crossSite.headers.getSetCookie().join()).not.toContain('gw_session=');
+    expect(await crossSite.text()).not.toContain('without use');
+    // A cookie whose session is over is cleared, with the idle message (the station's own timer).
+    const { agent } = await stationBrowser();
+    await badgedWorker(admin.token);
+    await agent.post('/console/login', { badge: '4711', pin: '2468' });
+    gw.clock.advance(IDLE_MS + 1000);
+    const idle = await agent.get('/console/login?idle=1');
+    expect(idle.headers.getSetCookie().join()).toMatch(/gw_session=;/);
+    expect(await idle.text()).toContain('without use');
+  });
+
+  it("binds the marking admin's own session to the station, so it ends when idle too", async () => {
+    const admin = await gw.login('admin');
+    const agent = new ConsoleAgent(gw);
+    await agent.signIn(admin.username, admin.password);
+    const fields = await agent.formFields('/console/users', '/console/stations');
+    expect((await agent.post('/console/stations', { ...fields, name: 'Saw 1' })).status).toBe(303);
+    expect(await (await agent.get('/console/users')).text()).toContain('data-idle-s="120"');
+    gw.clock.advance(IDLE_MS + 1000);
+    expect((await agent.get('/console/users')).status).toBe(303);
+  });
+
+  it('opens no session on a station revoked while the PIN was being checked', async () => {
+    const { admin, agent } = await stationBrowser();
+    const worker = await badgedWorker(admin.token);
+    const id = (gw.ctx.store.sqlite.prepare('SELECT id FROM stations').get() as { id: number }).id;
+    const verify = gw.ctx.passwords.verify.bind(gw.ctx.passwords);
+    gw.ctx.passwords.verify = async (password, hash) => {
+      // The admin revokes the station while scrypt runs.
+      expect((await gw.req('POST', `/stations/${id}/revoke`, { token: admin.token })).status).toBe(200);
+      return verify(password, hash);
+    };
+    const res = await agent.post('/console/login', { badge: '4711', pin: '2468' });
+    gw.ctx.passwords.verify = verify;
+    expect(res.status).toBe(403);
+    expect(res.headers.getSetCookie().join()).not.toContain('gw_session=ey');
+    expect(gw.ctx.store.sqlite.prepare('SELECT count(*) AS n FROM sessions WHERE station_id IS NOT NULL AND user_id = ?').get(worker.id)).toEqual({ n: 0 });
+  });
+
   it('takes STATION_IDLE_SIGNOUT_S from 30 to 3600 seconds and names the key otherwise', () => {
     expect(() => testConfig(gw.dir, { STATION_IDLE_SIGNOUT_S: '10' })).toThrow('STATION_IDLE_SIGNOUT_S: must be ≥ 30');
     expect(() => testConfig(gw.dir, { STATION_IDLE_SIGNOUT_S: 'two minutes' })).toThrow('STATION_IDLE_SIGNOUT_S: must be an integer');

@@ -78,11 +78,14 @@ export function createStationConsole(ctx: AppContext, fetchApi: ApiFetch, frame:
 
   const loginPage = async (c: C) => {
     let flash = sessions.takeFlash(c);
-    const s = c.req.query('idle') === undefined ? undefined : await sessionOf(c);
+    const idle = c.req.query('idle') !== undefined;
+    const s = idle ? await sessionOf(c) : undefined;
     // The page's idle timer sent the browser here: a station session ends now, not a few seconds
-    // later (a live ordinary session is left alone: a link with ?idle=1 signs nobody out).
+    // later, and a cookie whose session is already over is cleared. A live ordinary session is
+    // left alone, and so is a request without the cookie (a cross-site link: SameSite=Strict keeps
+    // the cookie back, and clearing it would sign the user out): ?idle=1 signs nobody out.
     const onStation = s !== undefined && Boolean(stationOfSession(ctx, s.sessionId));
-    if (c.req.query('idle') !== undefined && (s === undefined || onStation)) {
+    if (idle && (onStation || (s === undefined && sessions.token(c) !== undefined))) {
       if (s && onStation) await ctx.store.command(() => logout(ctx, { userId: s.userId, role: 'worker', sessionId: s.sessionId }));
       sessions.end(c);
       flash ??= { kind: 'ok', text: t.station.idleSignedOut(minutes(ctx.config.stationIdleS)) };
@@ -110,15 +113,23 @@ export function createStationConsole(ctx: AppContext, fetchApi: ApiFetch, frame:
         c.header('Retry-After', String(err.retryAfterS ?? 60));
         return fail(t.signInThrottled(String(err.retryAfterS ?? 60)), 429);
       }
+      // The station was revoked while the PIN was checked: no session.
+      if (err.code === 'FORBIDDEN') return c.html(<LoginPage flash={{ kind: 'error', text: t.station.notStation }} />, 403);
       return err.code === 'UNAUTHORIZED' ? fail(t.station.badgeFailed, 401) : fail(`${t.apiFailed} ${err.message}`, 503);
     }
   };
 
   /** A password sign-in on a station is a station session too: it ends when idle. */
-  const bindPasswordSession = async (c: C, token: string) => {
-    const at = station(c);
+  const bindPasswordSession = async (c: C, token: string, at: { id: number } | undefined = station(c)) => {
     const claims = at ? await ctx.tokens.verify(token, ctx.clock.now()) : undefined;
     if (at && claims) await bindSessionToStation(ctx, claims.sessionId, at.id);
+  };
+
+  /** Marks this browser as the station just created; the admin's own session there becomes a station session (ends when idle). */
+  const markThisBrowser = async (c: C, station: { id: number; token: string }) => {
+    sessions.markStation(c, station.token);
+    const token = sessions.token(c);
+    if (token) await bindPasswordSession(c, token, station);
   };
 
   /** After Done on My work, a station session ends: the tablet is free for the next worker. */
@@ -159,7 +170,7 @@ export function createStationConsole(ctx: AppContext, fetchApi: ApiFetch, frame:
     doneText,
     idleOf,
     station,
-    markThisBrowser: (c: C, token: string) => sessions.markStation(c, token),
+    markThisBrowser,
     unmarkThisBrowser: (c: C) => sessions.unmarkStation(c),
   };
 }

@@ -204,7 +204,7 @@ export function registerUsers(app: Hono<HttpEnv>, frame: Frame, station: Station
     '/console/stations',
     frame.action('/console/users', async (c, api, form) => {
       const res = await api.call<{ station: StationRow; token: string }>('POST', '/stations', { body: { name: form.name } });
-      if (res.ok) station.markThisBrowser(c, res.data.token);
+      if (res.ok) await station.markThisBrowser(c, { id: res.data.station.id, token: res.data.token });
       return { ...res, okText: res.ok ? t.station.marked(res.data.station.name) : '' };
     }),
   );

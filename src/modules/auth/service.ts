@@ -1,6 +1,6 @@
 import { and, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { type Role, sessions, users } from '../../db/schema.ts';
+import { type Role, sessions, stations, users } from '../../db/schema.ts';
 import { AppError, conflict } from '../../errors.ts';
 import { iso } from '../../http/envelope.ts';
 import type { AuthUser } from '../../http/types.ts';
@@ -112,7 +112,8 @@ export async function login(
 
 /**
  * Issues a token and stores its session with the `login.success` audit row: after a password, or
- * after a badge and PIN on a station (`station`: the session ends when idle, ADR 0018).
+ * after a badge and PIN on a station (`station`: the session ends when idle, ADR 0018). A station
+ * revoked since the caller checked it (during the PIN's hashing) gets no session: FORBIDDEN.
  */
 export async function openSession(
   ctx: AppContext,
@@ -124,6 +125,14 @@ export async function openSession(
   const issued = await ctx.tokens.issue(user.id, now);
   const expiresAt = station ? Math.min(issued.expiresAt, station.expiresAt) : issued.expiresAt;
   await ctx.store.command(() => {
+    if (station) {
+      const live = ctx.store.db
+        .select({ id: stations.id })
+        .from(stations)
+        .where(and(eq(stations.id, station.id), isNull(stations.revokedAt)))
+        .get();
+      if (!live) throw new AppError('FORBIDDEN', 'this browser is no longer a station');
+    }
     ctx.store.db
       .insert(sessions)
       .values({ id: issued.sessionId, userId: user.id, createdAt: now, expiresAt, stationId: station?.id ?? null })
