@@ -209,17 +209,19 @@ describe.skipIf(!haveChromium && !process.env.CI)('station mode in a real browse
     await api('POST', `/stages/${stageId}/assignments`, planner, { user_id: ids.ana });
     await api('POST', `/stages/${stageId}/start`, await tokenOf('ana'), {});
 
-    await station.goto(`${base}/console/login`);
-    await scanBadge(station, '4711');
-    await station.keyboard.type('2468');
-    await station.keyboard.press('Enter');
-    await station.waitForURL(/\/console\/work$/);
-    await station.goto(`${base}/console/work/${stageId}/done`);
-    await station.getByLabel('Good quantity').fill('5');
-    await station.getByRole('button', { name: /finish cutting/ }).click();
-    await station.waitForURL(/\/console\/login$/);
-    await seen(station.getByText('You are signed out', { exact: false }));
-    expect(await focused(station)).toBe('badge');
+    // A new tab of the station's browser (its cookies), without the fake clock the idle test left on `station`.
+    const tablet = await station.context().newPage();
+    await tablet.goto(`${base}/console/login`);
+    await scanBadge(tablet, '4711');
+    await tablet.keyboard.type('2468');
+    await tablet.keyboard.press('Enter');
+    await tablet.waitForURL(/\/console\/work$/);
+    await tablet.goto(`${base}/console/work/${stageId}/done`);
+    await tablet.getByLabel('Good quantity').fill('5');
+    await tablet.getByRole('button', { name: /finish cutting/ }).click();
+    await tablet.waitForURL(/\/console\/login$/);
+    await seen(tablet.getByText('You are signed out', { exact: false }));
+    expect(await focused(tablet)).toBe('badge');
   });
 
   it('a PIN does not work in a browser that is not a station', async () => {
