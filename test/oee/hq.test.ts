@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/db/connection.ts';
+import { PACKAGE_ROOT } from '../../src/lib/package-root.ts';
 import { laterCaptureSql } from '../../sync/capture-sql.ts';
+import { listMigrations } from '../../sync/hq/migrate.ts';
 import { reconcileAllDowntimes } from '../../src/modules/oee/downtime-records.ts';
 import { startRunRecorder } from '../../src/modules/oee/runs.ts';
 import { recordEndedShifts } from '../../src/modules/oee/shift-records.ts';
@@ -101,5 +103,118 @@ describe('OEE at HQ', () => {
       (await body<{ reason_code: string; note: string }>(await edge.gw.req('GET', `/downtimes/${d?.id}`, { token: admin }))).data;
     await pullUntil(edge, async () => (await reasonAtEdge()).reason_code === 'jam');
     expect(await reasonAtEdge()).toMatchObject({ reason_code: 'jam', note: 'HQ review', reason_label: 'Mechanical / Jam' });
+  });
+
+  it('a machine deleted at HQ with plain SQL takes its downtime records and shift OEE with it, at HQ and on the site, nothing set aside', async () => {
+    const gw = edge.gw;
+    // The next Thursday's early shift: a press that stopped for 30 minutes, on no stage.
+    const D = (hhmm: string) => Date.parse(`2026-12-03T${hhmm}:00Z`);
+    gw.clock.set(D('05:00'));
+    const run = startRunRecorder(gw.ctx);
+    const admin = (await gw.login('admin')).token;
+    const m = await gw.req('POST', '/machines', { token: admin, body: { name: 'press-2', machine_type: 'press', status: 'running' } });
+    expect(m.status).toBe(201);
+    const machineId = (await body<{ id: number }>(m)).data.id;
+    gw.clock.set(D('07:00'));
+    await gw.req('PATCH', `/machines/${machineId}`, { token: admin, body: { status: 'down' } });
+    gw.clock.set(D('07:30'));
+    await gw.req('PATCH', `/machines/${machineId}`, { token: admin, body: { status: 'running' } });
+    gw.clock.set(D('14:05'));
+    reconcileAllDowntimes(gw.ctx);
+    recordEndedShifts(gw.ctx);
+    run.stop();
+    const sqlite = gw.ctx.store.sqlite;
+    const edgeCount = (sql: string) => (sqlite.prepare(sql).get(machineId) as { n: number }).n;
+    const onEdge = () => ({
+      machines: edgeCount('SELECT count(*) AS n FROM machines WHERE id = ?'),
+      downtimes: edgeCount('SELECT count(*) AS n FROM downtimes WHERE machine_id = ?'),
+      shift_oee: edgeCount('SELECT count(*) AS n FROM shift_oee WHERE machine_id = ?'),
+    });
+    expect(onEdge()).toEqual({ machines: 1, downtimes: 1, shift_oee: 1 });
+    expect((await edge.sync.runCycle()).rejected).toBe(0);
+    const liveAtHq = async () =>
+      (
+        await hqRows<Record<string, number>>(
+          hq,
+          `SELECT (SELECT count(*)::int FROM machines WHERE id = $1 AND NOT _deleted) AS machines,
+                  (SELECT count(*)::int FROM downtimes WHERE machine_id = $1 AND NOT _deleted) AS downtimes,
+                  (SELECT count(*)::int FROM shift_oee WHERE machine_id = $1 AND NOT _deleted) AS shift_oee`,
+          [machineId],
+        )
+      )[0];
+    expect(await liveAtHq()).toEqual({ machines: 1, downtimes: 1, shift_oee: 1 });
+
+    // An HQ tool's plain SQL.
+    await hqRows(hq, 'DELETE FROM machines WHERE id = $1', [machineId]);
+    expect(await liveAtHq()).toEqual({ machines: 0, downtimes: 0, shift_oee: 0 });
+    await pullUntil(edge, () => onEdge().machines === 0);
+    expect(onEdge()).toEqual({ machines: 0, downtimes: 0, shift_oee: 0 });
+    expect((sqlite.prepare("SELECT count(*) AS n FROM sync_rejected WHERE direction <> 'conflict'").get() as { n: number }).n).toBe(0);
+    expect((await edge.sync.runCycle()).rejected).toBe(0);
+    expect(await liveAtHq()).toEqual({ machines: 0, downtimes: 0, shift_oee: 0 });
+    // The machine of the first shift, and its records, stay.
+    expect((await hqRows<{ n: number }>(hq, 'SELECT count(*)::int AS n FROM shift_oee WHERE site_id = 7 AND NOT _deleted'))[0]?.n).toBeGreaterThan(0);
+  });
+
+  it('a downtime record the site pushes after HQ deleted its machine follows the machine, at HQ and on the site', async () => {
+    const gw = edge.gw;
+    const admin = (await gw.login('admin')).token;
+    const m = await gw.req('POST', '/machines', { token: admin, body: { name: 'saw-3', machine_type: 'saw', status: 'running' } });
+    const machineId = (await body<{ id: number }>(m)).data.id;
+    await edge.sync.runCycle();
+    await hqRows(hq, 'DELETE FROM machines WHERE id = $1', [machineId]);
+    // Recorded on the floor before the site heard of the delete.
+    const sqlite = gw.ctx.store.sqlite;
+    const id = gw.ctx.store.ids.next('downtimes');
+    const at = gw.clock.now();
+    sqlite
+      .prepare("INSERT INTO downtimes (id, machine_id, started_at, ended_at, state, created_at, updated_at) VALUES (?, ?, ?, ?, 'down', ?, ?)")
+      .run(id, machineId, at - 30 * MIN, at, at, at);
+    await pullUntil(edge, () => sqlite.prepare('SELECT 1 FROM machines WHERE id = ?').get(machineId) === undefined);
+    expect(sqlite.prepare('SELECT count(*) AS n FROM downtimes WHERE id = ?').get(id)).toEqual({ n: 0 });
+    expect(await hqRows(hq, 'SELECT _deleted FROM downtimes WHERE id = $1', [id])).toEqual([{ _deleted: true }]);
+    expect(sqlite.prepare("SELECT count(*) AS n FROM sync_rejected WHERE direction <> 'conflict'").get()).toEqual({ n: 0 });
+  });
+
+  it('HQ migration 0009 mends machines deleted before it: their live downtime records and shift OEE are tombstoned, the machine logged again after them', async () => {
+    const dir = path.join(PACKAGE_ROOT, 'migrations', 'postgres');
+    const c = await hq.owner.connect();
+    try {
+      await c.query('CREATE SCHEMA before_0009');
+      await c.query('SET search_path TO before_0009');
+      for (const f of listMigrations(dir).filter((m) => m.version < '0009')) await c.query(f.sql);
+      const machine = (
+        await c.query<{ id: string }>(
+          "INSERT INTO machines (site_id, name, machine_type, status, source) VALUES (1, 'old', 'cnc', 'idle', 'manual') RETURNING id",
+        )
+      ).rows[0]?.id;
+      const site = 1n << 40n;
+      await c.query(
+        "INSERT INTO downtimes (site_id, id, machine_id, started_at, state, created_at, updated_at) VALUES (1, $1, $2, now(), 'down', now(), now())",
+        [String(site + 1n), machine],
+      );
+      await c.query(
+        `INSERT INTO shift_oee (site_id, id, machine_id, shift, shift_start, shift_end, planned_ms, run_ms, unknown_ms, downtime_ms, short_stop_ms, good, scrap, created_at, updated_at)
+         VALUES (1, $1, $2, 's', now(), now(), 1, 1, 0, 0, 0, 1, 0, now(), now())`,
+        [String(site + 2n), machine],
+      );
+      await c.query('DELETE FROM machines WHERE id = $1', [machine]);
+      const last = (await c.query<{ n: string }>('SELECT max(log_id) AS n FROM sync_change_log')).rows[0]?.n;
+      await c.query('BEGIN');
+      await c.query(readFileSync(path.join(dir, '0009_machines_take_their_oee_rows.sql'), 'utf8'));
+      await c.query('COMMIT');
+      const live = await c.query(
+        'SELECT (SELECT count(*)::int FROM downtimes WHERE NOT _deleted) AS downtimes, (SELECT count(*)::int FROM shift_oee WHERE NOT _deleted) AS shift_oee',
+      );
+      expect(live.rows).toEqual([{ downtimes: 0, shift_oee: 0 }]);
+      const logged = await c.query('SELECT tbl, pk FROM sync_change_log WHERE log_id > $1 ORDER BY log_id', [last]);
+      expect(logged.rows.map((r) => r.tbl)).toEqual(['downtimes', 'shift_oee', 'machines']);
+      expect(logged.rows.at(-1)).toEqual({ tbl: 'machines', pk: String(machine) });
+    } finally {
+      await c.query('ROLLBACK').catch(() => {});
+      await c.query('DROP SCHEMA IF EXISTS before_0009 CASCADE').catch(() => {});
+      await c.query('SET search_path TO public').catch(() => {});
+      c.release();
+    }
   });
 });
