@@ -332,10 +332,10 @@ export const stageMachines = sqliteTable(
   {
     stageId: integer('stage_id')
       .primaryKey()
-      .references(() => workOrderStages.id),
+      .references(() => workOrderStages.id, { onDelete: 'cascade' }),
     machineId: integer('machine_id')
       .notNull()
-      .references(() => machines.id),
+      .references(() => machines.id, { onDelete: 'cascade' }),
     setAt: integer('set_at').notNull(),
     setBy: integer('set_by'),
   },

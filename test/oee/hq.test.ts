@@ -176,6 +176,27 @@ describe('OEE at HQ', () => {
     expect(sqlite.prepare("SELECT count(*) AS n FROM sync_rejected WHERE direction <> 'conflict'").get()).toEqual({ n: 0 });
   });
 
+  it("a machine deleted at HQ that a stage on the floor runs on goes from the site too: the stage's machine link goes with it, nothing set aside", async () => {
+    const gw = edge.gw;
+    const admin = (await gw.login('admin')).token;
+    const m = await gw.req('POST', '/machines', { token: admin, body: { name: 'press-4', machine_type: 'press', status: 'running' } });
+    const machineId = (await body<{ id: number }>(m)).data.id;
+    const wo = await createWorkOrder(gw, admin, { lot_no: 'LOT-PRESS-4', stages: [{ stage_name: 'pressing' }] });
+    const stageId = wo.stages[0]?.id ?? 0;
+    const link = await gw.req('PUT', `/stages/${stageId}/machine`, { token: admin, body: { machine_id: machineId } });
+    expect(link.status).toBe(200);
+    expect((await edge.sync.runCycle()).rejected).toBe(0);
+
+    await hqRows(hq, 'DELETE FROM machines WHERE id = $1', [machineId]);
+    const sqlite = gw.ctx.store.sqlite;
+    await pullUntil(edge, () => sqlite.prepare('SELECT 1 FROM machines WHERE id = ?').get(machineId) === undefined);
+    expect(sqlite.prepare('SELECT count(*) AS n FROM stage_machines WHERE stage_id = ?').get(stageId)).toEqual({ n: 0 });
+    expect(sqlite.prepare("SELECT count(*) AS n FROM sync_rejected WHERE direction <> 'conflict'").get()).toEqual({ n: 0 });
+    // The stage itself is floor work HQ did not delete: it stays, with no machine named.
+    const named = await gw.req('GET', `/stages/${stageId}/machine`, { token: admin });
+    expect((await body<{ machine_id: number | null }>(named)).data.machine_id).toBeNull();
+  });
+
   it('HQ migration 0009 mends machines deleted before it: their live downtime records and shift OEE are tombstoned, the machine logged again after them', async () => {
     const dir = path.join(PACKAGE_ROOT, 'migrations', 'postgres');
     const c = await hq.owner.connect();
