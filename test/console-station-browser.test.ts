@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATION_COOKIE } from '../src/console/session.ts';
 import type { RunningGateway } from '../src/main.ts';
 import { createUser } from '../src/modules/auth/service.ts';
 import { TOUCH_EVERY_MS } from '../src/modules/stations/service.ts';
@@ -209,8 +210,13 @@ describe.skipIf(!haveChromium && !process.env.CI)('station mode in a real browse
     await api('POST', `/stages/${stageId}/assignments`, planner, { user_id: ids.ana });
     await api('POST', `/stages/${stageId}/start`, await tokenOf('ana'), {});
 
-    // A new tab of the station's browser (its cookies), without the fake clock the idle test left on `station`.
-    const tablet = await station.context().newPage();
+    // The station's cookie in a browser of its own: the idle test's fake clock belongs to `station`'s
+    // whole context (every tab), running ahead of the server's, so My work there could count itself
+    // idle at once and sign the worker out before the test saw it.
+    const tablet = await newPage();
+    const marked = (await station.context().cookies()).filter((c) => c.name === STATION_COOKIE);
+    expect(marked).toHaveLength(1);
+    await tablet.context().addCookies(marked);
     await tablet.goto(`${base}/console/login`);
     await scanBadge(tablet, '4711');
     await tablet.keyboard.type('2468');
