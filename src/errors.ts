@@ -1,21 +1,21 @@
-/** Error codes of the API envelope (API.md); src/http/errors.ts maps each to its HTTP status. */
-const ERROR_CODES = [
-  'MALFORMED_REQUEST',
+/**
+ * What a service or the guard can refuse, in domain terms (API.md, error codes). The codes of a
+ * request that could not be read (bad JSON, a body too large, …) belong to the HTTP layer
+ * (`TRANSPORT_ERROR_CODES`, src/http/errors.ts), whose one table maps every code to its status.
+ */
+export const DOMAIN_ERROR_CODES = [
   'UNAUTHORIZED',
   'FORBIDDEN',
   'NOT_FOUND',
-  'REQUEST_TIMEOUT',
   'CONFLICT',
   'INVALID_TRANSITION',
-  'PAYLOAD_TOO_LARGE',
-  'UNSUPPORTED_MEDIA_TYPE',
   'VALIDATION_ERROR',
   'RATE_LIMITED',
-  'INTERNAL_ERROR',
   'UNAVAILABLE',
 ] as const;
 
-export type ErrorCode = (typeof ERROR_CODES)[number];
+/** A code of DOMAIN_ERROR_CODES. */
+export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
 
 export interface ErrorDetail {
   path?: string;
@@ -30,7 +30,7 @@ export interface ErrorDetail {
 export class AppError extends Error {
   override name = 'AppError';
   constructor(
-    readonly code: ErrorCode,
+    readonly code: DomainErrorCode,
     message: string,
     readonly details?: ErrorDetail[] | Record<string, unknown>,
     /** When a retry may succeed, in seconds (rate limits, storage faults). */

@@ -4,23 +4,15 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { AppContext } from '../context.ts';
-import { AppError, type ErrorCode } from '../errors.ts';
-import { fail } from './errors.ts';
+import { AppError } from '../errors.ts';
+import { apiError, codeOfHttpException, type ErrorCode, fail, isApiError, TransportError } from './errors.ts';
 import { idempotency } from './middleware/idempotency.ts';
 import { clientClosed, requestContext } from './middleware/request-context.ts';
 import type { Access, Router } from './route.ts';
 import type { HttpEnv } from './types.ts';
 import { validationHook } from './validation.ts';
 
-const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
-  400: 'MALFORMED_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  413: 'PAYLOAD_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-};
-
+/** Our words for the library's exceptions whose own message reads badly in the envelope. */
 const HTTP_EXCEPTION_MESSAGES: Partial<Record<ErrorCode, string>> = {
   MALFORMED_REQUEST: 'the request body is not valid JSON or form data',
   UNSUPPORTED_MEDIA_TYPE: 'send the body as application/json',
@@ -45,7 +37,7 @@ export function createHttpApp(ctx: AppContext, guard: (access: Access, devices?:
   if (ctx.config.corsOrigins.length > 0) {
     app.use('*', cors({ origin: ctx.config.corsOrigins, exposeHeaders: ['X-Request-Id', 'Retry-After'], maxAge: 600 }));
   }
-  const tooLarge = () => new AppError('PAYLOAD_TOO_LARGE', `the body is larger than ${ctx.config.bodyLimit} bytes`);
+  const tooLarge = () => new TransportError('PAYLOAD_TOO_LARGE', `the body is larger than ${ctx.config.bodyLimit} bytes`);
   const limit = bodyLimit({
     maxSize: ctx.config.bodyLimit,
     onError: () => {
@@ -65,18 +57,18 @@ export function createHttpApp(ctx: AppContext, guard: (access: Access, devices?:
   });
 
   app.onError((err, c) => {
-    if (err instanceof AppError) return fail(c, err);
+    if (isApiError(err)) return fail(c, err);
     // Nobody reads this answer; request-context logs and counts it as 499, not as our fault.
-    if (clientClosed(c)) return fail(c, new AppError('MALFORMED_REQUEST', 'the client closed the connection'));
+    if (clientClosed(c)) return fail(c, new TransportError('MALFORMED_REQUEST', 'the client closed the connection'));
     if (err instanceof HTTPException) {
-      const code = HTTP_EXCEPTION_CODES[err.status];
-      if (code) return fail(c, new AppError(code, HTTP_EXCEPTION_MESSAGES[code] ?? err.message));
+      const code = codeOfHttpException(err.status);
+      if (code) return fail(c, apiError(code, HTTP_EXCEPTION_MESSAGES[code] ?? err.message));
     }
     // Logged with its cause (rate-limited) and counted by the fault reporter.
     const storage = ctx.store.faults.report(err, 'request');
     if (storage) return fail(c, storage);
     log.error({ request_id: c.get('requestId'), err }, 'unexpected error');
-    return fail(c, new AppError('INTERNAL_ERROR', 'an unexpected error occurred; quote the request id when reporting it'));
+    return fail(c, new TransportError('INTERNAL_ERROR', 'an unexpected error occurred; quote the request id when reporting it'));
   });
   app.notFound((c) => fail(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
 

@@ -1,6 +1,5 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { AppError } from '../errors.ts';
 import { isoNow, isoUtc } from '../lib/iso.ts';
 import type { HttpEnv } from './types.ts';
 
@@ -37,7 +36,7 @@ export function okList<T>(c: Context<HttpEnv>, data: T[], nextCursor: string | n
 }
 
 /** The envelope body for an error (also used where no Hono context exists). */
-export function errorBody(err: AppError, requestId: string) {
+export function errorBody(err: { code: string; message: string; details?: unknown }, requestId: string) {
   const error: Record<string, unknown> = { code: err.code, message: err.message };
   if (err.details !== undefined) error.details = err.details;
   return { error, meta: { request_id: requestId, timestamp: isoNow() } };

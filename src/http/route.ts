@@ -1,6 +1,8 @@
 import { createRoute, type OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi';
 import type { Page } from '../db/keyset.ts';
 import { CommandReply, runCommand } from './command.ts';
+import type { ErrorCode } from './errors.ts';
+import { type DeclaredErrors, errorResponses, errorsOf } from './route-errors.ts';
 import { ok, okList } from './envelope.ts';
 import { validationHook, zodFailure } from './validation.ts';
 import type { Context, MiddlewareHandler } from 'hono';
@@ -24,6 +26,8 @@ export interface RouteInfo {
   /** The success status and the schema of its JSON body (none for 204 and non-JSON answers). */
   status: number;
   schema?: z.ZodType;
+  /** The error codes it can answer, as its OpenAPI lists them (route-errors.ts). */
+  errors: readonly ErrorCode[];
 }
 
 /** One route as a module declares it; the handler's input and reply types follow from it. */
@@ -50,6 +54,11 @@ export interface RouteSpec {
   response?: z.ZodType;
   status?: 200 | 201 | 204;
   list?: boolean;
+  /**
+   * Errors the handler or its service may answer beyond those the rest of the spec implies (see
+   * `errorsOf`): a 409, a 404 for a resource the path does not name, a throttle's 429, and so on.
+   */
+  errors?: DeclaredErrors;
 }
 
 /** What validation hands the handler for one part of the request (undefined when the spec has no schema for it). */
@@ -113,35 +122,6 @@ const okSchema = (data: z.ZodType, list: boolean) =>
 const idempotent = (spec: { method: Method; access: Access; credentials?: boolean }) =>
   spec.method === 'post' && spec.access !== 'public' && spec.access !== 'optional' && spec.credentials !== true;
 
-/** The error envelope of every 4xx/5xx answer (API.md, errors). */
-export const errorEnvelope = z
-  .object({
-    error: z.object({
-      code: z.string(),
-      message: z.string(),
-      details: z.union([z.array(z.object({ path: z.string().optional(), message: z.string() }).passthrough()), z.record(z.string(), z.unknown())]).optional(),
-    }),
-    meta: z.object({ request_id: z.string(), timestamp: z.string() }),
-  })
-  .openapi('Error');
-
-const ERRORS: Record<number, string> = {
-  400: 'MALFORMED_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  409: 'CONFLICT or INVALID_TRANSITION',
-  413: 'PAYLOAD_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  422: 'VALIDATION_ERROR',
-  429: 'RATE_LIMITED',
-  500: 'INTERNAL_ERROR',
-  503: 'UNAVAILABLE',
-};
-const errorResponses = Object.fromEntries(
-  Object.entries(ERRORS).map(([status, code]) => [status, { description: code, content: { 'application/json': { schema: errorEnvelope } } }]),
-);
-
 const camel = (word: string) => word.replace(/(^|[_-])([a-z0-9])/g, (_m, _sep, ch: string) => ch.toUpperCase());
 
 /** `GET /workorders/{wo_id}/stages` → `getWorkordersByWoIdStages`. */
@@ -170,6 +150,7 @@ export function defineRoute<const S extends RouteSpec>(router: Router, spec: S, 
     }
   }
   const operationId = spec.operationId ?? operationIdOf(spec.method, spec.path);
+  const errors = errorsOf(spec, idempotent(spec));
   const schema = spec.response && status !== 204 ? okSchema(spec.response, spec.list ?? false) : undefined;
   // Typed as the general RouteConfig: this one function builds every route, so the library cannot
   // derive the handler's types from a literal config; `Validated<S>` declares them from the spec.
@@ -200,7 +181,7 @@ export function defineRoute<const S extends RouteSpec>(router: Router, spec: S, 
         description: status === 204 ? 'No content' : 'Success',
         ...(schema ? { content: { 'application/json': { schema } } } : {}),
       },
-      ...errorResponses,
+      ...errorResponses(errors),
     },
   });
   const list = spec.list === true;
@@ -245,6 +226,7 @@ export function defineRoute<const S extends RouteSpec>(router: Router, spec: S, 
     access: spec.access,
     operationId,
     status,
+    errors,
     ...(schema ? { schema } : {}),
     ...(spec.devices ? { devices: true } : {}),
   });

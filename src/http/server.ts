@@ -5,10 +5,9 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import type { AppContext } from '../context.ts';
-import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { errorBody } from './envelope.ts';
-import { statusOf } from './errors.ts';
+import { statusOf, TransportError } from './errors.ts';
 import { serializePipeline } from './pipeline.ts';
 import { readTlsPair } from './tls.ts';
 
@@ -69,7 +68,7 @@ function responseStarted(socket: Socket): boolean {
 }
 
 /** Writes a complete error answer on a socket Node's parser gave up on, then closes it for good. */
-function answerAndClose(socket: Socket, err: AppError, reason: string): void {
+function answerAndClose(socket: Socket, err: TransportError, reason: string): void {
   const requestId = randomUUID();
   const body = JSON.stringify(errorBody(err, requestId));
   // With allowHalfOpen, end() alone kept the descriptor until the client closed its side,
@@ -149,8 +148,8 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
     const bad = err instanceof RequestError;
     if (!bad) log.error({ err, request_id: requestId }, 'unexpected error');
     const answer = bad
-      ? new AppError('MALFORMED_REQUEST', `the request target or Host header is not valid (${err.message})`)
-      : new AppError('INTERNAL_ERROR', 'an unexpected error occurred; quote the request id when reporting it');
+      ? new TransportError('MALFORMED_REQUEST', `the request target or Host header is not valid (${err.message})`)
+      : new TransportError('INTERNAL_ERROR', 'an unexpected error occurred; quote the request id when reporting it');
     const body = JSON.stringify(errorBody(answer, requestId));
     const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'x-request-id': requestId, connection: 'close' };
     return { status: statusOf(answer), headers, body };
@@ -250,10 +249,11 @@ export function startHttpServer(ctx: AppContext, fetch: FetchHandler, port = ctx
       socket.destroy();
       return;
     }
-    if (timedOut) answerAndClose(socket, new AppError('REQUEST_TIMEOUT', `the request did not arrive within ${config.requestTimeoutS} s`), 'Request Timeout');
+    if (timedOut)
+      answerAndClose(socket, new TransportError('REQUEST_TIMEOUT', `the request did not arrive within ${config.requestTimeoutS} s`), 'Request Timeout');
     else if (err.code === 'HPE_HEADER_OVERFLOW') {
-      answerAndClose(socket, new AppError('PAYLOAD_TOO_LARGE', 'the request headers are too large'), 'Request Header Fields Too Large');
-    } else answerAndClose(socket, new AppError('MALFORMED_REQUEST', 'the request is not valid HTTP/1.1'), 'Bad Request');
+      answerAndClose(socket, new TransportError('PAYLOAD_TOO_LARGE', 'the request headers are too large'), 'Request Header Fields Too Large');
+    } else answerAndClose(socket, new TransportError('MALFORMED_REQUEST', 'the request is not valid HTTP/1.1'), 'Bad Request');
   });
 
   return new Promise((resolve, reject) => {

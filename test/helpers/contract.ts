@@ -1,5 +1,5 @@
+import { errorEnvelope } from '../../src/http/errors.ts';
 import type { RouteInfo } from '../../src/http/route.ts';
-import { errorEnvelope } from '../../src/http/route.ts';
 
 const patterns = new WeakMap<RouteInfo, RegExp>();
 const patternOf = (r: RouteInfo) => {
@@ -34,6 +34,11 @@ export async function checkContract(routes: RouteInfo[], method: string, url: st
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     throw new Error(`${method} ${path} (${res.status}) does not match its schema: ${JSON.stringify(parsed.error.issues.slice(0, 5))}`);
+  }
+  // An operation advertises the errors it can answer (route-errors.ts); answering another is drift too.
+  const code = res.status >= 400 ? (json as { error: { code: string } }).error.code : undefined;
+  if (route && code !== undefined && !(route.errors as readonly string[]).includes(code)) {
+    throw new Error(`${method} ${path} answered ${code}, which its OpenAPI does not list (${route.errors.join(', ')})`);
   }
   return res;
 }

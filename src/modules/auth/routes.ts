@@ -17,6 +17,8 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       tag: 'auth',
       summary: 'Create an account (worker unless an admin asks)',
       access: 'optional',
+      // A taken username; anonymous registrations are throttled per address.
+      errors: ['CONFLICT', 'RATE_LIMITED'],
       body: s.registerBody,
       response: s.user,
       status: 201,
@@ -38,6 +40,7 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       tag: 'auth',
       summary: 'Log in (JSON or form body)',
       access: 'public',
+      errors: ['UNAUTHORIZED', 'RATE_LIMITED'],
       body: s.loginBody,
       formBody: true,
       response: s.loginResult,
@@ -81,6 +84,8 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       tag: 'auth',
       summary: "Change a user's role",
       access: ['admin'],
+      // The last admin cannot be demoted.
+      errors: ['CONFLICT'],
       params: s.userParams,
       body: s.roleBody,
       response: s.user,
@@ -96,6 +101,8 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       tag: 'auth',
       summary: 'Activate or deactivate a user',
       access: ['admin'],
+      // The last active admin cannot be deactivated.
+      errors: ['CONFLICT'],
       params: s.userParams,
       body: s.activeBody,
       response: s.user,

@@ -32,6 +32,7 @@ export function registerIssueRoutes(router: Router, ctx: AppContext): void {
       tag: 'issues',
       summary: 'Acknowledge or resolve an issue',
       access: MANAGERS,
+      errors: ['INVALID_TRANSITION'],
       params: s.stageIssueParams,
       body: s.updateBody,
       response: s.issue,

@@ -30,6 +30,8 @@ export function registerMachineRoutes(router: Router, ctx: AppContext): void {
       tag: 'machines',
       summary: 'Register a machine',
       access: ['admin', 'planner'],
+      // The name is taken.
+      errors: ['CONFLICT'],
       body: s.createBody,
       response: s.machine,
       status: 201,

@@ -31,7 +31,17 @@ export function registerOeeRoutes(router: Router, ctx: AppContext): void {
   );
   defineRoute(
     router,
-    { method: 'get', path: '/oee', tag: 'oee', summary: 'OEE of every machine over one shift', access: PEOPLE, query: s.shiftQuery, response: s.shiftOee },
+    {
+      method: 'get',
+      path: '/oee',
+      tag: 'oee',
+      summary: 'OEE of every machine over one shift',
+      access: PEOPLE,
+      query: s.shiftQuery,
+      response: s.shiftOee,
+      // The shift does not work that day, or none runs now.
+      errors: ['NOT_FOUND'],
+    },
     (_c, { query }) => shiftOee(ctx, query.shift),
   );
   defineRoute(

@@ -24,6 +24,7 @@ export function registerStageRoutes(router: Router, ctx: AppContext): void {
         tag: 'stages',
         summary: `${name[0]?.toUpperCase()}${name.slice(1)} a stage`,
         access: ACTORS,
+        errors: ['INVALID_TRANSITION'],
         params: s.stageParams,
         body,
         bodyRequired: required,
@@ -71,6 +72,8 @@ export function registerStageRoutes(router: Router, ctx: AppContext): void {
       tag: 'stages',
       summary: 'Assign a user to a stage',
       access: ['planner', 'admin'],
+      // The user is assigned already.
+      errors: ['CONFLICT'],
       params: s.stageParams,
       body: s.assignmentBody,
       response: s.assignment,

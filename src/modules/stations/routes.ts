@@ -78,6 +78,8 @@ export function registerStationRoutes(router: Router, ctx: AppContext): void {
       tag: 'stations',
       summary: "Set or remove a user's badge and PIN",
       access: ['admin'],
+      // Only workers have a badge, and a badge has one holder.
+      errors: ['CONFLICT'],
       params: badgeParams,
       body: badgeBody,
       status: 204,
