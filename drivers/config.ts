@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { ConfiguredDevice, Protocol } from './engine/protocol.ts';
 import type { DriverHost } from './engine/types.ts';
-import { type MachineSource, PROTOCOLS } from './registry.ts';
+import { type MachineSource, PROTOCOLS } from './protocols.ts';
 
 const machineDecl = z
   .object({ name: z.string().min(1).max(64), machine_type: z.string().min(1).max(64), location: z.string().min(1).max(128).optional() })
@@ -43,7 +43,7 @@ function where(raw: unknown, path: readonly PropertyKey[]): string {
   return `${parts.join(' ')}${rest ? `: ${rest}` : ''}`;
 }
 
-/** The protocols a device file may name: the registry's (tests add a fake one to prove the seam). */
+/** The protocols a device file may name: PROTOCOLS' (tests add a fake one to prove the seam). */
 export type Protocols = ReadonlyArray<Protocol<string, MachineSource>>;
 
 /**

@@ -18,7 +18,7 @@ export interface DeviceIssue {
 
 type ParseOutcome<S extends string = string> = { ok: true; device: ConfiguredDevice<S> } | { ok: false; issue: DeviceIssue | undefined };
 
-/** A protocol as the registry knows it: its `protocol:` name, machine source and config parser. */
+/** A protocol as the protocol list (drivers/protocols.ts) holds it: its `protocol:` name, machine source and config parser. */
 export interface Protocol<P extends string = string, S extends string = string> {
   readonly protocol: P;
   readonly source: S;

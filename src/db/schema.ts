@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { type AnySQLiteColumn, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { MACHINE_STATUSES, QUALITIES } from '../../drivers/engine/types.ts';
-import { MACHINE_SOURCES } from '../../drivers/registry.ts';
+import { MACHINE_SOURCES } from '../../drivers/protocols.ts';
 
 // Times are stored as integer milliseconds since the Unix epoch (UTC); the HTTP layer
 // renders them as ISO 8601. Ids come from src/db/ids.ts (site range), never AUTOINCREMENT.
@@ -19,7 +19,7 @@ export const ISSUE_TYPES = ['machine_breakdown', 'material_shortage', 'quality',
 export const ISSUE_STATUSES = ['open', 'ack', 'resolved'] as const;
 export type IssueStatus = (typeof ISSUE_STATUSES)[number];
 
-// Machine statuses and qualities are the drivers' vocabulary; sources come from the driver registry.
+// Machine statuses and qualities are the drivers' vocabulary; sources come from the protocol list (drivers/protocols.ts).
 export { MACHINE_SOURCES, MACHINE_STATUSES, QUALITIES };
 
 /** Id of the row in the old FastAPI database it was imported from (`gateway import-legacy`); null otherwise. */

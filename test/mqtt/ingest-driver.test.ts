@@ -6,7 +6,7 @@ import { createMqttIngestDriver } from '../../drivers/mqtt/driver.ts';
 import { type TestBroker, testBroker, uniqueId } from '../helpers/mqtt-broker.ts';
 import { until } from '../helpers/server.ts';
 
-// The driver behind the registry seam: samples name their machine, the gateway (here a fake sink)
+// The driver behind the protocol seam: samples name their machine, the gateway (here a fake sink)
 // resolves it and refuses a batch with an unknown machine whole.
 
 function capturingLogger(lines: Array<{ level: string; obj: object; msg: string | undefined }>): DriverLogger {

@@ -9,7 +9,7 @@ import { type TestBroker, testBroker, uniqueId } from '../helpers/mqtt-broker.ts
 import { freePort, loginOverHttp, until } from '../helpers/server.ts';
 import { ModbusSim } from '../sim/modbus-sim.ts';
 
-// MQTT ingest is a protocol of the driver registry: one devices file holds a Modbus PLC and an
+// MQTT ingest is a protocol of the protocol list (drivers/protocols.ts): one devices file holds a Modbus PLC and an
 // MQTT device, and the gateway starts both the same way.
 describe('MQTT ingest: machines publish readings', () => {
   let broker: TestBroker;
@@ -99,7 +99,7 @@ describe('MQTT ingest: machines publish readings', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts the Modbus and the MQTT device of one devices file through the registry', async () => {
+  it('starts the Modbus and the MQTT device of one devices file through the protocol list', async () => {
     await until(async () => (await status()).every((d) => d.connected));
     expect((await status()).map(({ device, protocol, connected }) => ({ device, protocol, connected }))).toEqual([
       { device: 'lathe-plc', protocol: 'modbus-tcp', connected: true },

@@ -4,7 +4,7 @@ import { parseDevices } from '../drivers/config.ts';
 import { deviceCommon, tagCommon } from '../drivers/engine/device-schema.ts';
 import { createDeviceState } from '../drivers/engine/device-state.ts';
 import { defineProtocol } from '../drivers/engine/protocol.ts';
-import { PROTOCOLS } from '../drivers/registry.ts';
+import { PROTOCOLS } from '../drivers/protocols.ts';
 import { startDrivers } from '../src/modules/machines/drivers.ts';
 import { body, makeGateway, type TestGateway } from './helpers/app.ts';
 import { until } from './helpers/server.ts';
@@ -50,8 +50,8 @@ const fake = defineProtocol({
 let gw: TestGateway;
 afterEach(() => gw?.close());
 
-describe('driver registry', () => {
-  it('runs a protocol added as one registry entry: its readings reach the machine, its status /drivers/status', async () => {
+describe('the protocol list', () => {
+  it('runs a protocol added as one entry of the protocol list: its readings reach the machine, its status /drivers/status', async () => {
     gw = makeGateway();
     gw.ctx.readings.start();
     const cfg = parseDevices(
