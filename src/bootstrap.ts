@@ -14,7 +14,7 @@ import { createSessionCache } from './modules/auth/session-cache.ts';
 import { createAuthThrottles } from './modules/auth/throttle.ts';
 import { createTokenService } from './modules/auth/tokens.ts';
 import { createReadingTypeCatalog } from './modules/machines/reading-types.ts';
-import { createDriverRegistry } from './modules/ops/driver-status.ts';
+import { createStatusBoard } from './modules/ops/status-board.ts';
 import { createReadingsWriter } from './modules/readings/writer.ts';
 
 export interface ContextOverrides {
@@ -68,7 +68,7 @@ export function buildContext(config: Config, logger: Logger, overrides: ContextO
       { store, logger, metrics, now: () => clock.now(), bus },
       { flushIntervalMs: config.settings.readings.flush_interval_ms, flushMaxRows: config.settings.readings.flush_max_rows },
     ),
-    drivers: createDriverRegistry(),
+    statusBoard: createStatusBoard(),
     readingTypes: createReadingTypeCatalog(),
   };
 }

@@ -7,7 +7,7 @@ import type { PasswordHasher } from './modules/auth/password.ts';
 import type { SessionCache } from './modules/auth/session-cache.ts';
 import type { AuthThrottles } from './modules/auth/throttle.ts';
 import type { TokenService } from './modules/auth/tokens.ts';
-import type { DriverStatusSource } from './modules/ops/driver-status.ts';
+import type { StatusBoard } from './modules/ops/status-board.ts';
 import type { Metrics } from './metrics.ts';
 import type { ReadingTypeCatalog } from './modules/machines/reading-types.ts';
 import type { ReadingsSink } from './modules/readings/writer.ts';
@@ -25,7 +25,8 @@ export interface AppContext {
   sessions: SessionCache;
   throttle: AuthThrottles;
   readings: ReadingsSink;
-  drivers: DriverStatusSource;
+  /** What GET /drivers/status lists: each field device's and outbound publisher's status. */
+  statusBoard: StatusBoard;
   /** Display names, units and sampling periods of the configured tags (empty without devices). */
   readingTypes: ReadingTypeCatalog;
   metrics: Metrics;

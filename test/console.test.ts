@@ -406,7 +406,7 @@ describe('for the floor: plant time, clear actions, plain words', () => {
 
   it('each System warning says what it means for the floor', async () => {
     // A PLC that stopped answering, as its driver reports it to GET /drivers/status.
-    gw.ctx.drivers.add(() => ({
+    gw.ctx.statusBoard.addDevice(() => ({
       device: 'press-plc',
       protocol: 'modbus-tcp',
       connected: false,

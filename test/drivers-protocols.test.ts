@@ -74,7 +74,7 @@ describe('the protocol list', () => {
       });
       expect(machines).toMatchObject([{ name: 'kiln', source: 'mqtt', latest: { temperature: { value: 40, unit: '°C', quality: 'good' } } }]);
       const status = (await body<Array<Record<string, unknown>>>(await gw.req('GET', '/drivers/status', { token }))).data;
-      expect(status).toMatchObject([{ device: 'kiln-feed', protocol: 'fake', connected: true, tags_total: 1, tags_good: 1 }]);
+      expect(status).toMatchObject([{ device: 'kiln-feed', protocol: 'fake', kind: 'device', connected: true, tags_total: 1, tags_good: 1 }]);
     } finally {
       await drivers.stop();
     }

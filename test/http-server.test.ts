@@ -131,7 +131,7 @@ describe('unexpected errors', () => {
     const test = makeGateway({}, pino({ level: 'info' }, sink));
     try {
       const admin = await test.login('admin');
-      test.ctx.drivers.add(() => {
+      test.ctx.statusBoard.addDevice(() => {
         throw new Error('secret internals: /etc/shadow');
       });
       const res = await test.req('GET', '/drivers/status', { token: admin.token, headers: { 'x-request-id': 'req-500' } });

@@ -115,6 +115,7 @@ export const t = {
   lastError: 'Last error',
   sync: 'HQ sync',
   mqtt: 'MQTT',
+  sparkplug: 'Sparkplug B edge node',
   mqttConnected: 'Broker connection',
   mqttQueue: 'Queued messages',
   mqttDropped: 'Dropped (queue full)',

@@ -60,13 +60,15 @@ function DeviceStatus(props: { d: DeviceStatusView; at: At }) {
   );
 }
 
-const MQTT_PUBLISHER = 'mqtt-publisher';
+/** Card titles of the gateway's publishers, by protocol. */
+const PUBLISHER_TITLES: Record<string, string> = { mqtt: t.mqtt, sparkplug: t.sparkplug };
 
-function MqttStatus(props: { s: DeviceStatusView; at: At }) {
+/** An outbound publisher (`kind: 'publisher'` on GET /drivers/status): its broker link and its queue. */
+function PublisherStatus(props: { s: DeviceStatusView; at: At }) {
   const { s, at } = props;
   return (
     <section class="card" data-mqtt>
-      <h2>{t.mqtt}</h2>
+      <h2>{PUBLISHER_TITLES[s.protocol] ?? s.device}</h2>
       <dl>
         <dt>{t.mqttConnected}</dt>
         <dd>
@@ -180,9 +182,9 @@ export function registerSystem(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext
       const at: At = (iso) => (iso ? time.at(iso, now) : t.never);
       // The page shows disk and database figures of its own: a card the API cannot fill says why.
       const drivers = await partialRead(input.api.call<DeviceStatusView[]>('GET', '/drivers/status'));
-      // The MQTT publisher reports through the driver registry; it gets a card of its own.
-      const mqtt = drivers.ok ? drivers.data.find((d) => d.device === MQTT_PUBLISHER && d.protocol === 'mqtt') : undefined;
-      const devices = drivers.ok ? drivers.data.filter((d) => d !== mqtt) : [];
+      // The gateway's own publishers are listed with the devices; each gets a card of its own.
+      const devices = drivers.ok ? drivers.data.filter((d) => d.kind === 'device') : [];
+      const publishers = drivers.ok ? drivers.data.filter((d) => d.kind === 'publisher') : [];
       const sync = await partialRead(input.api.call<SyncStatusView>('GET', '/sync/status'));
       const db = ctx.config.databasePath;
       const dbBytes = fileSize(db) + fileSize(`${db}-wal`);
@@ -199,7 +201,9 @@ export function registerSystem(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext
             <h2>{t.drivers}</h2>
             {!drivers.ok ? <p>{drivers.message}</p> : devices.length === 0 ? <p>{t.noDrivers}</p> : devices.map((d) => <DeviceStatus d={d} at={at} />)}
           </section>
-          {mqtt && <MqttStatus s={mqtt} at={at} />}
+          {publishers.map((p) => (
+            <PublisherStatus s={p} at={at} />
+          ))}
           <section class="card">
             <h2>{t.sync}</h2>
             {sync.ok ? <SyncStatus s={sync.data} at={at} /> : <p>{sync.message}</p>}

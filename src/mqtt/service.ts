@@ -1,11 +1,11 @@
 import { Counter, Gauge } from 'prom-client';
 import type { AppContext } from '../context.ts';
-import type { DeviceStatus } from '../modules/ops/driver-status.ts';
+import type { PublisherStatusEntry } from '../modules/ops/status-board.ts';
 import { setOutboxQueueing } from './outbox.ts';
 import type { MqttPublisher, PublisherOptions, PublisherStatus } from './publisher.ts';
 
 /** A publishing queue's /drivers/status entry (the plain publisher's, the Sparkplug edge node's). */
-export function queueDeviceEntry(device: string, protocol: string, s: Omit<PublisherStatus, 'published'>): DeviceStatus {
+export function publisherStatusEntry(device: string, protocol: string, s: Omit<PublisherStatus, 'published'>): PublisherStatusEntry {
   return {
     device,
     protocol,
@@ -80,7 +80,7 @@ export async function startMqtt(ctx: AppContext, opts: PublisherOptions = {}): P
   const { safeUrl } = await import('../../drivers/mqtt/connection.ts');
   const publisher = createMqttPublisher({ sqlite: ctx.store.sqlite, logger: ctx.logger, siteId: ctx.config.siteId }, cfg, ctx.config.settings.mqtt, opts);
   registerMetrics(ctx, publisher);
-  ctx.drivers.add(() => queueDeviceEntry('mqtt-publisher', 'mqtt', publisher.status()));
+  ctx.statusBoard.addPublisher(() => publisherStatusEntry('mqtt-publisher', 'mqtt', publisher.status()));
   // Events are published on the bus after commit: send them at once. Readings are picked up by
   // the publisher's timer (every 100 ms, the readings writer's own flush period).
   const unsubscribe = ctx.bus.subscribe(() => publisher.nudge());

@@ -1,7 +1,7 @@
 import { Counter, Gauge } from 'prom-client';
 import { backlog } from '../../sync/outbox.ts';
 import type { AppContext } from '../context.ts';
-import { queueDeviceEntry } from '../mqtt/service.ts';
+import { publisherStatusEntry } from '../mqtt/service.ts';
 import type { EdgeNode, EdgeNodeOptions } from './edge-node.ts';
 import { setSparkplugQueueing } from './queue.ts';
 
@@ -49,10 +49,10 @@ export async function startSparkplug(ctx: AppContext, opts: EdgeNodeOptions = {}
   const sqlite = ctx.store.sqlite;
   const node = createEdgeNode({ sqlite, logger: ctx.logger, syncBacklog: () => backlog(sqlite).count }, mqtt, sp, ctx.config.settings.mqtt, opts);
   registerMetrics(ctx, node);
-  ctx.drivers.add(() => {
+  ctx.statusBoard.addPublisher(() => {
     const s = node.status();
     // connected: born (NBIRTH out, primary host online), what a Sparkplug host sees.
-    return queueDeviceEntry('sparkplug-edge-node', 'sparkplug', { ...s, connected: s.born });
+    return publisherStatusEntry('sparkplug-edge-node', 'sparkplug', { ...s, connected: s.born });
   });
   const unsubscribe = ctx.bus.subscribe((event) => {
     if (event.entityType === 'machine' && event.toStatus !== event.fromStatus) node.machineChanged(event.entityId);

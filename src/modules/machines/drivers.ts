@@ -94,7 +94,7 @@ export async function startDrivers(ctx: AppContext, cfg: DevicesConfig | undefin
     }),
   );
   const readers = drivers.map((d) => () => d.status());
-  for (const read of readers) ctx.drivers.add(read);
+  for (const read of readers) ctx.statusBoard.addDevice(read);
   for (const d of drivers) d.start();
   ctx.logger.info({ devices: drivers.length, file: ctx.config.settings.devices_file }, 'field drivers started');
   const summaryTimer = logStatusChanges(ctx, readers);
@@ -104,7 +104,7 @@ export async function startDrivers(ctx: AppContext, cfg: DevicesConfig | undefin
       stopping = true;
       clearInterval(summaryTimer);
       await Promise.all(drivers.map((d) => d.stop()));
-      ctx.drivers.clear();
+      ctx.statusBoard.clearDevices();
     },
   };
 }

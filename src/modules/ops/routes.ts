@@ -21,13 +21,16 @@ const deviceStatus = z
     tags_good: z.number().int(),
     tags_bad: z.number().int(),
     tags_uncertain: z.number().int(),
-    queue_depth: z.number().int().optional().openapi({ description: 'MQTT publisher: messages queued' }),
-    dropped: z.number().int().optional().openapi({ description: 'MQTT publisher: oldest messages dropped over the queue cap' }),
+    queue_depth: z.number().int().optional().openapi({ description: 'A publisher: messages queued' }),
+    dropped: z.number().int().optional().openapi({ description: 'A publisher: oldest messages dropped over the queue cap' }),
     skipped: z
       .number()
       .int()
       .optional()
-      .openapi({ description: 'MQTT publisher: queued messages not sent because their row was deleted first (readings pruned by retention)' }),
+      .openapi({ description: 'A publisher: queued messages not sent because their row was deleted first (readings pruned by retention)' }),
+    kind: z.enum(['device', 'publisher']).openapi({
+      description: "A field device (the device file), or one of the gateway's outbound publishers (`mqtt-publisher`, `sparkplug-edge-node`)",
+    }),
   })
   .openapi('DeviceStatus');
 
@@ -125,7 +128,7 @@ export function registerOpsRoutes(router: Router, ctx: AppContext): void {
       response: z.array(deviceStatus),
     },
     () =>
-      ctx.drivers.status().map((d) => ({
+      ctx.statusBoard.entries().map((d) => ({
         ...d,
         last_poll_at: iso(d.last_poll_at),
         last_success_at: iso(d.last_success_at),

@@ -248,7 +248,7 @@ describe.skipIf(!broker)('Sparkplug B edge node against Mosquitto, decoded by an
       for (let i = 1; i <= 150; i++) e.push(m, 'temp', i);
       await until(() => e.status()?.dropped === 50);
       expect(e.status()?.queueDepth).toBe(100);
-      const entry = e.g.ctx.drivers.status().find((d) => d.device === 'sparkplug-edge-node');
+      const entry = e.g.ctx.statusBoard.entries().find((d) => d.device === 'sparkplug-edge-node');
       expect(entry).toMatchObject({ protocol: 'sparkplug', connected: false, queue_depth: 100, dropped: 50 });
     } finally {
       await proxy.up();

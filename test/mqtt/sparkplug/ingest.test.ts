@@ -253,7 +253,7 @@ describe.skipIf(!broker)('Sparkplug ingest: the gateway as host application of a
       return rows('speed').at(-1)?.reason === 'edge node death (NDEATH)';
     });
     expect(rows('temperature').at(-1)).toMatchObject({ quality: 'bad', reason: 'edge node death (NDEATH)' });
-    const status = g.ctx.drivers.status().find((d) => d.device === 'scada-line');
+    const status = g.ctx.statusBoard.entries().find((d) => d.device === 'scada-line');
     expect(status).toMatchObject({ protocol: 'sparkplug', connected: true, tags_total: 2, tags_bad: 2 });
   });
 });
