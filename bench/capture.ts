@@ -17,7 +17,7 @@ export const CAPTURE_CONFIGS: CaptureConfig[] = [
   { name: 'MQTT queueing + sync capture', mqtt: true, sync: true },
 ];
 
-const { setOutboxQueueing } = await product<typeof import('../src/mqtt/outbox.ts')>('src/mqtt/outbox');
+const { setOutboxQueueing } = await product<typeof import('../src/mqtt-publisher/outbox.ts')>('src/mqtt-publisher/outbox');
 const { enableCapture } = await product<typeof import('../sync/state.ts')>('sync/state');
 
 /**

@@ -12,8 +12,8 @@ import { loadConfig } from '../src/config.ts';
 import { openStore } from '../src/db/store.ts';
 import { silentLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { setOutboxQueueing } from '../src/mqtt/outbox.ts';
-import { createMqttPublisher } from '../src/mqtt/publisher.ts';
+import { setOutboxQueueing } from '../src/mqtt-publisher/outbox.ts';
+import { createMqttPublisher } from '../src/mqtt-publisher/publisher.ts';
 import { createReadingsWriter, type ReadingInput } from '../src/modules/readings/writer.ts';
 import { pct, printTable } from './lib.ts';
 

@@ -14,7 +14,7 @@ import { startOee } from './modules/oee/worker.ts';
 import { loadDeviceConfig, startDrivers } from './modules/machines/drivers.ts';
 import { acquireRunLock } from './modules/backup/run-lock.ts';
 import { createGatewaySync } from '../sync/index.ts';
-import { startMqtt } from './mqtt/service.ts';
+import { startMqtt } from './mqtt-publisher/service.ts';
 import { startSparkplug } from './sparkplug/service.ts';
 
 /** A long-lived part of the process, started in order and stopped in reverse. */

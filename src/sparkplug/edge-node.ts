@@ -3,7 +3,7 @@ import { type BrokerLink, openBrokerLink } from '../../drivers/mqtt/connection.t
 import type { Quality } from '../../drivers/engine/types.ts';
 import type { FileSettings, MqttConfig, SparkplugConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { createAckBatch } from '../mqtt/acks.ts';
+import { createAckBatch } from '../mqtt-publisher/acks.ts';
 import { decodePayload, encodePayload, NODE_METRICS, sparkplugTopics, type UMetric, type UPayload, valueMetric } from './payloads.ts';
 import { type CurrentValue, createSparkplugQueue, type QueuedReading } from './queue.ts';
 import { parseHostState } from './state.ts';

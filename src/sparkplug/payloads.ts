@@ -1,5 +1,5 @@
 import { decodePayload, encodePayload, NAMESPACE, REBIRTH_METRIC, type UMetric, type UPayload, type UPropertyValue } from '../../drivers/sparkplug/codec.ts';
-import { topicLevel } from '../../drivers/mqtt/topics.ts';
+import { topicLevel } from '../mqtt-publisher/topics.ts';
 import type { Quality } from '../../drivers/engine/types.ts';
 
 export { decodePayload, encodePayload, NAMESPACE };

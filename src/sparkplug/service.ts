@@ -1,7 +1,7 @@
 import { Counter, Gauge } from 'prom-client';
 import { backlog } from '../../sync/outbox.ts';
 import type { AppContext } from '../context.ts';
-import { publisherStatusEntry } from '../mqtt/service.ts';
+import { publisherStatusEntry } from '../mqtt-publisher/service.ts';
 import type { EdgeNode, EdgeNodeOptions } from './edge-node.ts';
 import { setSparkplugQueueing } from './queue.ts';
 

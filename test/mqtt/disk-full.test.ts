@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { setOutboxQueueing } from '../../src/mqtt/outbox.ts';
+import { setOutboxQueueing } from '../../src/mqtt-publisher/outbox.ts';
 import { body, makeGateway, rowCount, type TestGateway } from '../helpers/app.ts';
 
 // The MQTT queue is written by triggers in the transaction that stores the reading. When the disk

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { PublisherOptions } from '../../src/mqtt/publisher.ts';
-import { startMqtt } from '../../src/mqtt/service.ts';
+import type { PublisherOptions } from '../../src/mqtt-publisher/publisher.ts';
+import { startMqtt } from '../../src/mqtt-publisher/service.ts';
 import { makeGateway, type TestGateway } from '../helpers/app.ts';
 import { recorder, uniqueId } from '../helpers/mqtt-broker.ts';
 import { until } from '../helpers/server.ts';

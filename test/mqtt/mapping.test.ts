@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, topicMatches } from '../../drivers/mqtt/mapping.ts';
-import { topicLevel, topicTree } from '../../drivers/mqtt/topics.ts';
+import { topicLevel, topicTree } from '../../src/mqtt-publisher/topics.ts';
 import { loadDevicesFile } from '../../drivers/config.ts';
 
 describe('MQTT topics and payload mapping', () => {

@@ -9,7 +9,7 @@ import { listeningGateway, makeGateway, rowCount } from '../helpers/app.ts';
 import { clearRetained, recorder, type TestBroker, tcpProxy, testBroker, uniqueId } from '../helpers/mqtt-broker.ts';
 import { loginOverHttp, until } from '../helpers/server.ts';
 import type { Logger } from '../../src/logger.ts';
-import { startMqtt } from '../../src/mqtt/service.ts';
+import { startMqtt } from '../../src/mqtt-publisher/service.ts';
 import { PRUNE_SYNCED_READINGS } from '../../sync/retention.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { TopicTree } from '../../drivers/mqtt/topics.ts';
+import type { TopicTree } from './topics.ts';
 
 /** One queued message, ready for the wire; topic null when its row is gone (readings pruned). */
 export interface OutboxMessage {

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { type BrokerLink, openBrokerLink } from '../../drivers/mqtt/connection.ts';
-import { topicTree } from '../../drivers/mqtt/topics.ts';
+import { topicTree } from './topics.ts';
 import type { FileSettings, MqttConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { createAckBatch } from './acks.ts';
