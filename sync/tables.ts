@@ -207,6 +207,18 @@ export const TABLES: TableSpec[] = [
     parents: [{ col: 'machine_id', table: 'machines' }],
     since: '0009_oee_sync',
   },
+  // The machine a stage runs on: one row per stage, last writer wins; clearing it is a tombstone.
+  {
+    name: 'stage_machines',
+    pk: ['stage_id'],
+    cols: { stage_id: 'int', machine_id: 'int', set_at: 'time', set_by: 'int' },
+    fact: false,
+    parents: [
+      { col: 'stage_id', table: 'work_order_stages' },
+      { col: 'machine_id', table: 'machines' },
+    ],
+    since: '0012_stage_machines_sync',
+  },
 ];
 
 /** The tombstone flag travels as one more column with its own clock. */

@@ -134,6 +134,12 @@ document.addEventListener('submit', function (e) {
   }
   var es = new EventSource(body.dataset.live);
   es.addEventListener('refresh', refresh);
+  // Figures that move with time alone (the running shift's OEE tiles, oee.tsx) are re-read on their
+  // own period too, so a long stop, which sends no events, does not freeze them; not while hidden.
+  var timed = document.querySelector('[data-live-region] [data-refresh-ms]');
+  if (timed) setInterval(function () {
+    if (!document.hidden && document.querySelector('[data-live-region] [data-refresh-ms]')) refresh();
+  }, Math.max(5000, Number(timed.dataset.refreshMs)));
   es.addEventListener('readings', function (e) {
     var rows = document.createElement('tbody'); rows.innerHTML = e.data;
     var chart = document.querySelector('[data-chart-src]'), missing = false;

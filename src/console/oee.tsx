@@ -98,11 +98,28 @@ export function OeeTile(props: { machineId: number; shift: ShiftOee | undefined;
   );
 }
 
-/** One tile per machine (the console's live region re-renders them on every shop-floor event). */
+/**
+ * How often an open page re-reads its OEE tiles with no shop-floor event: the running shift's figures
+ * move with time alone (a long stop sends no events), so without it they would freeze.
+ */
+export const OEE_REFRESH_MS = 30_000;
+
+/**
+ * One tile per machine. The console's live region re-renders them on every shop-floor event, and
+ * `data-refresh-ms` has the page's script re-read the region on that period too (assets.ts), as a
+ * background fetch that does not count as a station user's activity. The note without a shift
+ * carries it as well, so tiles appear when the next shift starts.
+ */
 export function OeeTiles(props: { machines: Array<{ id: number; name: string }>; shift: ShiftOee | undefined; clock: ClockText }) {
-  if (!props.shift) return <p class="muted">{tOee.noShift}</p>;
+  const period = String(OEE_REFRESH_MS);
+  if (!props.shift)
+    return (
+      <p class="muted" data-refresh-ms={period}>
+        {tOee.noShift}
+      </p>
+    );
   return (
-    <div class="oee-tiles">
+    <div class="oee-tiles" data-refresh-ms={period}>
       {props.machines.map((m) => (
         <div class="card">
           <p>
@@ -125,17 +142,16 @@ export interface MyMachines {
 
 /** The machines the caller's own started stages run on, and when (a worker gives reasons for those downtimes only). */
 export async function myMachines(api: ApiClient): Promise<MyMachines> {
-  const stages = await api.call<Array<{ id: number; status: string; actual_start: string | null; actual_end: string | null }>>(
+  const stages = await api.call<Array<{ id: number; status: string; actual_start: string | null; actual_end: string | null; machine_id: number | null }>>(
     'GET',
     '/stages?assigned_to=me&limit=500',
   );
   const runs = new Map<number, Array<{ from: number; to: number }>>();
-  for (const s of stages.ok ? stages.data.filter((x) => x.actual_start !== null) : []) {
-    const m = await api.call<{ machine_id: number | null }>('GET', `/stages/${s.id}/machine`);
-    if (!m.ok || m.data.machine_id === null) continue;
-    const list = runs.get(m.data.machine_id) ?? [];
-    list.push({ from: Date.parse(s.actual_start ?? ''), to: s.actual_end === null ? Number.POSITIVE_INFINITY : Date.parse(s.actual_end) });
-    runs.set(m.data.machine_id, list);
+  for (const s of stages.ok ? stages.data : []) {
+    if (s.actual_start === null || s.machine_id === null) continue;
+    const list = runs.get(s.machine_id) ?? [];
+    list.push({ from: Date.parse(s.actual_start), to: s.actual_end === null ? Number.POSITIVE_INFINITY : Date.parse(s.actual_end) });
+    runs.set(s.machine_id, list);
   }
   return {
     has: (id) => runs.has(id),

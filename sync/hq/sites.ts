@@ -14,6 +14,7 @@ const SITE_TABLES = [
   'gateway_runs',
   'downtimes',
   'shift_oee',
+  'stage_machines',
 ];
 
 /**

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
 import { encodeRegisters } from '../../drivers/engine/codec.ts';
 import type { ModbusSim } from './modbus-sim.ts';
 import type { OpcuaSim } from './opcua-sim.ts';
@@ -21,6 +24,33 @@ export const CNC_DEVICE = {
     { name: 'coolant', reading_type: 'temperature', unit: '°C', area: 'input', address: 10, data_type: 'int16', scale: 0.1, deadband: 0.2 },
   ],
 };
+
+/** A devices file: machines and devices as `devices.yaml` holds them. */
+export interface DevicesFile {
+  machines: unknown[];
+  devices: Array<Record<string, unknown>>;
+}
+
+/**
+ * The demo plant's devices file: the shipped example devices (press-01 over Modbus, oven-01 over
+ * OPC UA) plus the CNC mill, all pointed at the simulators (`npm run demo`, test/oee/e2e.test.ts).
+ */
+export function demoDevices(root: string, modbusPort: number, opcua: { endpoint: string; namespaceUri: string }): DevicesFile {
+  const devices = parse(readFileSync(path.join(root, 'config/devices.example.yaml'), 'utf8')) as DevicesFile;
+  for (const d of devices.devices) {
+    if (d.protocol === 'modbus-tcp') d.port = modbusPort;
+    if (d.protocol === 'opcua') {
+      d.endpoint = opcua.endpoint;
+      // The simulator's Health variable (1 = good) drives the oven's status, as a state tag would.
+      const tags = d.tags as Array<Record<string, unknown>>;
+      tags.push({ name: 'health', reading_type: 'health', browse_path: '/Objects/Oven/Health', namespace_uri: opcua.namespaceUri });
+      d.status = { tag: 'health', map: { '1': 'running', '0': 'down' } };
+    }
+  }
+  devices.machines.push(CNC_MACHINE);
+  devices.devices.push({ ...CNC_DEVICE, port: modbusPort });
+  return devices;
+}
 
 function put(sim: ModbusSim, address: number, value: number, type: 'float32' | 'uint32', order: 'ABCD' | 'CDAB'): void {
   encodeRegisters(value, type, order).forEach((w, i) => {

@@ -1,16 +1,16 @@
 // `npm run demo`: the gateway with simulated PLCs, demo users and work orders, in a throwaway data
 // folder that is deleted on exit. Nothing to configure: PORT (default 8080) and HOST (default
 // 127.0.0.1) may be set. Stop with Ctrl-C (or SIGTERM, or by closing its terminal: SIGHUP).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startGateway } from '../../src/main.ts';
 import { seedDemo } from '../../src/seed.ts';
 import { freePort } from '../helpers/server.ts';
-import { animate, CNC_DEVICE, CNC_MACHINE } from './demo-plant.ts';
+import { animate, demoDevices } from './demo-plant.ts';
 import { ModbusSim } from './modbus-sim.ts';
 import { OpcuaSim } from './opcua-sim.ts';
 
@@ -29,22 +29,7 @@ const stopAnimation = animate(modbus, opcua);
 
 // The shipped example devices (press-01 over Modbus, oven-01 over OPC UA) plus a CNC mill, all
 // pointed at the simulators.
-const devices = parse(readFileSync(path.join(root, 'config/devices.example.yaml'), 'utf8')) as {
-  machines: unknown[];
-  devices: Array<Record<string, unknown>>;
-};
-for (const d of devices.devices) {
-  if (d.protocol === 'modbus-tcp') d.port = modbus.port;
-  if (d.protocol === 'opcua') {
-    d.endpoint = opcua.endpoint;
-    // The simulator's Health variable (1 = good) drives the oven's status, as a state tag would.
-    const tags = d.tags as Array<Record<string, unknown>>;
-    tags.push({ name: 'health', reading_type: 'health', browse_path: '/Objects/Oven/Health', namespace_uri: opcua.namespaceUri });
-    d.status = { tag: 'health', map: { '1': 'running', '0': 'down' } };
-  }
-}
-devices.machines.push(CNC_MACHINE);
-devices.devices.push({ ...CNC_DEVICE, port: modbus.port });
+const devices = demoDevices(root, modbus.port, opcua);
 writeFileSync(path.join(configDir, 'devices.yaml'), stringify(devices));
 writeFileSync(path.join(configDir, 'gateway.yaml'), 'devices_file: devices.yaml\n');
 

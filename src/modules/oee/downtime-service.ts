@@ -127,36 +127,3 @@ export function assignReason(
   });
   return toView(ctx, updated);
 }
-
-/** PUT /stages/{id}/machine: names (or clears) the machine a stage runs on. */
-export function setStageMachine(
-  ctx: AppContext,
-  _tx: Tx,
-  actor: Actor,
-  stageId: number,
-  machineId: number | null,
-): { stage_id: number; machine_id: number | null } {
-  const sqlite = ctx.store.sqlite;
-  if (!sqlite.prepare('SELECT 1 FROM work_order_stages WHERE id = ?').get(stageId)) throw notFound('stage');
-  if (machineId === null) {
-    sqlite.prepare('DELETE FROM stage_machines WHERE stage_id = ?').run(stageId);
-    return { stage_id: stageId, machine_id: null };
-  }
-  if (!sqlite.prepare('SELECT 1 FROM machines WHERE id = ?').get(machineId)) throw validation('machine_id', 'no such machine');
-  sqlite
-    .prepare(
-      `INSERT INTO stage_machines (stage_id, machine_id, set_at, set_by) VALUES (?, ?, ?, ?)
-       ON CONFLICT (stage_id) DO UPDATE SET machine_id = excluded.machine_id, set_at = excluded.set_at, set_by = excluded.set_by`,
-    )
-    .run(stageId, machineId, ctx.clock.now(), actor.userId);
-  return { stage_id: stageId, machine_id: machineId };
-}
-
-/** GET /stages/{id}/machine. */
-export function getStageMachine(ctx: AppContext, stageId: number): { stage_id: number; machine_id: number | null } {
-  return ctx.store.read(() => {
-    if (!ctx.store.sqlite.prepare('SELECT 1 FROM work_order_stages WHERE id = ?').get(stageId)) throw notFound('stage');
-    const machineId = ctx.store.sqlite.prepare('SELECT machine_id FROM stage_machines WHERE stage_id = ?').pluck().get(stageId) as number | undefined;
-    return { stage_id: stageId, machine_id: machineId ?? null };
-  });
-}

@@ -5,9 +5,10 @@ import { command } from '../../http/command.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import { idParams } from '../../http/schemas.ts';
 import { stageParams } from '../stages/schemas.ts';
-import { assignReason, getDowntime, getStageMachine, listDowntimes, setStageMachine } from './downtime-service.ts';
+import { assignReason, getDowntime, listDowntimes } from './downtime-service.ts';
 import * as s from './schemas.ts';
 import { machineOee, shiftOee, workOrderOee } from './service.ts';
+import { getStageMachine, setStageMachine } from './stage-machines.ts';
 
 /** Every role but `machine` (a device token reads no OEE and gives no reasons). */
 const PEOPLE = ['worker', 'manager', 'planner', 'admin'] as const;

@@ -25,8 +25,23 @@ function assignedUsers(ctx: Pick<AppContext, 'store'>, stageIds: number[]): Map<
   return map;
 }
 
+/** The machine each stage runs on (`stage_machines`, docs/oee.md), for any number of stages. */
+function stageMachineIds(ctx: Pick<AppContext, 'store'>, stageIds: number[]): Map<number, number> {
+  if (stageIds.length === 0) return new Map();
+  const statement = ctx.store.prepared('machinesOfStages', () =>
+    ctx.store.sqlite
+      .prepare<[string], [number, number]>('SELECT stage_id, machine_id FROM stage_machines WHERE stage_id IN (SELECT value FROM json_each(?))')
+      .raw(true),
+  );
+  return new Map(statement.all(JSON.stringify(stageIds)));
+}
+
 export function toStageViews(ctx: Pick<AppContext, 'store'>, rows: StageRow[]): StageView[] {
   const assigned = assignedUsers(
+    ctx,
+    rows.map((r) => r.id),
+  );
+  const machineOf = stageMachineIds(
     ctx,
     rows.map((r) => r.id),
   );
@@ -43,6 +58,7 @@ export function toStageViews(ctx: Pick<AppContext, 'store'>, rows: StageRow[]): 
     qty_good: r.qtyGood,
     qty_scrap: r.qtyScrap,
     assigned_user_ids: assigned.get(r.id) ?? [],
+    machine_id: machineOf.get(r.id) ?? null,
   }));
 }
 
@@ -72,9 +88,23 @@ export function checkStageAccess(ctx: Pick<AppContext, 'store'>, stageId: number
 
 const onlyAssignedTo = (userId: number): SQL => sql`${workOrderStages.id} IN (SELECT stage_id FROM stage_assignments WHERE user_id = ${userId})`;
 
-/** The columns of a StageView in its order (assigned_user_ids is added after). */
-const STAGE_VIEW_COLUMNS = 'id, work_order_id, seq, stage_name, planned_start, planned_end, actual_start, actual_end, status, qty_good, qty_scrap';
-type StageTuple = [number, number, number, string, number | null, number | null, number | null, number | null, StageStatus, number | null, number | null];
+/** The columns of a StageView in its order (assigned_user_ids is added after); machine_id by its primary key. */
+const STAGE_VIEW_COLUMNS =
+  'id, work_order_id, seq, stage_name, planned_start, planned_end, actual_start, actual_end, status, qty_good, qty_scrap, (SELECT machine_id FROM stage_machines m WHERE m.stage_id = work_order_stages.id)';
+type StageTuple = [
+  number,
+  number,
+  number,
+  string,
+  number | null,
+  number | null,
+  number | null,
+  number | null,
+  StageStatus,
+  number | null,
+  number | null,
+  number | null,
+];
 
 /** Stages of one work order by seq; a worker sees only the ones assigned to them. */
 export function stagesOfWorkOrder(ctx: Pick<AppContext, 'store'>, workOrderId: number, actor?: Actor): StageView[] {
@@ -110,6 +140,7 @@ export function stagesOfWorkOrder(ctx: Pick<AppContext, 'store'>, workOrderId: n
     qty_good: r[9],
     qty_scrap: r[10],
     assigned_user_ids: assigned.get(r[0]) ?? [],
+    machine_id: r[11],
   }));
 }
 

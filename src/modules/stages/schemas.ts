@@ -16,6 +16,8 @@ export const stage = z
     qty_good: z.number().int().nullable(),
     qty_scrap: z.number().int().nullable(),
     assigned_user_ids: z.array(z.number().int()),
+    /** The machine the stage runs on (OEE counts its pieces there); null when none is named. */
+    machine_id: z.number().int().nullable(),
   })
   .openapi('Stage');
 

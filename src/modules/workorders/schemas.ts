@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { WORK_ORDER_STATUSES } from '../../db/schema.ts';
-import { idParams, pageQuery, text, timestamp } from '../../http/schemas.ts';
+import { idNumber, idParams, pageQuery, text, timestamp } from '../../http/schemas.ts';
 import { stage } from '../stages/schemas.ts';
 
 const code = text(1, 64);
@@ -38,7 +38,16 @@ export const createBody = (tz: string) =>
       planned_start: timestamp(tz),
       planned_end: timestamp(tz),
       stages: z
-        .array(z.object({ stage_name: code, planned_start: timestamp(tz).optional(), planned_end: timestamp(tz).optional() }).superRefine(window))
+        .array(
+          z
+            .object({
+              stage_name: code,
+              planned_start: timestamp(tz).optional(),
+              planned_end: timestamp(tz).optional(),
+              machine_id: idNumber.nullable().optional(),
+            })
+            .superRefine(window),
+        )
         .min(1, { message: 'must list at least one stage, or be left out for the default template' })
         .max(50)
         .optional(),

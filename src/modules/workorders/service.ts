@@ -6,6 +6,7 @@ import { notFound } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
 import { iso } from '../../http/envelope.ts';
 import type { WorkOrderView } from './schemas.ts';
+import { linkStageMachine } from '../oee/stage-machines.ts';
 import { stagesOfWorkOrder } from '../stages/queries.ts';
 import type { StageView } from '../stages/schemas.ts';
 import { listWorkOrderViews, workOrderView } from './queries.ts';
@@ -18,7 +19,9 @@ export interface CreateWorkOrderInput {
   qty: number;
   planned_start: number;
   planned_end: number;
-  stages?: Array<{ stage_name: string; planned_start?: number | undefined; planned_end?: number | undefined }> | undefined;
+  stages?:
+    | Array<{ stage_name: string; planned_start?: number | undefined; planned_end?: number | undefined; machine_id?: number | null | undefined }>
+    | undefined;
 }
 
 /** Splits [start, end) evenly over the template's stage names, in order; the last ends exactly at end. */
@@ -33,7 +36,8 @@ export function splitWindow(names: string[], start: number, end: number) {
 
 /** POST /workorders: the order and its stages (explicit, or the configured template) in one transaction. */
 export function createWorkOrder(ctx: AppContext, tx: Tx, actor: Actor, input: CreateWorkOrderInput): WorkOrderView & { stages: StageView[] } {
-  const plan = input.stages ?? splitWindow(ctx.config.settings.stage_template, input.planned_start, input.planned_end);
+  const plan: NonNullable<CreateWorkOrderInput['stages']> =
+    input.stages ?? splitWindow(ctx.config.settings.stage_template, input.planned_start, input.planned_end);
   const now = ctx.clock.now();
   const w = ctx.store.writes;
   const id = ctx.store.ids.next('work_orders');
@@ -43,6 +47,8 @@ export function createWorkOrder(ctx: AppContext, tx: Tx, actor: Actor, input: Cr
   const stages: StageView[] = plan.map((s, i) => {
     const stageId = firstStageId + i;
     w.insertStage.run(stageId, id, i + 1, s.stage_name, s.planned_start ?? null, s.planned_end ?? null, now, now);
+    const machineId = s.machine_id ?? null;
+    if (machineId !== null) linkStageMachine(ctx, stageId, machineId, actor.userId, `stages.${i}.machine_id`);
     return {
       id: stageId,
       work_order_id: id,
@@ -56,6 +62,7 @@ export function createWorkOrder(ctx: AppContext, tx: Tx, actor: Actor, input: Cr
       qty_good: null,
       qty_scrap: null,
       assigned_user_ids: [],
+      machine_id: machineId,
     };
   });
   tx.emit({
