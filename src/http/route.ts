@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, type RouteConfig, z } from '@hono/zod-op
 import type { Page } from '../db/keyset.ts';
 import { CommandReply, runCommand } from './command.ts';
 import { ok, okList } from './envelope.ts';
+import type { JsonPage, JsonText } from './json-rows.ts';
 import { validationHook, zodFailure } from './validation.ts';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Role } from '../db/schema.ts';
@@ -73,13 +74,14 @@ export const raw = (response: Response): RawReply => new RawReply(response);
  * What a handler returns, decided by its spec: the data of the response schema (or a `command`
  * producing it), a page of it for lists, nothing (or a command) for 204, and `raw` only where
  * the spec declares no schema. `defineRoute` wraps it into the envelope with the spec's status.
+ * Data or items may come already as JSON text of that type (json-rows.ts, the row JSON cache).
  */
 export type RouteReply<S> = S extends { status: 204 }
   ? undefined | CommandReply<unknown>
   : S extends { response: infer R extends z.ZodType }
     ? S extends { list: true }
-      ? Page<z.input<R>>
-      : z.input<R> | CommandReply<z.input<R>>
+      ? Page<z.input<R>> | JsonPage<z.input<R>>
+      : z.input<R> | JsonText<z.input<R>> | CommandReply<z.input<R>>
     : RawReply;
 
 /** A route handler: validated input in, the reply its spec allows out. */
@@ -285,7 +287,8 @@ function answer(c: Context<HttpEnv>, reply: unknown, status: 200 | 201 | 204, li
   return ok(c, reply, status);
 }
 
-const isPage = (reply: unknown): reply is Page<unknown> => typeof reply === 'object' && reply !== null && 'items' in reply && 'nextCursor' in reply;
+const isPage = (reply: unknown): reply is Page<unknown> | JsonPage<unknown> =>
+  typeof reply === 'object' && reply !== null && 'items' in reply && 'nextCursor' in reply;
 
 function bodyOf<S extends RouteSpec>(c: Context<HttpEnv, string, Validated<S>>, spec: S): Parsed<S, 'body'> {
   if (!spec.formBody) return c.req.valid('json');
