@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
-import type { Logger } from '../../logger.ts';
+import { accessLogger, type Logger } from '../../logger.ts';
 import { type ProxyTrust, proxyTrust, resolveClientAddress } from '../client-address.ts';
 import type { HttpEnv } from '../types.ts';
 
@@ -33,6 +33,7 @@ export function requestContext(
   observe: (method: string, route: string, status: number, seconds: number) => void = () => {},
 ): MiddlewareHandler<HttpEnv> {
   const trust: ProxyTrust = proxyTrust(proxies);
+  const access = accessLogger(logger);
   return (c, next) => {
     const started = performance.now();
     const node = c.env as NodeBindings;
@@ -62,9 +63,9 @@ export function requestContext(
         user_id: c.get('user')?.id,
         client_ip: c.get('clientIp'),
       };
-      if (closed) logger.info(line, 'client closed request');
-      else if (status >= 500) logger.error(line, 'request');
-      else logger.info(line, 'request');
+      if (closed) access('info', line, 'client closed request');
+      else if (status >= 500) access('error', line, 'request');
+      else access('info', line, 'request');
     };
     // Not an async function: one promise less per request. Hono turns errors of later handlers
     // into responses before they reach here; anything else is logged and passed on.
