@@ -216,12 +216,13 @@ export function defineRoute<const S extends RouteSpec>(router: Router, spec: S, 
     return reply instanceof Promise ? reply.then((r) => answer(c, r, status, list)) : answer(c, reply, status, list);
   };
   // Speed-up "synchronous parameter validation" (issue 24). The OpenAPI document describes the
-  // whole route; the library's own validators are built only for a body. Query and path parameters are checked here, synchronously, in the order the library
-  // checked them (query, then path, then the body): its validators are async middleware, one
-  // more promise and compose step each. A route without a body (every read) is one handler, the
-  // guard calling the handler as its `next`, where it was a chain of three or four. In same-turn
-  // A/B runs (pinned, Node 20 and 24) GET /auth/me and a work order's stages took 4–9% less CPU
-  // per request; a page of 50 did not move (docs/benchmarks.md, issue 24).
+  // whole route; the library's own validators are built only for a body. Query and path
+  // parameters are checked here, synchronously, in the order the library checked them (query,
+  // then path, then the body): its validators are async middleware, one more promise and compose
+  // step each. A route without a body (every read) is one handler, the guard calling the handler
+  // as its `next`, where it was a chain of three or four. In same-turn A/B runs (pinned, Node 20
+  // and 24) GET /auth/me and a work order's stages took 4–9% less CPU per request; a page of 50
+  // did not move (docs/benchmarks.md, issue 24).
   router.app.openAPIRegistry.registerPath(route);
   const served: RouteConfig = { ...route, hide: true, request: spec.body ? { body: route.request?.body } : {} };
   if (spec.body) {

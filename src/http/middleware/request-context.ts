@@ -43,8 +43,9 @@ export function requestContext(
     c.set('clientIp', resolveClientAddress(node?.incoming?.socket.remoteAddress, c.req.header('x-forwarded-for'), trust));
     // Speed-up "request id on Node's response" (issue 7): the request that owns the socket puts its
     // id on Node's response itself: Hono would otherwise build a Headers object per response, which
-    // node-server then converts back (~3% of a small read's CPU profile, docs/benchmarks.md). Requests made in-process by the console or the legacy listener share that
-    // socket's response, so they find the header taken and set theirs on their own Response.
+    // node-server then converts back (~3% of a small read's CPU profile, docs/benchmarks.md).
+    // Requests made in-process by the console or the legacy listener share that socket's
+    // response, so they find the header taken and set theirs on their own Response.
     const outgoing = node?.outgoing;
     if (outgoing && !outgoing.headersSent && !outgoing.hasHeader('x-request-id')) outgoing.setHeader('X-Request-Id', requestId);
     else c.header('X-Request-Id', requestId);

@@ -31,7 +31,7 @@ const toView = (r: ViewTuple): WorkOrderView => ({
 
 const prepareRaw = <P extends unknown[]>(ctx: Pick<AppContext, 'store'>, sql: string) => ctx.store.sqlite.prepare<P, ViewTuple>(sql).raw(true);
 
-/** The store's row JSON cache of work orders (json-rows.ts), for the two reads the API answers most. */
+/** The row JSON cache of work orders (json-rows.ts), one per store, kept beside its prepared statements. */
 const jsonCache = (ctx: Pick<AppContext, 'store'>) => ctx.store.prepared('workOrderJson', () => new RowJsonCache<ViewTuple, WorkOrderView>(toView));
 
 function workOrderRow(ctx: Pick<AppContext, 'store'>, id: number): ViewTuple {
