@@ -15,9 +15,11 @@ export interface WorkOrderProgress {
 }
 
 /**
- * The statements of the floor's common writes (stage transitions, issues, work orders), prepared
- * once when the store opens. Written by hand: drizzle's prepared queries still fill placeholders
- * and map every row on each call, which the write path pays per command (docs/benchmarks.md).
+ * Speed-up "hand-written write statements" (issue 15, ADR 0012): the statements of the floor's
+ * common writes (stage transitions, issues, work orders), prepared once when the store opens, with
+ * positional parameters. Written by hand: drizzle's prepared queries still fill placeholders and
+ * map every row on each call, 5.4% of a write's profile, which the write path paid per command; with
+ * them the in-process command path took 15–24% less CPU per transition (docs/benchmarks.md, "Write path").
  * Rows come back with drizzle's property names, so they are the same `$inferSelect` types.
  */
 export interface WriteStatements {

@@ -29,10 +29,7 @@ export function createHttpApp(ctx: AppContext, guard: (access: Access, devices?:
 
   app.use(
     '*',
-    requestContext(log, ctx.config, (method, route, status, seconds) => {
-      ctx.metrics.httpRequests.inc({ method, route, status });
-      ctx.metrics.httpDuration.observe({ method, route }, seconds);
-    }),
+    requestContext(log, ctx.config, (method, route, status, seconds) => ctx.metrics.httpRequests.observe(method, route, status, seconds)),
   );
   if (ctx.config.corsOrigins.length > 0) {
     app.use('*', cors({ origin: ctx.config.corsOrigins, exposeHeaders: ['X-Request-Id', 'Retry-After'], maxAge: 600 }));

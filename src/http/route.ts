@@ -4,6 +4,7 @@ import { CommandReply, runCommand } from './command.ts';
 import type { ErrorCode } from './errors.ts';
 import { type DeclaredErrors, errorResponses, errorsOf } from './route-errors.ts';
 import { ok, okList } from './envelope.ts';
+import type { JsonPage, JsonText } from './json-rows.ts';
 import { validationHook, zodFailure } from './validation.ts';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Role } from '../db/schema.ts';
@@ -82,13 +83,14 @@ export const raw = (response: Response): RawReply => new RawReply(response);
  * What a handler returns, decided by its spec: the data of the response schema (or a `command`
  * producing it), a page of it for lists, nothing (or a command) for 204, and `raw` only where
  * the spec declares no schema. `defineRoute` wraps it into the envelope with the spec's status.
+ * Data or items may come already as JSON text of that type (json-rows.ts, the row JSON cache).
  */
 export type RouteReply<S> = S extends { status: 204 }
   ? undefined | CommandReply<unknown>
   : S extends { response: infer R extends z.ZodType }
     ? S extends { list: true }
-      ? Page<z.input<R>>
-      : z.input<R> | CommandReply<z.input<R>>
+      ? Page<z.input<R>> | JsonPage<z.input<R>>
+      : z.input<R> | JsonText<z.input<R>> | CommandReply<z.input<R>>
     : RawReply;
 
 /** A route handler: validated input in, the reply its spec allows out. */
@@ -194,13 +196,14 @@ export function defineRoute<const S extends RouteSpec>(router: Router, spec: S, 
     // Most reads answer synchronously: no extra promise turn for them.
     return reply instanceof Promise ? reply.then((r) => answer(c, r, status, list)) : answer(c, reply, status, list);
   };
-  // The OpenAPI document describes the whole route; the library's own validators are built only for
-  // a body. Query and path parameters are checked here, synchronously, in the order the library
-  // checked them (query, then path, then the body): its validators are async middleware, one
-  // more promise and compose step each. A route without a body (every read) is one handler, the
-  // guard calling the handler as its `next`, where it was a chain of three or four. In same-turn
-  // A/B runs (pinned, Node 20 and 24) GET /auth/me and a work order's stages took 4–9% less CPU
-  // per request; a page of 50 did not move (docs/benchmarks.md, issue 24).
+  // Speed-up "synchronous parameter validation" (issue 24). The OpenAPI document describes the
+  // whole route; the library's own validators are built only for a body. Query and path
+  // parameters are checked here, synchronously, in the order the library checked them (query,
+  // then path, then the body): its validators are async middleware, one more promise and compose
+  // step each. A route without a body (every read) is one handler, the guard calling the handler
+  // as its `next`, where it was a chain of three or four. In same-turn A/B runs (pinned, Node 20
+  // and 24) GET /auth/me and a work order's stages took 4–9% less CPU per request; a page of 50
+  // did not move (docs/benchmarks.md, issue 24).
   router.app.openAPIRegistry.registerPath(route);
   const served: RouteConfig = { ...route, hide: true, request: spec.body ? { body: route.request?.body } : {} };
   if (spec.body) {
@@ -267,7 +270,8 @@ function answer(c: Context<HttpEnv>, reply: unknown, status: 200 | 201 | 204, li
   return ok(c, reply, status);
 }
 
-const isPage = (reply: unknown): reply is Page<unknown> => typeof reply === 'object' && reply !== null && 'items' in reply && 'nextCursor' in reply;
+const isPage = (reply: unknown): reply is Page<unknown> | JsonPage<unknown> =>
+  typeof reply === 'object' && reply !== null && 'items' in reply && 'nextCursor' in reply;
 
 function bodyOf<S extends RouteSpec>(c: Context<HttpEnv, string, Validated<S>>, spec: S): Parsed<S, 'body'> {
   if (!spec.formBody) return c.req.valid('json');

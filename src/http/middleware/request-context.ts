@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
-import type { Logger } from '../../logger.ts';
+import { accessLogger, type Logger } from '../../logger.ts';
 import { type ProxyTrust, proxyTrust, resolveClientAddress } from '../client-address.ts';
 import type { HttpEnv } from '../types.ts';
 
@@ -33,6 +33,7 @@ export function requestContext(
   observe: (method: string, route: string, status: number, seconds: number) => void = () => {},
 ): MiddlewareHandler<HttpEnv> {
   const trust: ProxyTrust = proxyTrust(proxies);
+  const access = accessLogger(logger);
   return (c, next) => {
     const started = performance.now();
     const node = c.env as NodeBindings;
@@ -40,10 +41,11 @@ export function requestContext(
     const requestId = inbound && INBOUND_ID.test(inbound) ? inbound : randomUUID();
     c.set('requestId', requestId);
     c.set('clientIp', resolveClientAddress(node?.incoming?.socket.remoteAddress, c.req.header('x-forwarded-for'), trust));
-    // The request that owns the socket puts its id on Node's response itself: Hono would otherwise
-    // build a Headers object per response, which node-server then converts back (a tenth of a
-    // small read's cost). Requests made in-process by the console or the legacy listener share that
-    // socket's response, so they find the header taken and set theirs on their own Response.
+    // Speed-up "request id on Node's response" (issue 7): the request that owns the socket puts its
+    // id on Node's response itself: Hono would otherwise build a Headers object per response, which
+    // node-server then converts back (~3% of a small read's CPU profile, docs/benchmarks.md).
+    // Requests made in-process by the console or the legacy listener share that socket's
+    // response, so they find the header taken and set theirs on their own Response.
     const outgoing = node?.outgoing;
     if (outgoing && !outgoing.headersSent && !outgoing.hasHeader('x-request-id')) outgoing.setHeader('X-Request-Id', requestId);
     else c.header('X-Request-Id', requestId);
@@ -62,9 +64,9 @@ export function requestContext(
         user_id: c.get('user')?.id,
         client_ip: c.get('clientIp'),
       };
-      if (closed) logger.info(line, 'client closed request');
-      else if (status >= 500) logger.error(line, 'request');
-      else logger.info(line, 'request');
+      if (closed) access('info', line, 'client closed request');
+      else if (status >= 500) access('error', line, 'request');
+      else access('info', line, 'request');
     };
     // Not an async function: one promise less per request. Hono turns errors of later handlers
     // into responses before they reach here; anything else is logged and passed on.

@@ -3,13 +3,16 @@ import type { AppContext } from '../../context.ts';
 import { keysetPageOf, type Page } from '../../db/keyset.ts';
 import { notFound } from '../../errors.ts';
 import { iso } from '../../http/envelope.ts';
+import { type JsonPage, type JsonText, RowJsonCache } from '../../http/json-rows.ts';
 import type { WorkOrderView } from './schemas.ts';
 import type { WorkOrderFilter } from './service.ts';
 
-// The work-order reads behind GET /workorders and GET /workorders/{id}: plain prepared statements
-// returning arrays (better-sqlite3's raw mode) that become views in one object literal each, instead
-// of drizzle building the query and mapping every row twice on each request. Building row objects
-// in native code cost more than the query itself on a page of 50. docs/benchmarks.md.
+// Speed-up "positional statements" (issue 7): the work-order reads behind GET /workorders and GET
+// /workorders/{id} are plain prepared statements returning arrays (better-sqlite3's raw mode, read by
+// position) that become views in one object literal each, instead of drizzle building the query and
+// mapping every row twice on each request. Building row objects in native code cost more than the
+// query itself: a page of 50 went from ~350 µs (object rows) to ~150 µs (raw rows and the mapping)
+// in a micro test (docs/benchmarks.md, "Issue 7"). The arrays also key the row JSON cache.
 
 const VIEW_COLUMNS = 'id, product_code, lot_no, qty, planned_start, planned_end, status, created_at, updated_at';
 type ViewTuple = [number, string, string, number, number, number, WorkOrderView['status'], number, number];
@@ -28,12 +31,24 @@ const toView = (r: ViewTuple): WorkOrderView => ({
 
 const prepareRaw = <P extends unknown[]>(ctx: Pick<AppContext, 'store'>, sql: string) => ctx.store.sqlite.prepare<P, ViewTuple>(sql).raw(true);
 
-/** One work order, or NOT_FOUND. */
-export function workOrderView(ctx: Pick<AppContext, 'store'>, id: number): WorkOrderView {
+/** The row JSON cache of work orders (json-rows.ts), one per store, kept beside its prepared statements. */
+const jsonCache = (ctx: Pick<AppContext, 'store'>) => ctx.store.prepared('workOrderJson', () => new RowJsonCache<ViewTuple, WorkOrderView>(toView));
+
+function workOrderRow(ctx: Pick<AppContext, 'store'>, id: number): ViewTuple {
   const byId = ctx.store.prepared('workOrderViewById', () => prepareRaw<[number]>(ctx, `SELECT ${VIEW_COLUMNS} FROM work_orders WHERE id = ?`));
   const row = byId.get(id);
   if (!row) throw notFound('work order');
-  return toView(row);
+  return row;
+}
+
+/** One work order, or NOT_FOUND. */
+export function workOrderView(ctx: Pick<AppContext, 'store'>, id: number): WorkOrderView {
+  return toView(workOrderRow(ctx, id));
+}
+
+/** One work order as JSON (GET /workorders/{id}), or NOT_FOUND. */
+export function workOrderJson(ctx: Pick<AppContext, 'store'>, id: number): JsonText<WorkOrderView> {
+  return jsonCache(ctx).one(workOrderRow(ctx, id));
 }
 
 /** The filters in a fixed order: each present one adds its condition and one parameter. */
@@ -60,11 +75,22 @@ function listStatement(ctx: Pick<AppContext, 'store'>, present: boolean[], withC
 
 /** GET /workorders: ordered by planned_start, then id; planned_from/planned_to bound planned_start. */
 export function listWorkOrderViews(ctx: Pick<AppContext, 'store'>, f: WorkOrderFilter): Page<WorkOrderView> {
+  const { items, nextCursor } = listWorkOrderRows(ctx, f);
+  return { items: items.map(toView), nextCursor };
+}
+
+/** listWorkOrderViews as one JSON array, the answer of GET /workorders. */
+export function listWorkOrderJson(ctx: Pick<AppContext, 'store'>, f: WorkOrderFilter): JsonPage<WorkOrderView> {
+  const { items, nextCursor } = listWorkOrderRows(ctx, f);
+  return { items: jsonCache(ctx).array(items), nextCursor };
+}
+
+function listWorkOrderRows(ctx: Pick<AppContext, 'store'>, f: WorkOrderFilter): Page<ViewTuple> {
   // Empty strings filter nothing, as before (a falsy status, product or lot was left out).
   const values = [f.status || undefined, f.product_code || undefined, f.lot_no || undefined, f.planned_from, f.planned_to];
   const present = values.map((v) => v !== undefined);
   const params = values.filter((v) => v !== undefined);
-  const { items, nextCursor } = ctx.store.read(() =>
+  return ctx.store.read(() =>
     keysetPageOf<ViewTuple>(f, {
       width: 2,
       keyOf: (r) => [r[4], r[0]],
@@ -74,5 +100,4 @@ export function listWorkOrderViews(ctx: Pick<AppContext, 'store'>, f: WorkOrderF
       },
     }),
   );
-  return { items: items.map(toView), nextCursor };
 }

@@ -5,7 +5,7 @@ import { command } from '../../http/command.ts';
 import { getWorkOrderMetrics } from './metrics.ts';
 import { stage } from '../stages/schemas.ts';
 import * as s from './schemas.ts';
-import { createWorkOrder, getWorkOrder, listStagesOf, listWorkOrders } from './service.ts';
+import { createWorkOrder, getWorkOrderJson, listStagesOf, listWorkOrdersJson } from './service.ts';
 
 export function registerWorkOrderRoutes(router: Router, ctx: AppContext): void {
   const tz = ctx.config.plantTz;
@@ -35,12 +35,12 @@ export function registerWorkOrderRoutes(router: Router, ctx: AppContext): void {
       response: s.workOrder,
       list: true,
     },
-    (_c, { query }) => listWorkOrders(ctx, query),
+    (_c, { query }) => listWorkOrdersJson(ctx, query),
   );
   defineRoute(
     router,
     { method: 'get', path: '/workorders/{wo_id}', tag: 'work orders', summary: 'One work order', access: 'any', params: s.woParams, response: s.workOrder },
-    (_c, { params }) => getWorkOrder(ctx, params.wo_id),
+    (_c, { params }) => getWorkOrderJson(ctx, params.wo_id),
   );
   defineRoute(
     router,

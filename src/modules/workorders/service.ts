@@ -5,11 +5,12 @@ import { type WorkOrderStatus, workOrders } from '../../db/schema.ts';
 import { notFound } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
 import { iso } from '../../http/envelope.ts';
+import type { JsonPage, JsonText } from '../../http/json-rows.ts';
 import type { WorkOrderView } from './schemas.ts';
 import { linkStageMachine } from '../oee/stage-machines.ts';
 import { stagesOfWorkOrder } from '../stages/queries.ts';
 import type { StageView } from '../stages/schemas.ts';
-import { listWorkOrderViews, workOrderView } from './queries.ts';
+import { listWorkOrderJson, listWorkOrderViews, workOrderJson, workOrderView } from './queries.ts';
 
 export type WorkOrderRow = typeof workOrders.$inferSelect;
 
@@ -126,4 +127,12 @@ export interface WorkOrderFilter {
 /** GET /workorders: ordered by planned_start, then id; planned_from/planned_to bound planned_start. */
 export function listWorkOrders(ctx: AppContext, f: WorkOrderFilter): Page<WorkOrderView> {
   return listWorkOrderViews(ctx, f);
+}
+
+/** getWorkOrder and listWorkOrders as JSON text, the same bytes (the API's answers; json-rows.ts). */
+export function getWorkOrderJson(ctx: AppContext, id: number): JsonText<WorkOrderView> {
+  return ctx.store.read(() => workOrderJson(ctx, id));
+}
+export function listWorkOrdersJson(ctx: AppContext, f: WorkOrderFilter): JsonPage<WorkOrderView> {
+  return listWorkOrderJson(ctx, f);
 }
