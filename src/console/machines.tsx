@@ -69,6 +69,8 @@ export function ValueRow(props: { machineId: number; type: string; v: LatestValu
 
 function MachineCard(props: { m: Machine; view: ValueView; heading?: boolean }) {
   const { m, view } = props;
+  // A machine registered without a location (the API's null) shows none, not an empty part.
+  const where = m.location === null ? '' : ` · ${m.location}`;
   return (
     <section class="card" data-machine={m.id} aria-label={m.name}>
       {props.heading !== false && (
@@ -77,8 +79,8 @@ function MachineCard(props: { m: Machine; view: ValueView; heading?: boolean }) 
         </h2>
       )}
       <p class="muted">
-        {props.heading === false && <StatusBadge status={m.status} />} {m.machine_type} · {m.location} · {t.lastSeen}:{' '}
-        {/* The page's script moves it on when a newer reading of this machine arrives. */}
+        {props.heading === false && <StatusBadge status={m.status} />} {m.machine_type}
+        {where} · {t.lastSeen}: {/* The page's script moves it on when a newer reading of this machine arrives. */}
         <span data-last-seen={m.last_seen_at ? String(Date.parse(m.last_seen_at)) : '0'}>
           {m.last_seen_at ? view.time.at(m.last_seen_at, view.now) : t.never}
         </span>
