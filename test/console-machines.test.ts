@@ -216,3 +216,16 @@ describe('system page: MQTT status', () => {
     }
   });
 });
+
+describe('machine cards', () => {
+  it('show a machine’s location, and no empty part for one registered without (the API’s null)', async () => {
+    const located = await gw.req('POST', '/machines', { token: planner, body: { name: 'lathe-1', machine_type: 'lathe', location: 'Hall 2' } });
+    expect(located.status).toBe(201);
+    await machine('press-1');
+    const page = await (await (await signedIn('worker')).get('/console/machines')).text();
+    const card = (name: string) => new RegExp(`aria-label="${name}"[\\s\\S]*?<p class="muted">([\\s\\S]*?)<span`).exec(page)?.[1] ?? '';
+    expect(card('lathe-1')).toMatch(/lathe · Hall 2 · Last seen/);
+    expect(card('press-1')).toMatch(/press · Last seen/);
+    expect(card('press-1')).not.toContain('·  ·');
+  });
+});

@@ -3,29 +3,18 @@ import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
 import { type PlantTime, plantTime } from '../lib/plant-time.ts';
 import { parseTimestamp } from '../lib/time.ts';
-import type { IssueView } from '../modules/issues/schemas.ts';
+import type { ApiData, ApiItem, ApiQuery } from '../client/types.ts';
 import type { Frame } from './frame.tsx';
 import { FormGuard, Layout, StatusBadge } from './layout.tsx';
 import { duration, type Stage, type WorkOrder } from './pages/work.tsx';
 import { currentShiftOee, OeeTiles } from './oee.tsx';
 import { t } from './strings.ts';
 
-interface WoMetrics {
-  progress_pct: number | null;
-  end_delay_s: number | null;
-  open_issues: number;
-}
-interface StageMetrics {
-  start_delay_s: number | null;
-  end_delay_s: number | null;
-}
-type Issue = IssueView;
-interface UserRow {
-  id: number;
-  username: string;
-  role: string;
-  active: boolean;
-}
+type WoMetrics = ApiData<'GET /workorders/{wo_id}/metrics'>;
+type StageMetrics = ApiData<'GET /stages/{wos_id}/metrics'>;
+type Issue = ApiItem<'GET /issues'>;
+/** An active worker, for names on the board and the assignment select. */
+type Worker = ApiItem<'GET /auth/workers'>;
 interface BoardRow {
   wo: WorkOrder;
   metrics: WoMetrics | undefined;
@@ -36,7 +25,7 @@ interface BoardRow {
 const minutes = (s: number) => `${s > 0 ? '+' : ''}${Math.round(s / 60)} min`;
 
 /** A user's name where the board knows it (active workers), else `#id`. */
-const nameOf = (workers: UserRow[], id: number) => workers.find((w) => w.id === id)?.username ?? `#${id}`;
+const nameOf = (workers: Worker[], id: number) => workers.find((w) => w.id === id)?.username ?? `#${id}`;
 
 function IssueRow(props: { issue: Issue; csrf: string; where: string | undefined; reporter: string; now: number; time: PlantTime }) {
   const { issue } = props;
@@ -75,7 +64,7 @@ function IssueRow(props: { issue: Issue; csrf: string; where: string | undefined
 }
 
 /** "Welding [in progress] · Delay: +5 min · Assigned: wanda": parts without a value are left out. */
-function StageLine(props: { stage: Stage; metrics: StageMetrics | undefined; workers: UserRow[] }) {
+function StageLine(props: { stage: Stage; metrics: StageMetrics | undefined; workers: Worker[] }) {
   const { stage, metrics } = props;
   const delay = metrics?.end_delay_s ?? metrics?.start_delay_s ?? null;
   const parts: string[] = [];
@@ -89,7 +78,7 @@ function StageLine(props: { stage: Stage; metrics: StageMetrics | undefined; wor
   );
 }
 
-function AssignForm(props: { stage: Stage; csrf: string; workers: UserRow[] }) {
+function AssignForm(props: { stage: Stage; csrf: string; workers: Worker[] }) {
   const id = `assign-${props.stage.id}`;
   const free = props.workers.filter((u) => !props.stage.assigned_user_ids.includes(u.id));
   if (free.length === 0) return <p class="muted">{t.noWorkersToAssign}</p>;
@@ -123,8 +112,9 @@ export function registerBoard(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext)
       const today = time.day(now);
       const midnight = new Date(parseTimestamp(`${today}T00:00:00`, time.zone) ?? now).toISOString();
       const found = new Map<number, WorkOrder>();
-      for (const q of ['status=in_progress', 'status=planned', `planned_from=${encodeURIComponent(midnight)}`]) {
-        const res = await api.call<WorkOrder[]>('GET', `/workorders?${q}&limit=100`);
+      const queries: ApiQuery<'GET /workorders'>[] = [{ status: 'in_progress' }, { status: 'planned' }, { planned_from: midnight }];
+      for (const q of queries) {
+        const res = await api.get('/workorders', { query: { ...q, limit: 100 } });
         if (res.ok) for (const wo of res.data) found.set(wo.id, wo);
       }
       const rows: BoardRow[] = [];
@@ -132,28 +122,28 @@ export function registerBoard(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext)
         const late = wo.status !== 'done' && Date.parse(wo.planned_end) < now;
         const isToday = time.day(Date.parse(wo.planned_start)) === today || time.day(Date.parse(wo.planned_end)) === today;
         if (!late && !isToday && wo.status !== 'in_progress') continue;
-        const metrics = await api.call<WoMetrics>('GET', `/workorders/${wo.id}/metrics`);
-        const stages = await api.call<Stage[]>('GET', `/workorders/${wo.id}/stages`);
+        const metrics = await api.get('/workorders/{wo_id}/metrics', { params: { wo_id: wo.id } });
+        const stages = await api.get('/workorders/{wo_id}/stages', { params: { wo_id: wo.id } });
         const withMetrics = [];
         for (const stage of stages.ok ? stages.data : []) {
-          const m = await api.call<StageMetrics>('GET', `/stages/${stage.id}/metrics`);
+          const m = await api.get('/stages/{wos_id}/metrics', { params: { wos_id: stage.id } });
           withMetrics.push({ stage, metrics: m.ok ? m.data : undefined });
         }
         rows.push({ wo, metrics: metrics.ok ? metrics.data : undefined, stages: withMetrics, late });
       }
       rows.sort((a, b) => Number(b.late) - Number(a.late) || a.wo.planned_start.localeCompare(b.wo.planned_start));
       const issues: Issue[] = [];
-      for (const status of ['open', 'ack']) {
-        const res = await api.call<Issue[]>('GET', `/issues?status=${status}&limit=100`);
+      for (const status of ['open', 'ack'] as const) {
+        const res = await api.get('/issues', { query: { status, limit: 100 } });
         if (res.ok) issues.push(...res.data);
       }
       const stageNames = new Map<number, string>();
       for (const r of rows) for (const { stage } of r.stages) stageNames.set(stage.id, `${r.wo.product_code} · ${stage.stage_name}`);
       // GET /auth/workers: active workers, for names on the board and the assignment select.
-      const listed = await api.call<UserRow[]>('GET', '/auth/workers?limit=500');
+      const listed = await api.get('/auth/workers', { query: { limit: 500 } });
       const workers = listed.ok ? listed.data : [];
       const canAssign = user.role === 'planner' || user.role === 'admin';
-      const machines = await api.call<Array<{ id: number; name: string }>>('GET', '/machines?limit=500');
+      const machines = await api.get('/machines', { query: { limit: 500 } });
       const shift = await currentShiftOee(api);
       return c.html(
         <Layout title={t.navBoard} {...input} current="/console/board" live="/console/events">
@@ -226,13 +216,10 @@ export function registerBoard(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext)
   app.post(
     '/console/issues/:stage/:issue',
     frame.action('/console/board', async (c, api, form) => {
-      const res = await api.call(
-        'PATCH',
-        `/stages/${encodeURIComponent(c.req.param('stage') ?? '')}/issues/${encodeURIComponent(c.req.param('issue') ?? '')}`,
-        {
-          body: { status: form.status },
-        },
-      );
+      const res = await api.patch('/stages/{wos_id}/issues/{issue_id}', {
+        params: { wos_id: c.req.param('stage') ?? '', issue_id: c.req.param('issue') ?? '' },
+        form: { status: form.status },
+      });
       return { ...res, okText: t.actionOk[form.status ?? ''] };
     }),
   );
@@ -240,7 +227,7 @@ export function registerBoard(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext)
     '/console/assign/:id',
     frame.action('/console/board', async (c, api, form) => {
       const userId = /^\d{1,16}$/.test(form.user_id ?? '') ? Number(form.user_id) : form.user_id;
-      const res = await api.call('POST', `/stages/${encodeURIComponent(c.req.param('id') ?? '')}/assignments`, { body: { user_id: userId } });
+      const res = await api.post('/stages/{wos_id}/assignments', { params: { wos_id: c.req.param('id') ?? '' }, form: { user_id: userId } });
       return { ...res, okText: t.actionOk.assign };
     }),
   );

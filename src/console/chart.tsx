@@ -1,13 +1,9 @@
+import type { ApiItem } from '../client/types.ts';
 import type { PlantTime } from '../lib/plant-time.ts';
 import { t } from './strings.ts';
 
 /** A reading as GET /machines/{id}/readings returns it (the fields the chart needs). */
-export interface ChartReading {
-  value: number | null;
-  unit: string | null;
-  quality: string;
-  timestamp: string;
-}
+export type ChartReading = Pick<ApiItem<'GET /machines/{machine_id}/readings'>, 'value' | 'unit' | 'quality' | 'timestamp'>;
 
 export const CHART_SPAN_MS = 3600_000;
 const BUCKET_MS = 60_000;

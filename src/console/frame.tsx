@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { Role } from '../db/schema.ts';
 import type { HttpEnv } from '../http/types.ts';
-import { type ApiClient, type ApiFetch, type ApiResult, ApiUnavailable, apiClient, failingReads } from './api.ts';
+import { type ApiClient, type ApiFetch, type ApiResult, ApiUnavailable, apiClient } from './api.ts';
 import { type ConsoleUser, Layout } from './layout.tsx';
 import type { Flash, Sessions } from './session.ts';
 import { t } from './strings.ts';
@@ -57,10 +57,10 @@ export function createFrame(fetchApi: ApiFetch, sessions: Sessions, idleOf: (tok
       if (!token) return toSignIn(c);
       // A read the gateway cannot answer (a failing disk) is a 503 page: the session stays, and
       // no list is shown empty in place of data it could not read.
-      const api = failingReads(apiClient(fetchApi, c, token));
+      const api = apiClient(fetchApi, c, token, { failReads: true });
       let input: PageInput | undefined;
       try {
-        const me = await api.call<ConsoleUser>('GET', '/auth/me');
+        const me = await api.get('/auth/me');
         if (!me.ok) return toSignIn(c, { kind: 'error', text: t.sessionEnded });
         input = { api, user: me.data, csrf: sessions.csrfFor(token), flash: sessions.takeFlash(c), idleS: idleOf(token) };
         if (!roles.includes(me.data.role)) return errorPage(c, 403, t.forbidden, input);

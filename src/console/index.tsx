@@ -21,14 +21,14 @@ import { registerUsers } from './users.tsx';
 const HOME: Record<string, string> = { worker: '/console/work', manager: '/console/board', planner: '/console/board', admin: '/console/board' };
 const STAGE_ACTIONS = new Set(['start', 'pause', 'resume', 'done', 'issue']);
 
-// An empty quantity is "not given"; anything else goes to the API as typed, so its validation speaks.
 /** One of the caller's stages (the API lists stages by assignee; My work shows only those). */
 async function myStage(api: ApiClient, id: string): Promise<Stage | undefined> {
   if (!/^\d{1,16}$/.test(id)) return undefined;
-  const res = await api.call<Stage[]>('GET', '/stages?assigned_to=me&limit=500');
+  const res = await api.get('/stages', { query: { assigned_to: 'me', limit: 500 } });
   return res.ok ? res.data.find((s) => String(s.id) === id) : undefined;
 }
 
+// An empty quantity is "not given"; anything else goes to the API as typed, so its validation speaks.
 const qty = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : /^\d{1,9}$/.test(v.trim()) ? Number(v) : v);
 
 /**
@@ -62,9 +62,7 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
     const raw = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     const username = typeof raw.username === 'string' ? raw.username : '';
     const password = typeof raw.password === 'string' ? raw.password : '';
-    const res = await apiClient(fetchApi, c, undefined).call<{ access_token: string; expires_in: number; user: { role: string } }>('POST', '/auth/login', {
-      body: { username, password },
-    });
+    const res = await apiClient(fetchApi, c, undefined).post('/auth/login', { body: { username, password } });
     if (!res.ok) {
       const text = res.status === 429 ? t.signInThrottled(res.retryAfter ?? '60') : res.status === 401 ? t.signInFailed : `${t.apiFailed} ${res.message}`;
       return c.html(
@@ -79,7 +77,7 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
   app.post('/console/logout', async (c) => {
     const token = sessions.token(c);
     const raw = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
-    if (token && sessions.csrfValid(token, raw.csrf)) await apiClient(fetchApi, c, token).call('POST', '/auth/logout');
+    if (token && sessions.csrfValid(token, raw.csrf)) await apiClient(fetchApi, c, token).post('/auth/logout');
     sessions.end(c);
     return c.redirect('/console/login', 303);
   });
@@ -87,24 +85,24 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
   app.get(
     '/console/work',
     page(['worker', 'planner', 'admin'], async (c, input) => {
-      const res = await input.api.call<Stage[]>('GET', '/stages?assigned_to=me&limit=500');
+      const res = await input.api.get('/stages', { query: { assigned_to: 'me', limit: 500 } });
       const stages = res.ok ? res.data.filter((s) => s.status !== 'done') : [];
       const workOrders = new Map<number, WorkOrder>();
       for (const id of new Set(stages.map((s) => s.work_order_id))) {
-        const wo = await input.api.call<WorkOrder>('GET', `/workorders/${id}`);
+        const wo = await input.api.get('/workorders/{wo_id}', { params: { wo_id: id } });
         if (wo.ok) workOrders.set(id, wo.data);
       }
       const now = ctx.clock.now();
       // Paused time, for the worked time of a running or paused stage.
       const pausedS = new Map<number, number>();
       for (const s of stages.filter((x) => x.status === 'in_progress' || x.status === 'paused')) {
-        const m = await input.api.call<{ paused_s: number }>('GET', `/stages/${s.id}/metrics`);
+        const m = await input.api.get('/stages/{wos_id}/metrics', { params: { wos_id: s.id } });
         if (m.ok) pausedS.set(s.id, m.data.paused_s);
       }
       // Downtime of the machines my started stages run on, with reason pickers (docs/oee.md).
       const mine = await myMachines(input.api);
       const down = mine.size > 0 ? await recentDowntime(input.api, now) : { downtimes: [], reasons: [] };
-      const names = mine.size > 0 ? await input.api.call<Array<{ id: number; name: string }>>('GET', '/machines?limit=500') : undefined;
+      const names = mine.size > 0 ? await input.api.get('/machines', { query: { limit: 500 } }) : undefined;
       return c.html(
         <Layout title={t.navWork} {...input} current="/console/work" live="/console/events" now={now}>
           <WorkPage stages={stages} workOrders={workOrders} pausedS={pausedS} csrf={input.csrf} now={now} time={plantTime(ctx.config.plantTz)} />
@@ -131,7 +129,7 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
       const step = STAGE_STEPS.find((x) => x === c.req.param('step'));
       const stage = step ? await myStage(input.api, id) : undefined;
       if (!step || !stage) return frame.errorPage(c, 404, t.notFound, input);
-      const wo = await input.api.call<WorkOrder>('GET', `/workorders/${stage.work_order_id}`);
+      const wo = await input.api.get('/workorders/{wo_id}', { params: { wo_id: stage.work_order_id } });
       return c.html(
         <Layout title={t.stepTitle[step](stage.stage_name)} {...input} current="/console/work">
           <StepPage stage={stage} wo={wo.ok ? wo.data : undefined} step={step} csrf={input.csrf} now={ctx.clock.now()} time={plantTime(ctx.config.plantTz)} />
@@ -145,19 +143,22 @@ export function createConsole(ctx: AppContext, fetchApi: ApiFetch): Hono<HttpEnv
       const verb = c.req.param('action') ?? '';
       const id = c.req.param('id') ?? '';
       if (!STAGE_ACTIONS.has(verb) || !/^\d{1,16}$/.test(id)) return { ok: false, status: 404, code: 'NOT_FOUND', message: t.notFound, retryAfter: null };
-      const body =
+      // The form's fields go to the API as typed, so its validation speaks.
+      const call = { params: { wos_id: id }, idempotencyKey: form.idem };
+      const res =
         verb === 'pause'
-          ? { reason: form.reason }
+          ? await api.post('/stages/{wos_id}/pause', { ...call, form: { reason: form.reason } })
           : verb === 'done'
-            ? { qty_good: qty(form.qty_good), qty_scrap: qty(form.qty_scrap) }
+            ? await api.post('/stages/{wos_id}/done', { ...call, form: { qty_good: qty(form.qty_good), qty_scrap: qty(form.qty_scrap) } })
             : verb === 'issue'
-              ? { type: form.type, description: form.description }
-              : {};
-      const res = await api.call('POST', `/stages/${id}/${verb}`, { body, idempotencyKey: form.idem });
+              ? await api.post('/stages/{wos_id}/issue', { ...call, form: { type: form.type, description: form.description } })
+              : verb === 'start'
+                ? await api.post('/stages/{wos_id}/start', { ...call, body: {} })
+                : await api.post('/stages/{wos_id}/resume', { ...call, body: {} });
       if (!res.ok) return res;
       // The message names the stage, so a worker with several on screen knows which one it was
       // (a transition answers with the stage; an issue report with the issue).
-      const name = verb === 'issue' ? (await myStage(api, id))?.stage_name : (res.data as Stage).stage_name;
+      const name = 'stage_name' in res.data ? res.data.stage_name : (await myStage(api, id))?.stage_name;
       if (verb === 'done') await station.signOutAfterDone(c);
       return { ...res, okText: station.doneText(c, t.stageOk[verb]?.(name ?? `#${id}`)) };
     }),

@@ -1,15 +1,12 @@
 import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { Role } from '../db/schema.ts';
+import type { ApiData } from '../client/types.ts';
 import type { Flash } from './session.ts';
 import { t } from './strings.ts';
 
 /** The signed-in user as the console needs it (from GET /auth/me). */
-export interface ConsoleUser {
-  id: number;
-  username: string;
-  role: Role;
-}
+export type ConsoleUser = Pick<ApiData<'GET /auth/me'>, 'id' | 'username' | 'role'>;
 
 /** What every page needs beside its own content. */
 export interface PageFrame {

@@ -31,7 +31,7 @@ export function registerLiveEvents(app: Hono<HttpEnv>, ctx: AppContext, fetchApi
       // Nothing is subscribed before the session is known good: no event reaches a signed-out page.
       // A device account has no console (docs/console.md): refused like any other non-200.
       const session = async () => {
-        const me = await api.call<{ role: string }>('GET', '/auth/me');
+        const me = await api.get('/auth/me');
         return me.ok && me.data.role === 'machine' ? 403 : me.status;
       };
       const first = await session();

@@ -3,6 +3,7 @@ import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
 import { type PlantTime, plantTime } from '../lib/plant-time.ts';
 import { humanReadingType, type ReadingTypeCatalog, type ReadingTypeInfo } from '../modules/machines/reading-types.ts';
+import type { ApiItem, ApiQuery } from '../client/types.ts';
 import type { ApiClient } from './api.ts';
 import { CHART_SPAN_MS, Chart, type ChartReading } from './chart.tsx';
 import type { Frame } from './frame.tsx';
@@ -10,24 +11,11 @@ import { Layout, STALE_AFTER_MS, StatusBadge } from './layout.tsx';
 import { currentShiftOee, DowntimeList, myMachines, OeeTiles, recentDowntime } from './oee.tsx';
 import { t } from './strings.ts';
 
-/** One latest value, as GET /machines returns it per reading type. */
-export interface LatestValue {
-  value: number | null;
-  unit: string | null;
-  quality: string;
-  timestamp: string;
-}
-
 /** A machine as GET /machines returns it, with its latest value per reading type. */
-export interface Machine {
-  id: number;
-  name: string;
-  machine_type: string;
-  location: string;
-  status: string;
-  last_seen_at: string | null;
-  latest: Record<string, LatestValue>;
-}
+export type Machine = ApiItem<'GET /machines'>;
+
+/** What a value row shows of one latest value (the live stream builds it from a stored batch). */
+export type LatestValue = Pick<Machine['latest'][string], 'value' | 'unit' | 'quality' | 'timestamp'>;
 
 /** The chart reads at most this many readings of the hour (four API pages). */
 const CHART_MAX_READINGS = 2000;
@@ -81,6 +69,8 @@ export function ValueRow(props: { machineId: number; type: string; v: LatestValu
 
 function MachineCard(props: { m: Machine; view: ValueView; heading?: boolean }) {
   const { m, view } = props;
+  // A machine registered without a location (the API's null) shows none, not an empty part.
+  const where = m.location === null ? '' : ` · ${m.location}`;
   return (
     <section class="card" data-machine={m.id} aria-label={m.name}>
       {props.heading !== false && (
@@ -89,8 +79,8 @@ function MachineCard(props: { m: Machine; view: ValueView; heading?: boolean }) 
         </h2>
       )}
       <p class="muted">
-        {props.heading === false && <StatusBadge status={m.status} />} {m.machine_type} · {m.location} · {t.lastSeen}:{' '}
-        {/* The page's script moves it on when a newer reading of this machine arrives. */}
+        {props.heading === false && <StatusBadge status={m.status} />} {m.machine_type}
+        {where} · {t.lastSeen}: {/* The page's script moves it on when a newer reading of this machine arrives. */}
         <span data-last-seen={m.last_seen_at ? String(Date.parse(m.last_seen_at)) : '0'}>
           {m.last_seen_at ? view.time.at(m.last_seen_at, view.now) : t.never}
         </span>
@@ -121,13 +111,11 @@ export function MachineList(props: { machines: Machine[]; view: ValueView }) {
 /** The last hour of one reading type through GET /machines/{id}/readings, newest first, capped. */
 async function lastHour(api: ApiClient, machineId: number, type: string, now: number): Promise<{ readings: ChartReading[]; capped: boolean }> {
   const readings: ChartReading[] = [];
-  const from = encodeURIComponent(new Date(now - CHART_SPAN_MS).toISOString());
+  const from = new Date(now - CHART_SPAN_MS).toISOString();
   let cursor: string | null | undefined = null;
   do {
-    const page: Awaited<ReturnType<typeof api.call<ChartReading[]>>> = await api.call<ChartReading[]>(
-      'GET',
-      `/machines/${machineId}/readings?reading_type=${encodeURIComponent(type)}&from=${from}&limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
+    const query: ApiQuery<'GET /machines/{machine_id}/readings'> = { reading_type: type, from, limit: 500, cursor: cursor ?? undefined };
+    const page = await api.get('/machines/{machine_id}/readings', { params: { machine_id: machineId }, query });
     if (!page.ok) break;
     readings.push(...page.data);
     cursor = page.nextCursor;
@@ -158,7 +146,7 @@ export function registerMachines(app: Hono<HttpEnv>, frame: Frame, ctx: AppConte
   app.get(
     '/console/machines',
     frame.page([...VIEW_ROLES], async (c, input) => {
-      const res = await input.api.call<Machine[]>('GET', '/machines?limit=500');
+      const res = await input.api.get('/machines', { query: { limit: 500 } });
       const v = view();
       const machines = res.ok ? res.data : [];
       const clock = (ms: number) => v.time.at(ms, v.now);
@@ -191,7 +179,7 @@ export function registerMachines(app: Hono<HttpEnv>, frame: Frame, ctx: AppConte
     '/console/machines/:id',
     frame.page([...VIEW_ROLES], async (c, input) => {
       const id = machineOf(c.req.param('id'));
-      const res = id === undefined ? undefined : await input.api.call<Machine>('GET', `/machines/${id}`);
+      const res = id === undefined ? undefined : await input.api.get('/machines/{machine_id}', { params: { machine_id: id } });
       if (!res?.ok) return frame.errorPage(c, 404, t.notFound, input);
       const machine = res.data;
       const types = Object.keys(machine.latest);
@@ -242,7 +230,7 @@ export function registerMachines(app: Hono<HttpEnv>, frame: Frame, ctx: AppConte
     frame.page([...VIEW_ROLES], async (c, input) => {
       const id = machineOf(c.req.param('id'));
       const type = c.req.query('type') ?? '';
-      const res = id === undefined ? undefined : await input.api.call<Machine>('GET', `/machines/${id}`);
+      const res = id === undefined ? undefined : await input.api.get('/machines/{machine_id}', { params: { machine_id: id } });
       if (!res?.ok || !Object.hasOwn(res.data.latest, type)) return frame.errorPage(c, 404, t.notFound, input);
       const v = view();
       return c.html(<MachineChart machine={res.data} type={type} hour={await lastHour(input.api, res.data.id, type, v.now)} view={v} />);

@@ -1,18 +1,13 @@
 import type { Hono } from 'hono';
 import type { HttpEnv } from '../http/types.ts';
+import type { ApiData, ApiItem } from '../client/types.ts';
 import type { ApiClient } from './api.ts';
 import type { Frame } from './frame.tsx';
 import { FormGuard } from './layout.tsx';
 import { tOee } from './strings.ts';
 
 /** The figures of one machine over the running shift, as GET /oee?shift=current returns them. */
-export interface MachineShiftOee {
-  machine_id: number;
-  availability: number | null;
-  performance: number | null;
-  quality: number | null;
-  oee: number | null;
-}
+export type MachineShiftOee = ApiData<'GET /oee'>['machines'][number];
 
 /** What the tiles show: the running shift and each machine's figures (undefined: no shift now). */
 export interface ShiftOee {
@@ -23,23 +18,10 @@ export interface ShiftOee {
 }
 
 /** A downtime record as GET /downtimes returns it. */
-export interface Downtime {
-  id: number;
-  machine_id: number;
-  started_at: string;
-  ended_at: string | null;
-  duration_ms: number;
-  state: string;
-  reason_code: string | null;
-  reason_label: string | null;
-}
+export type Downtime = ApiItem<'GET /downtimes'>;
 
 /** A group of the reason tree (GET /downtime-reasons). */
-export interface ReasonGroup {
-  code: string;
-  label: string;
-  children: Array<{ code: string; label: string }>;
-}
+export type ReasonGroup = ApiItem<'GET /downtime-reasons'>;
 
 /** How the page writes times: plant time with its zone ("13:05 CET"). */
 export type ClockText = (ms: number) => string;
@@ -49,7 +31,7 @@ const DOWNTIME_WINDOW_MS = 12 * 3_600_000;
 
 /** The running shift's figures for every machine; undefined when no shift runs now (or the read failed). */
 export async function currentShiftOee(api: ApiClient): Promise<ShiftOee | undefined> {
-  const res = await api.call<{ shift: string; start: string; machines: Array<MachineShiftOee & { measured_to: string }> }>('GET', '/oee?shift=current');
+  const res = await api.get('/oee', { query: { shift: 'current' } });
   if (!res.ok) return undefined;
   return {
     shift: res.data.shift,
@@ -61,11 +43,8 @@ export async function currentShiftOee(api: ApiClient): Promise<ShiftOee | undefi
 
 /** Downtime of the last 12 hours (of one machine, or all), newest first, and the reason tree. */
 export async function recentDowntime(api: ApiClient, now: number, machineId?: number): Promise<{ downtimes: Downtime[]; reasons: ReasonGroup[] }> {
-  const from = encodeURIComponent(new Date(now - DOWNTIME_WINDOW_MS).toISOString());
-  const [list, reasons] = await Promise.all([
-    api.call<Downtime[]>('GET', `/downtimes?from=${from}&limit=50${machineId === undefined ? '' : `&machine_id=${machineId}`}`),
-    api.call<ReasonGroup[]>('GET', '/downtime-reasons'),
-  ]);
+  const from = new Date(now - DOWNTIME_WINDOW_MS).toISOString();
+  const [list, reasons] = await Promise.all([api.get('/downtimes', { query: { from, limit: 50, machine_id: machineId } }), api.get('/downtime-reasons')]);
   return { downtimes: list.ok ? list.data : [], reasons: reasons.ok ? reasons.data : [] };
 }
 
@@ -142,10 +121,7 @@ export interface MyMachines {
 
 /** The machines the caller's own started stages run on, and when (a worker gives reasons for those downtimes only). */
 export async function myMachines(api: ApiClient): Promise<MyMachines> {
-  const stages = await api.call<Array<{ id: number; status: string; actual_start: string | null; actual_end: string | null; machine_id: number | null }>>(
-    'GET',
-    '/stages?assigned_to=me&limit=500',
-  );
+  const stages = await api.get('/stages', { query: { assigned_to: 'me', limit: 500 } });
   const runs = new Map<number, Array<{ from: number; to: number }>>();
   for (const s of stages.ok ? stages.data : []) {
     if (s.actual_start === null || s.machine_id === null) continue;
@@ -234,7 +210,10 @@ export function registerOee(app: Hono<HttpEnv>, frame: Frame): void {
       (c) => safeBack(c.req.query('back')),
       async (c, api, form) => {
         const id = c.req.param('id') ?? '';
-        const res = await api.call('PATCH', `/downtimes/${/^\d{1,16}$/.test(id) ? id : '0'}`, { body: { reason_code: form.reason_code || null } });
+        const res = await api.patch('/downtimes/{downtime_id}', {
+          params: { downtime_id: /^\d{1,16}$/.test(id) ? id : '0' },
+          body: { reason_code: form.reason_code || null },
+        });
         return { ...res, okText: tOee.reasonSaved };
       },
     ),

@@ -136,7 +136,7 @@ export function createStationConsole(ctx: AppContext, fetchApi: ApiFetch, frame:
   const signOutAfterDone = async (c: C) => {
     const s = await sessionOf(c);
     if (!s || !stationOfSession(ctx, s.sessionId)) return;
-    await apiClient(fetchApi, c, s.token).call('POST', '/auth/logout');
+    await apiClient(fetchApi, c, s.token).post('/auth/logout');
     sessions.end(c);
     signedOutAfterDone.add(c);
   };

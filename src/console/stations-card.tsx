@@ -1,14 +1,9 @@
+import type { ApiItem } from '../client/types.ts';
 import { FormGuard } from './layout.tsx';
 import { t } from './strings.ts';
 
 /** A station as GET /stations gives it. */
-export interface StationRow {
-  id: number;
-  name: string;
-  created_by: number;
-  created_at: string;
-  revoked_at: string | null;
-}
+export type StationRow = ApiItem<'GET /stations'>;
 
 /**
  * The Users page's stations: whether this browser is one, a form that marks it, and every

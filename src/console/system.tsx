@@ -4,7 +4,7 @@ import type { Hono } from 'hono';
 import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
 import { type PlantTime, plantTime } from '../lib/plant-time.ts';
-import type { DeviceStatusView, SyncStatusView } from '../modules/ops/routes.ts';
+import type { ApiData, ApiItem } from '../client/types.ts';
 import { partialRead } from './api.ts';
 import type { Frame } from './frame.tsx';
 import { Layout } from './layout.tsx';
@@ -26,6 +26,11 @@ function fileSize(file: string): number {
   }
 }
 
+/** A device's entry of GET /drivers/status. */
+type DeviceEntry = ApiItem<'GET /drivers/status'>;
+/** GET /sync/status. */
+type SyncView = ApiData<'GET /sync/status'>;
+
 /** One time for a sentence: "13:05 CET", or "never". */
 type At = (iso: string | null | undefined) => string;
 
@@ -40,7 +45,7 @@ function Warning(props: { text: string; meaning: string }) {
 }
 
 /** A device's status (GET /drivers/status) in sentences. */
-function DeviceStatus(props: { d: DeviceStatusView; at: At }) {
+function DeviceStatus(props: { d: DeviceEntry; at: At }) {
   const { d, at } = props;
   const s = t.sys;
   return (
@@ -64,7 +69,7 @@ function DeviceStatus(props: { d: DeviceStatusView; at: At }) {
 const PUBLISHER_TITLES: Record<string, string> = { mqtt: t.mqtt, sparkplug: t.sparkplug };
 
 /** An outbound publisher (`kind: 'publisher'` on GET /drivers/status): its broker link and its queue. */
-function PublisherStatus(props: { s: DeviceStatusView; at: At }) {
+function PublisherStatus(props: { s: DeviceEntry; at: At }) {
   const { s, at } = props;
   return (
     <section class="card" data-mqtt>
@@ -90,7 +95,7 @@ function PublisherStatus(props: { s: DeviceStatusView; at: At }) {
 }
 
 /** Rows HQ or the edge refused, counted by table and reason, so a flood of one cause stands out. */
-function SetAside(props: { counts: SyncStatusView['rejected_counts']; at: At }) {
+function SetAside(props: { counts: SyncView['rejected_counts']; at: At }) {
   const s = t.setAside;
   return (
     <>
@@ -129,7 +134,7 @@ function SetAside(props: { counts: SyncStatusView['rejected_counts']; at: At }) 
 }
 
 /** GET /sync/status in sentences, with a warning (and what it means) for each thing that needs a look. */
-function SyncStatus(props: { s: SyncStatusView; at: At }) {
+function SyncStatus(props: { s: SyncView; at: At }) {
   const { s: st, at } = props;
   const s = t.sys;
   if (!st.enabled) return <p data-sync-enabled="false">{s.syncOff}</p>;
@@ -181,11 +186,11 @@ export function registerSystem(app: Hono<HttpEnv>, frame: Frame, ctx: AppContext
       const time: PlantTime = plantTime(ctx.config.plantTz);
       const at: At = (iso) => (iso ? time.at(iso, now) : t.never);
       // The page shows disk and database figures of its own: a card the API cannot fill says why.
-      const drivers = await partialRead(input.api.call<DeviceStatusView[]>('GET', '/drivers/status'));
+      const drivers = await partialRead(input.api.get('/drivers/status'));
       // The gateway's own publishers are listed with the devices; each gets a card of its own.
       const devices = drivers.ok ? drivers.data.filter((d) => d.kind === 'device') : [];
       const publishers = drivers.ok ? drivers.data.filter((d) => d.kind === 'publisher') : [];
-      const sync = await partialRead(input.api.call<SyncStatusView>('GET', '/sync/status'));
+      const sync = await partialRead(input.api.get('/sync/status'));
       const db = ctx.config.databasePath;
       const dbBytes = fileSize(db) + fileSize(`${db}-wal`);
       let disk: { free: number; total: number } | undefined;

@@ -1,26 +1,18 @@
 import type { Hono } from 'hono';
 import type { HttpEnv } from '../http/types.ts';
+import type { ApiItem } from '../client/types.ts';
 import type { Frame } from './frame.tsx';
 import { FormGuard, Layout } from './layout.tsx';
 import { formKey } from './session.ts';
 import type { StationConsole } from './station.tsx';
-import { StationsCard, type StationRow } from './stations-card.tsx';
+import { StationsCard } from './stations-card.tsx';
 import { t } from './strings.ts';
 
-interface UserRow {
-  id: number;
-  username: string;
-  role: string;
-  active: boolean;
-}
+type UserRow = ApiItem<'GET /auth/users'>;
+type BadgeRow = ApiItem<'GET /auth/badges'>;
 
-interface BadgeRow {
-  user_id: number;
-  badge: string;
-  pin_set: boolean;
-}
-
-const ROLES = ['worker', 'manager', 'planner', 'admin', 'machine'] as const;
+/** The roles a form offers, the usual one first (typed by the API's user, so only real roles). */
+const ROLES: readonly UserRow['role'][] = ['worker', 'manager', 'planner', 'admin', 'machine'];
 
 function RoleSelect(props: { id: string; value?: string }) {
   return (
@@ -114,9 +106,9 @@ export function registerUsers(app: Hono<HttpEnv>, frame: Frame, station: Station
   app.get(
     '/console/users',
     frame.page(['admin'], async (c, input) => {
-      const res = await input.api.call<UserRow[]>('GET', '/auth/users?limit=500');
-      const badges = await input.api.call<BadgeRow[]>('GET', '/auth/badges?limit=500');
-      const stations = await input.api.call<StationRow[]>('GET', '/stations?limit=500');
+      const res = await input.api.get('/auth/users', { query: { limit: 500 } });
+      const badges = await input.api.get('/auth/badges', { query: { limit: 500 } });
+      const stations = await input.api.get('/stations', { query: { limit: 500 } });
       const badgeOf = new Map((badges.ok ? badges.data : []).map((b) => [b.user_id, b]));
       const names = new Map((res.ok ? res.data : []).map((u) => [u.id, u.username]));
       return c.html(
@@ -147,12 +139,12 @@ export function registerUsers(app: Hono<HttpEnv>, frame: Frame, station: Station
       );
     }),
   );
-  const id = (raw: string | undefined) => encodeURIComponent(raw ?? '');
+  const id = (raw: string | undefined) => raw ?? '';
   app.post(
     '/console/users',
     frame.action('/console/users', async (_c, api, form) => ({
-      ...(await api.call('POST', '/auth/register', {
-        body: { username: form.username, password: form.password, role: form.role },
+      ...(await api.post('/auth/register', {
+        form: { username: form.username, password: form.password, role: form.role },
         idempotencyKey: form.idem,
       })),
       okText: t.actionOk.userCreated,
@@ -161,7 +153,7 @@ export function registerUsers(app: Hono<HttpEnv>, frame: Frame, station: Station
   app.post(
     '/console/users/:id/role',
     frame.action('/console/users', async (c, api, form) => ({
-      ...(await api.call('PATCH', `/auth/users/${id(c.req.param('id'))}/role`, { body: { role: form.role } })),
+      ...(await api.patch('/auth/users/{user_id}/role', { params: { user_id: id(c.req.param('id')) }, form: { role: form.role } })),
       okText: t.actionOk.userUpdated,
     })),
   );
@@ -169,7 +161,7 @@ export function registerUsers(app: Hono<HttpEnv>, frame: Frame, station: Station
     '/console/users/:id/deactivate',
     frame.page(['admin'], async (c, input) => {
       const raw = c.req.param('id') ?? '';
-      const res = /^\d{1,16}$/.test(raw) ? await input.api.call<UserRow[]>('GET', '/auth/users?limit=500') : undefined;
+      const res = /^\d{1,16}$/.test(raw) ? await input.api.get('/auth/users', { query: { limit: 500 } }) : undefined;
       const u = res?.ok ? res.data.find((x) => x.id === Number(raw)) : undefined;
       if (!u) return frame.errorPage(c, 404, t.notFound, input);
       return c.html(
@@ -196,14 +188,14 @@ export function registerUsers(app: Hono<HttpEnv>, frame: Frame, station: Station
     frame.action('/console/users', async (c, api, form) => {
       const remove = form.remove === '1' || (form.badge ?? '').trim() === '';
       const body = remove ? { badge: null } : { badge: (form.badge ?? '').trim(), ...(form.pin ? { pin: form.pin } : {}) };
-      const res = await api.call('PUT', `/auth/users/${id(c.req.param('id'))}/badge`, { body });
+      const res = await api.put('/auth/users/{user_id}/badge', { params: { user_id: id(c.req.param('id')) }, body });
       return { ...res, okText: remove ? t.station.badgeRemoved : t.station.badgeSaved };
     }),
   );
   app.post(
     '/console/stations',
     frame.action('/console/users', async (c, api, form) => {
-      const res = await api.call<{ station: StationRow; token: string }>('POST', '/stations', { body: { name: form.name } });
+      const res = await api.post('/stations', { form: { name: form.name } });
       if (res.ok) await station.markThisBrowser(c, { id: res.data.station.id, token: res.data.token });
       return { ...res, okText: res.ok ? t.station.marked(res.data.station.name) : '' };
     }),
@@ -212,7 +204,7 @@ export function registerUsers(app: Hono<HttpEnv>, frame: Frame, station: Station
     '/console/stations/:id/revoke',
     frame.action('/console/users', async (c, api) => {
       const here = station.station(c);
-      const res = await api.call<StationRow>('POST', `/stations/${id(c.req.param('id'))}/revoke`);
+      const res = await api.post('/stations/{station_id}/revoke', { params: { station_id: id(c.req.param('id')) } });
       if (res.ok && here?.id === res.data.id) station.unmarkThisBrowser(c);
       return { ...res, okText: t.station.revokedOk };
     }),
@@ -222,8 +214,9 @@ export function registerUsers(app: Hono<HttpEnv>, frame: Frame, station: Station
     frame.action('/console/users', async (c, api, form) => ({
       // Only the form's two values mean anything; whatever else is sent goes to the API as is,
       // which refuses it (422) and changes nothing.
-      ...(await api.call('PATCH', `/auth/users/${id(c.req.param('id'))}`, {
-        body: { active: form.active === 'true' ? true : form.active === 'false' ? false : form.active },
+      ...(await api.patch('/auth/users/{user_id}', {
+        params: { user_id: id(c.req.param('id')) },
+        form: { active: form.active === 'true' ? true : form.active === 'false' ? false : form.active },
       })),
       okText: t.actionOk.userUpdated,
     })),
@@ -231,7 +224,11 @@ export function registerUsers(app: Hono<HttpEnv>, frame: Frame, station: Station
   app.post(
     '/console/users/:id/password',
     frame.action('/console/users', async (c, api, form) => ({
-      ...(await api.call('POST', `/auth/users/${id(c.req.param('id'))}/password`, { body: { new_password: form.new_password }, idempotencyKey: form.idem })),
+      ...(await api.post('/auth/users/{user_id}/password', {
+        params: { user_id: id(c.req.param('id')) },
+        form: { new_password: form.new_password },
+        idempotencyKey: form.idem,
+      })),
       okText: t.actionOk.userUpdated,
     })),
   );

@@ -1,16 +1,15 @@
 import { ISSUE_TYPES } from '../../db/schema.ts';
+import type { ApiData, ApiItem } from '../../client/types.ts';
 import type { PlantTime } from '../../lib/plant-time.ts';
-import type { StageView } from '../../modules/stages/schemas.ts';
-import type { WorkOrderView } from '../../modules/workorders/schemas.ts';
 import { FormGuard, StatusBadge } from '../layout.tsx';
 import { formKey } from '../session.ts';
 import { t } from '../strings.ts';
 
 /** A stage as GET /stages returns it (the route's schema). */
-export type Stage = StageView;
+export type Stage = ApiItem<'GET /stages'>;
 
 /** A work order as GET /workorders returns it (the route's schema). */
-export type WorkOrder = WorkOrderView;
+export type WorkOrder = ApiData<'GET /workorders/{wo_id}'>;
 
 function ActionForm(props: { stage: Stage; action: string; csrf: string; label: string; kind?: string; children?: unknown }) {
   return (

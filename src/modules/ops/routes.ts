@@ -7,7 +7,8 @@ import { defineRoute, raw, type Router } from '../../http/route.ts';
 import { MIGRATION_COUNT } from '../../db/migrations-count.ts';
 import { readSyncStatus } from '../../../sync/status.ts';
 
-const deviceStatus = z
+/** A device's entry of GET /drivers/status. */
+export const deviceStatus = z
   .object({
     device: z.string(),
     protocol: z.string(),
@@ -34,9 +35,12 @@ const deviceStatus = z
   })
   .openapi('DeviceStatus');
 
-const health = z.object({ status: z.literal('ok'), uptime_s: z.number().int() }).openapi('Health');
-const ready = z.object({ status: z.literal('ready'), database: z.literal('ok'), migrations: z.number().int() }).openapi('Ready');
-const syncStatus = z
+/** GET /health. */
+export const health = z.object({ status: z.literal('ok'), uptime_s: z.number().int() }).openapi('Health');
+/** GET /ready. */
+export const ready = z.object({ status: z.literal('ready'), database: z.literal('ok'), migrations: z.number().int() }).openapi('Ready');
+/** GET /sync/status. */
+export const syncStatus = z
   .object({
     enabled: z.boolean(),
     /** Whether the last cycle reached HQ; null before the first one. */
