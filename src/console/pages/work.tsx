@@ -1,5 +1,5 @@
-import { ISSUE_TYPES } from '../../db/schema.ts';
-import type { PlantTime } from '../../lib/plant-time.ts';
+import { ISSUE_TYPES } from '../../core/vocabulary.ts';
+import type { PlantTime } from '../../core/plant-time.ts';
 import type { StageView } from '../../modules/stages/schemas.ts';
 import type { WorkOrderView } from '../../modules/workorders/schemas.ts';
 import { FormGuard, StatusBadge } from '../layout.tsx';
