@@ -3,7 +3,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { ConfiguredDevice, Protocol } from './engine/protocol.ts';
 import type { DriverHost } from './engine/types.ts';
-import { type MachineSource, PROTOCOLS } from './protocols.ts';
+import type { MachineSource } from '../src/core/vocabulary.ts';
+import { PROTOCOLS } from './protocols.ts';
 
 const machineDecl = z
   .object({ name: z.string().min(1).max(64), machine_type: z.string().min(1).max(64), location: z.string().min(1).max(128).optional() })

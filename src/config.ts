@@ -3,8 +3,8 @@ import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseProxyList } from './http/client-address.ts';
-import { oeeSettingsSchema } from './modules/oee/config.ts';
+import { oeeSettingsSchema } from './core/oee-settings.ts';
+import { parseProxyList } from './core/proxy-list.ts';
 
 /** Thrown when configuration is invalid; the message is one line naming the key. */
 export class ConfigError extends Error {

@@ -1,5 +1,6 @@
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
+import type { Role } from './core/vocabulary.ts';
 import type { Store } from './db/store.ts';
 import type { EventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
@@ -35,7 +36,7 @@ export interface AppContext {
 /** Who is acting, as services see it. */
 export interface Actor {
   userId: number;
-  role: import('./db/schema.ts').Role;
+  role: Role;
   requestId?: string;
   clientIp?: string;
 }

@@ -1,6 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.ts';
-import { isoNow } from './lib/iso.ts';
+import { isoNow } from './core/iso.ts';
 
 export type { Logger } from 'pino';
 

@@ -1,5 +1,5 @@
 import type { AppContext } from './context.ts';
-import type { Role } from './db/schema.ts';
+import type { Role } from './core/vocabulary.ts';
 import { generatePassword } from './modules/auth/password.ts';
 import { createUser, findUserByName } from './modules/auth/service.ts';
 import { ensureMachine, listMachines } from './modules/machines/service.ts';

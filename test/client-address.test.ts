@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { parseProxyList, proxyTrust, resolveClientAddress } from '../src/http/client-address.ts';
+import { parseProxyList } from '../src/core/proxy-list.ts';
+import { proxyTrust, resolveClientAddress } from '../src/http/client-address.ts';
 
 const trust = (trustedProxies: string[] = [], trustProxy = true) => proxyTrust({ trustProxy, trustedProxies });
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/child.ts';
 import { until } from './helpers/server.ts';
 import { DeviceConfigError, parseDevices } from '../drivers/config.ts';
-import { planReads } from '../drivers/engine/plan.ts';
+import { planReads } from '../drivers/modbus/plan.ts';
 import { createBackoff } from '../drivers/engine/backoff.ts';
 
 const base = (tags: unknown[], extra: Record<string, unknown> = {}) => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isoNow, isoUtc } from '../src/lib/iso.ts';
+import { isoNow, isoUtc } from '../src/core/iso.ts';
 
 describe('isoUtc', () => {
   it('writes exactly what Date#toISOString writes, across days, leap years and the ends of the range', () => {

@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROLES, type Role } from '../src/db/schema.ts';
+import { ROLES, type Role } from '../src/core/vocabulary.ts';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../src/modules/auth/tokens.ts';
 import { body, makeGateway, T0, TEST_SECRET, type TestGateway } from './helpers/app.ts';
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseTimestamp, parseTimestampDetailed } from '../src/lib/time.ts';
+import { parseTimestamp, parseTimestampDetailed } from '../src/core/time.ts';
 import { body, makeGateway, rowCount, type TestGateway } from './helpers/app.ts';
 
 const BERLIN = 'Europe/Berlin';

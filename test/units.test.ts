@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import Sqlite from 'better-sqlite3';
 import { isMigrated } from '../src/db/connection.ts';
 import { SITE_SHIFT, siteOfId } from '../src/db/ids.ts';
-import { parseTimestamp } from '../src/lib/time.ts';
+import { parseTimestamp } from '../src/core/time.ts';
 import { createPasswordHasher, OWASP_SCRYPT } from '../src/modules/auth/password.ts';
 import { createAttemptThrottle } from '../src/modules/auth/throttle.ts';
 import { createTokenService } from '../src/modules/auth/tokens.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MACHINE_STATUSES } from './types.ts';
+import { MACHINE_STATUSES } from '../../src/core/vocabulary.ts';
 
 // The keys every protocol's device and tag share. A protocol's schema spreads these and adds its
 // own (address, node id, topic, ...); the generic checks in drivers/config.ts rely on them.

@@ -1,4 +1,5 @@
-import type { DeviceStatus, DriverLogger, Quality, Sample, SampleSink, SinkRefusal } from './types.ts';
+import type { DeviceStatus, DriverLogger, Sample, SampleSink, SinkRefusal } from './types.ts';
+import type { Quality } from '../../src/core/vocabulary.ts';
 
 interface DeviceStateOptions {
   device: string;

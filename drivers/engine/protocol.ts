@@ -1,9 +1,10 @@
 import type { z } from 'zod';
+import type { MachineSource } from '../../src/core/vocabulary.ts';
 import type { DeviceBase } from './device-schema.ts';
 import type { Driver, DriverDeps, DriverHost } from './types.ts';
 
 /** One validated device of some protocol, ready to start. */
-export interface ConfiguredDevice<S extends string = string> {
+export interface ConfiguredDevice<S extends MachineSource = MachineSource> {
   config: DeviceBase;
   /** The machine `source` of machines this device feeds. */
   source: S;
@@ -16,10 +17,10 @@ export interface DeviceIssue {
   message: string;
 }
 
-type ParseOutcome<S extends string = string> = { ok: true; device: ConfiguredDevice<S> } | { ok: false; issue: DeviceIssue | undefined };
+type ParseOutcome<S extends MachineSource = MachineSource> = { ok: true; device: ConfiguredDevice<S> } | { ok: false; issue: DeviceIssue | undefined };
 
 /** A protocol as the protocol list (drivers/protocols.ts) holds it: its `protocol:` name, machine source and config parser. */
-export interface Protocol<P extends string = string, S extends string = string> {
+export interface Protocol<P extends string = string, S extends MachineSource = MachineSource> {
   readonly protocol: P;
   readonly source: S;
   parse(raw: unknown, host?: DriverHost): ParseOutcome<S>;
@@ -31,7 +32,7 @@ export interface Protocol<P extends string = string, S extends string = string> 
  * its driver (import heavy libraries inside it, so only configs that use the protocol load them).
  * The device handed to `create` is the schema's output.
  */
-export function defineProtocol<P extends string, S extends string, C extends DeviceBase>(spec: {
+export function defineProtocol<P extends string, S extends MachineSource, C extends DeviceBase>(spec: {
   protocol: P;
   source: S;
   schema: z.ZodType<C>;

@@ -1,4 +1,5 @@
-import type { Quality, Sample } from './types.ts';
+import type { Sample } from './types.ts';
+import type { Quality } from '../../src/core/vocabulary.ts';
 
 interface Last {
   value: number | string | null;

@@ -1,10 +1,4 @@
-/** Quality of a value; the readings table, the API and every driver use this one list. */
-export const QUALITIES = ['good', 'uncertain', 'bad'] as const;
-export type Quality = (typeof QUALITIES)[number];
-
-/** What a machine is doing; status maps in device files and `machines.status` use this one list. */
-export const MACHINE_STATUSES = ['running', 'idle', 'down', 'maintenance', 'offline'] as const;
-export type MachineStatus = (typeof MACHINE_STATUSES)[number];
+import type { Quality } from '../../src/core/vocabulary.ts';
 
 /** Where a pushed value goes when its message names it (MQTT: a topic level or payload field). */
 export interface SampleTarget {

@@ -1,7 +1,7 @@
 import { createBackoff } from '../engine/backoff.ts';
 import { decodeRegisters, registerCount } from '../engine/codec.ts';
 import { createDeviceState } from '../engine/device-state.ts';
-import { planReads, type ReadBlock } from '../engine/plan.ts';
+import { planReads, type ReadBlock } from './plan.ts';
 import type { Driver, DriverDeps, Sample } from '../engine/types.ts';
 import type { ModbusDevice, ModbusTag } from './config.ts';
 import { createModbusTransport, describeModbusError, modbusExceptionCode } from './transport.ts';

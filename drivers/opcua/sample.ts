@@ -1,5 +1,6 @@
 import type { DataValue } from 'node-opcua';
-import type { Quality, Sample } from '../engine/types.ts';
+import type { Sample } from '../engine/types.ts';
+import type { Quality } from '../../src/core/vocabulary.ts';
 import type { OpcuaTag } from './config.ts';
 
 /** StatusCode → quality, with the code's name as reason when not good. */

@@ -1,5 +1,6 @@
 import { createDeviceState } from '../engine/device-state.ts';
-import type { Driver, DriverDeps, Quality, Sample } from '../engine/types.ts';
+import type { Driver, DriverDeps, Sample } from '../engine/types.ts';
+import type { Quality } from '../../src/core/vocabulary.ts';
 import { type BrokerLink, handleMessages, openBrokerLink } from '../mqtt/connection.ts';
 import { ingestBroker } from '../mqtt/driver.ts';
 import { decodePayload, NAMESPACE, rebirthCommand, type UMetric, type UPayload } from './codec.ts';

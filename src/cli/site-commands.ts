@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { hashPassword } from '../../sync/cli.ts';
 import { buildContext } from '../bootstrap.ts';
-import { ROLES } from '../db/schema.ts';
+import { ROLES } from '../core/vocabulary.ts';
 import { openStore } from '../db/store.ts';
 import { silentLogger } from '../logger.ts';
 import { generatePassword } from '../modules/auth/password.ts';

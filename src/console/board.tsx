@@ -1,8 +1,8 @@
 import type { Hono } from 'hono';
 import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
-import { type PlantTime, plantTime } from '../lib/plant-time.ts';
-import { parseTimestamp } from '../lib/time.ts';
+import { type PlantTime, plantTime } from '../core/plant-time.ts';
+import { parseTimestamp } from '../core/time.ts';
 import type { ApiData, ApiItem, ApiQuery } from '../client/types.ts';
 import type { Frame } from './frame.tsx';
 import { FormGuard, Layout, StatusBadge } from './layout.tsx';

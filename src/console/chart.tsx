@@ -1,5 +1,5 @@
 import type { ApiItem } from '../client/types.ts';
-import type { PlantTime } from '../lib/plant-time.ts';
+import type { PlantTime } from '../core/plant-time.ts';
 import { t } from './strings.ts';
 
 /** A reading as GET /machines/{id}/readings returns it (the fields the chart needs). */

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
-import type { Role } from '../db/schema.ts';
+import type { Role } from '../core/vocabulary.ts';
 import type { HttpEnv } from '../http/types.ts';
 import { type ApiClient, type ApiFetch, type ApiResult, ApiUnavailable, apiClient } from './api.ts';
 import { type ConsoleUser, Layout } from './layout.tsx';

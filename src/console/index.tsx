@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { AppContext } from '../context.ts';
-import { plantTime } from '../lib/plant-time.ts';
+import { plantTime } from '../core/plant-time.ts';
 import type { HttpEnv } from '../http/types.ts';
 import { type ApiClient, type ApiFetch, apiClient } from './api.ts';
 import { CSS, JS } from './assets.ts';

@@ -1,6 +1,6 @@
 import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
-import type { Role } from '../db/schema.ts';
+import type { Role } from '../core/vocabulary.ts';
 import type { ApiData } from '../client/types.ts';
 import type { Flash } from './session.ts';
 import { t } from './strings.ts';

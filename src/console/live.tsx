@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
-import { plantTime } from '../lib/plant-time.ts';
+import { plantTime } from '../core/plant-time.ts';
 import { type ApiFetch, apiClient } from './api.ts';
 import { createReadingsFeed, type FeedRow } from './readings-feed.tsx';
 import type { Sessions } from './session.ts';

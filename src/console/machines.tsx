@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
-import { type PlantTime, plantTime } from '../lib/plant-time.ts';
+import { type PlantTime, plantTime } from '../core/plant-time.ts';
 import { humanReadingType, type ReadingTypeCatalog, type ReadingTypeInfo } from '../modules/machines/reading-types.ts';
 import type { ApiItem, ApiQuery } from '../client/types.ts';
 import type { ApiClient } from './api.ts';

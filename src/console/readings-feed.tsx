@@ -1,5 +1,5 @@
 import type { EventBus, ReadingsStored } from '../events/bus.ts';
-import type { PlantTime } from '../lib/plant-time.ts';
+import type { PlantTime } from '../core/plant-time.ts';
 import type { ReadingTypeCatalog } from '../modules/machines/reading-types.ts';
 import { ValueRow } from './machines.tsx';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Hono } from 'hono';
 import type { AppContext } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
-import { type PlantTime, plantTime } from '../lib/plant-time.ts';
+import { type PlantTime, plantTime } from '../core/plant-time.ts';
 import type { ApiData, ApiItem } from '../client/types.ts';
 import { partialRead } from './api.ts';
 import type { Frame } from './frame.tsx';

@@ -1,26 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { type AnySQLiteColumn, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import { MACHINE_STATUSES, QUALITIES } from '../../drivers/engine/types.ts';
-import { MACHINE_SOURCES } from '../../drivers/protocols.ts';
+import { ISSUE_STATUSES, ISSUE_TYPES, MACHINE_SOURCES, MACHINE_STATUSES, QUALITIES, ROLES, STAGE_STATUSES, WORK_ORDER_STATUSES } from '../core/vocabulary.ts';
 
 // Times are stored as integer milliseconds since the Unix epoch (UTC); the HTTP layer
 // renders them as ISO 8601. Ids come from src/db/ids.ts (site range), never AUTOINCREMENT.
-
-export const ROLES = ['admin', 'planner', 'manager', 'worker', 'machine'] as const;
-export type Role = (typeof ROLES)[number];
-
-export const STAGE_STATUSES = ['planned', 'in_progress', 'paused', 'done'] as const;
-export type StageStatus = (typeof STAGE_STATUSES)[number];
-
-export const WORK_ORDER_STATUSES = ['planned', 'in_progress', 'done'] as const;
-export type WorkOrderStatus = (typeof WORK_ORDER_STATUSES)[number];
-
-export const ISSUE_TYPES = ['machine_breakdown', 'material_shortage', 'quality', 'tooling', 'safety', 'other'] as const;
-export const ISSUE_STATUSES = ['open', 'ack', 'resolved'] as const;
-export type IssueStatus = (typeof ISSUE_STATUSES)[number];
-
-// Machine statuses and qualities are the drivers' vocabulary; sources come from the protocol list (drivers/protocols.ts).
-export { MACHINE_SOURCES, MACHINE_STATUSES, QUALITIES };
+// The enum columns take their values from the core vocabulary (src/core/vocabulary.ts).
 
 /** Id of the row in the old FastAPI database it was imported from (`gateway import-legacy`); null otherwise. */
 const legacyIdColumn = () => integer('legacy_id');

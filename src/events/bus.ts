@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Quality } from '../../drivers/engine/types.ts';
+import type { Quality } from '../core/vocabulary.ts';
 
 /** A shop-floor event as stored in the events table (published after commit). */
 export interface ShopEvent {

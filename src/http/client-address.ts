@@ -1,4 +1,5 @@
-import { BlockList, isIP } from 'node:net';
+import { type BlockList, isIP } from 'node:net';
+import { parseProxyList } from '../core/proxy-list.ts';
 
 /** Which peers may speak for the client in X-Forwarded-For (TRUST_PROXY, TRUSTED_PROXIES). */
 export interface ProxyTrust {
@@ -12,25 +13,6 @@ export interface ProxyTrust {
 export function normalizeAddress(address: string): string {
   const trimmed = address.trim();
   return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(trimmed) ? trimmed.slice(7) : trimmed;
-}
-
-/** Parses "10.0.0.5, 192.168.0.0/16, fd00::/8"; undefined for an entry that is neither address nor range. */
-export function parseProxyList(entries: string[]): BlockList | undefined {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address = '', prefix, extra] = entry.trim().split('/');
-    const family = isIP(address);
-    if (family === 0 || extra !== undefined) return undefined;
-    const type = family === 6 ? 'ipv6' : 'ipv4';
-    if (prefix === undefined) {
-      list.addAddress(address, type);
-      continue;
-    }
-    const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : Number.NaN;
-    if (!(bits >= 0 && bits <= (family === 6 ? 128 : 32))) return undefined;
-    list.addSubnet(address, bits, type);
-  }
-  return list;
 }
 
 /** Builds the trust settings from the config keys (validated at start-up by config.ts). */

@@ -1,15 +1,8 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isoNow, isoUtc } from '../lib/iso.ts';
+import { isoNow } from '../core/iso.ts';
 import { JsonText } from './json-rows.ts';
 import type { HttpEnv } from './types.ts';
-
-/** All timestamps leave the gateway as UTC ISO 8601 with milliseconds. */
-export function iso(ms: number): string;
-export function iso(ms: number | null | undefined): string | null;
-export function iso(ms: number | null | undefined): string | null {
-  return ms === null || ms === undefined ? null : isoUtc(ms);
-}
 
 /** One header only: Hono then hands node-server a plain record instead of building a Headers object. */
 const JSON_TYPE = { 'Content-Type': 'application/json' };

@@ -7,7 +7,7 @@ import { ok, okList } from './envelope.ts';
 import type { JsonPage, JsonText } from './json-rows.ts';
 import { validationHook, zodFailure } from './validation.ts';
 import type { Context, MiddlewareHandler } from 'hono';
-import type { Role } from '../db/schema.ts';
+import type { Role } from '../core/vocabulary.ts';
 import type { HttpEnv } from './types.ts';
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { parseTimestampDetailed } from '../lib/time.ts';
+import { parseTimestampDetailed } from '../core/time.ts';
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 

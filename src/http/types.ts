@@ -1,4 +1,4 @@
-import type { Role } from '../db/schema.ts';
+import type { Role } from '../core/vocabulary.ts';
 
 /** The authenticated user of a request, read fresh from the database on every request. */
 export interface AuthUser {

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { type BrokerLink, openBrokerLink } from '../../drivers/mqtt/connection.ts';
-import type { Quality } from '../../drivers/engine/types.ts';
+import type { Quality } from '../core/vocabulary.ts';
 import type { FileSettings, MqttConfig, SparkplugConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { createAckBatch } from '../mqtt-publisher/acks.ts';

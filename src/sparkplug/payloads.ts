@@ -1,6 +1,6 @@
 import { decodePayload, encodePayload, NAMESPACE, REBIRTH_METRIC, type UMetric, type UPayload, type UPropertyValue } from '../../drivers/sparkplug/codec.ts';
 import { topicLevel } from '../mqtt-publisher/topics.ts';
-import type { Quality } from '../../drivers/engine/types.ts';
+import type { Quality } from '../core/vocabulary.ts';
 
 export { decodePayload, encodePayload, NAMESPACE };
 export type { UMetric, UPayload };

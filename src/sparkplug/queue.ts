@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { Quality } from '../../drivers/engine/types.ts';
+import type { Quality } from '../core/vocabulary.ts';
 import type { LatestReading } from '../events/bus.ts';
 
 /** One queued reading, joined with its row and machine; `reading` null when retention pruned the row first. */

@@ -5,7 +5,7 @@ import { buildContext } from '../../src/bootstrap.ts';
 import { manualClock } from '../../src/clock.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { AppContext } from '../../src/context.ts';
-import type { Role } from '../../src/db/schema.ts';
+import type { Role } from '../../src/core/vocabulary.ts';
 import { newApp } from '../../src/app.ts';
 import { checkContract } from './contract.ts';
 import { startGateway } from '../../src/main.ts';

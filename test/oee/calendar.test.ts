@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { plannedSpans, shiftAt, shiftById, shiftsBetween } from '../../src/modules/oee/calendar.ts';
-import { oeeSettingsSchema } from '../../src/modules/oee/config.ts';
+import { oeeSettingsSchema } from '../../src/core/oee-settings.ts';
 
 const H = 3_600_000;
 const MIN = 60_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { plannedSpans } from '../../src/modules/oee/calendar.ts';
-import { oeeSettingsSchema } from '../../src/modules/oee/config.ts';
+import { oeeSettingsSchema } from '../../src/core/oee-settings.ts';
 import { downtimeStops, stopsOf } from '../../src/modules/oee/downtime-records.ts';
 import { computeOee, counterDelta } from '../../src/modules/oee/figures.ts';
 import { deriveStates } from '../../src/modules/oee/states.ts';

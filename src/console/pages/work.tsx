@@ -1,6 +1,6 @@
-import { ISSUE_TYPES } from '../../db/schema.ts';
+import { ISSUE_TYPES } from '../../core/vocabulary.ts';
 import type { ApiData, ApiItem } from '../../client/types.ts';
-import type { PlantTime } from '../../lib/plant-time.ts';
+import type { PlantTime } from '../../core/plant-time.ts';
 import { FormGuard, StatusBadge } from '../layout.tsx';
 import { formKey } from '../session.ts';
 import { t } from '../strings.ts';

@@ -3,7 +3,7 @@ import type { Actor, AppContext } from '../../context.ts';
 import { keysetPage, type Page, type PageQuery } from '../../db/keyset.ts';
 import { sessions, userBadges, users } from '../../db/schema.ts';
 import { AppError, conflict, notFound, validation } from '../../errors.ts';
-import { iso } from '../../http/envelope.ts';
+import { iso } from '../../core/iso.ts';
 import { recordAudit } from '../audit/service.ts';
 import type { LoginResult } from './schemas.ts';
 import { getUserRow, openSession } from './service.ts';

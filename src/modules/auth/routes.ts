@@ -1,6 +1,6 @@
 import type { AppContext } from '../../context.ts';
 import { AppError } from '../../errors.ts';
-import { iso } from '../../http/envelope.ts';
+import { iso } from '../../core/iso.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import { actorOf, optionalActorOf, requestMeta } from '../../http/actor.ts';
 import { command } from '../../http/command.ts';

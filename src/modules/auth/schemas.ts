@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { ROLES } from '../../db/schema.ts';
+import { ROLES } from '../../core/vocabulary.ts';
 import { idParams, pageQuery, password, str, username } from '../../http/schemas.ts';
 
 export const role = z.enum(ROLES);

@@ -1,8 +1,9 @@
 import { and, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { type Role, sessions, stations, users } from '../../db/schema.ts';
+import { sessions, stations, users } from '../../db/schema.ts';
+import type { Role } from '../../core/vocabulary.ts';
 import { AppError, conflict } from '../../errors.ts';
-import { iso } from '../../http/envelope.ts';
+import { iso } from '../../core/iso.ts';
 import type { AuthUser } from '../../http/types.ts';
 import { recordAudit } from '../audit/service.ts';
 import type { LoginResult, UserView } from './schemas.ts';

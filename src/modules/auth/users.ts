@@ -1,7 +1,8 @@
 import { and, asc, count, eq, ne } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
 import { keysetPage, type Page, type PageQuery } from '../../db/keyset.ts';
-import { type Role, users } from '../../db/schema.ts';
+import { users } from '../../db/schema.ts';
+import type { Role } from '../../core/vocabulary.ts';
 import { conflict, notFound } from '../../errors.ts';
 import { recordAudit } from '../audit/service.ts';
 import { dropBadgeHeldByOthers, dropBadgeOfNonWorker } from './badges.ts';

@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
-import { type StageStatus, workOrderStages, workOrders } from '../../db/schema.ts';
+import { workOrderStages, workOrders } from '../../db/schema.ts';
+import type { StageStatus } from '../../core/vocabulary.ts';
 import { deriveStatus } from '../stages/service.ts';
 import { byLegacyId, type ImportCtx } from './import-users.ts';
 import type { LegacyDb, LegacyRow } from './legacy-db.ts';

@@ -1,5 +1,5 @@
-import { ISSUE_STATUSES, ISSUE_TYPES, type IssueStatus, ROLES, type Role, STAGE_STATUSES, type StageStatus } from '../../db/schema.ts';
-import { parseTimestampDetailed } from '../../lib/time.ts';
+import { ISSUE_STATUSES, ISSUE_TYPES, type IssueStatus, ROLES, type Role, STAGE_STATUSES, type StageStatus } from '../../core/vocabulary.ts';
+import { parseTimestampDetailed } from '../../core/time.ts';
 import type { Cell } from './legacy-db.ts';
 
 // Values of the old backend are mapped only where the meaning is certain. Anything else is

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { ISSUE_STATUSES, ISSUE_TYPES } from '../../db/schema.ts';
+import { ISSUE_STATUSES, ISSUE_TYPES } from '../../core/vocabulary.ts';
 import { idParams, idString, pageQuery, text } from '../../http/schemas.ts';
 
 export const issue = z

@@ -1,11 +1,12 @@
 import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
 import { keysetPage, type Page } from '../../db/keyset.ts';
-import { events, type IssueStatus, issues, workOrderStages } from '../../db/schema.ts';
+import { events, issues, workOrderStages } from '../../db/schema.ts';
+import type { IssueStatus } from '../../core/vocabulary.ts';
 import { forbidden, invalidTransition, notFound } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
 import type { IssueRow } from '../../db/statements.ts';
-import { iso } from '../../http/envelope.ts';
+import { iso } from '../../core/iso.ts';
 import type { IssueView } from './schemas.ts';
 import { checkStageAccess } from '../stages/queries.ts';
 

@@ -1,7 +1,8 @@
 import type { DevicesConfig } from '../../../drivers/config.ts';
 import type { DeviceBase } from '../../../drivers/engine/device-schema.ts';
 import { createExceptionFilter } from '../../../drivers/engine/rbe.ts';
-import type { MachineStatus, Sample, SampleSink, SinkRefusal } from '../../../drivers/engine/types.ts';
+import type { Sample, SampleSink, SinkRefusal } from '../../../drivers/engine/types.ts';
+import type { MachineStatus } from '../../core/vocabulary.ts';
 import type { AppContext } from '../../context.ts';
 import { AppError } from '../../errors.ts';
 import type { ReadingInput } from '../readings/writer.ts';

@@ -1,5 +1,5 @@
 import type { AppContext } from '../../context.ts';
-import { iso } from '../../http/envelope.ts';
+import { iso } from '../../core/iso.ts';
 import { defineRoute, type Router } from '../../http/route.ts';
 import { actorOf } from '../../http/actor.ts';
 import { command } from '../../http/command.ts';

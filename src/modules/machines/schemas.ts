@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { MACHINE_SOURCES, MACHINE_STATUSES, QUALITIES } from '../../db/schema.ts';
+import { MACHINE_SOURCES, MACHINE_STATUSES, QUALITIES } from '../../core/vocabulary.ts';
 import { idParams, pageQuery, text, timestamp } from '../../http/schemas.ts';
 
 const latest = z.object({

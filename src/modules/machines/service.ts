@@ -3,9 +3,9 @@ import type { Actor, AppContext } from '../../context.ts';
 import { keysetPage, type Page, type PageQuery } from '../../db/keyset.ts';
 import { machineLatest, machineReadings, machines } from '../../db/schema.ts';
 import { conflict, notFound, validation } from '../../errors.ts';
-import { MAX_FUTURE_MS } from '../../lib/time.ts';
+import { MAX_FUTURE_MS } from '../../core/time.ts';
 import type { Tx } from '../../db/command.ts';
-import { iso } from '../../http/envelope.ts';
+import { iso } from '../../core/iso.ts';
 import type { MachineView } from './schemas.ts';
 import type { ReadingInput } from '../readings/writer.ts';
 

@@ -1,5 +1,5 @@
-import { localToInstant, zoneOffsetMs } from '../../lib/time.ts';
-import { type ShiftConfig, WEEKDAYS } from './config.ts';
+import { localToInstant, zoneOffsetMs } from '../../core/time.ts';
+import { type ShiftConfig, WEEKDAYS } from '../../core/oee-settings.ts';
 
 const DAY_MS = 86_400_000;
 

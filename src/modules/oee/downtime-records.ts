@@ -1,6 +1,6 @@
 import type { AppContext } from '../../context.ts';
 import type { Tx } from '../../db/command.ts';
-import type { Role } from '../../db/schema.ts';
+import type { Role } from '../../core/vocabulary.ts';
 import { reportIssue } from '../issues/service.ts';
 import { overlapMs, plannedSpans, type Span } from './calendar.ts';
 import { machineStates, type StateInterval } from './states.ts';

@@ -4,7 +4,7 @@ import type { Tx } from '../../db/command.ts';
 import { keysetPage, type Page, type PageQuery } from '../../db/keyset.ts';
 import { downtimes } from '../../db/schema.ts';
 import { forbidden, notFound, validation } from '../../errors.ts';
-import { iso } from '../../http/envelope.ts';
+import { iso } from '../../core/iso.ts';
 import type { DowntimeView } from './schemas.ts';
 
 type DowntimeRow = typeof downtimes.$inferSelect;

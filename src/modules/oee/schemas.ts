@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { MACHINE_STATUSES } from '../../db/schema.ts';
+import { MACHINE_STATUSES } from '../../core/vocabulary.ts';
 import { idNumber, idParams, idString, pageQuery, text, timestamp } from '../../http/schemas.ts';
 import { MACHINE_STATES } from './states.ts';
 

@@ -1,6 +1,6 @@
 import type { AppContext } from '../../context.ts';
 import { notFound, validation } from '../../errors.ts';
-import { iso } from '../../http/envelope.ts';
+import { iso } from '../../core/iso.ts';
 import { plannedSpans, plantDate, plantInstant, type ShiftInstance, type Span, shiftAt, shiftById, shiftsBetween } from './calendar.ts';
 import { type CountItem, computeOee, counterDelta, type DowntimeSlice } from './figures.ts';
 import type { MachineOeeView, OeeFiguresView } from './schemas.ts';

@@ -1,4 +1,4 @@
-import type { MachineStatus } from '../../../drivers/engine/types.ts';
+import type { MachineStatus } from '../../core/vocabulary.ts';
 import type { AppContext } from '../../context.ts';
 import type { Span } from './calendar.ts';
 import { runSpans } from './runs.ts';

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { AppContext } from '../../context.ts';
 import { isMigrated } from '../../db/connection.ts';
 import { AppError } from '../../errors.ts';
-import { iso } from '../../http/envelope.ts';
+import { iso } from '../../core/iso.ts';
 import { defineRoute, raw, type Router } from '../../http/route.ts';
 import { MIGRATION_COUNT } from '../../db/migrations-count.ts';
 import { readSyncStatus } from '../../../sync/status.ts';

@@ -6,10 +6,6 @@ import type { Metrics } from '../../metrics.ts';
 import type { EventBus, LatestReading } from '../../events/bus.ts';
 import { publishStored } from './stored.ts';
 
-import type { Quality } from '../../../drivers/engine/types.ts';
-
-export type { Quality };
-
 /** One value of one machine, as drivers and the HTTP API hand it over (the bus carries the same shape). */
 export type ReadingInput = LatestReading;
 

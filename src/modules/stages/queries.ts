@@ -1,9 +1,10 @@
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
 import { keysetPage, type Page } from '../../db/keyset.ts';
-import { type StageStatus, workOrderStages } from '../../db/schema.ts';
+import { workOrderStages } from '../../db/schema.ts';
+import type { StageStatus } from '../../core/vocabulary.ts';
 import { forbidden, notFound } from '../../errors.ts';
-import { iso } from '../../http/envelope.ts';
+import { iso } from '../../core/iso.ts';
 import type { StageView } from './schemas.ts';
 
 export type StageRow = typeof workOrderStages.$inferSelect;

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { STAGE_STATUSES } from '../../db/schema.ts';
+import { STAGE_STATUSES } from '../../core/vocabulary.ts';
 import { idNumber, idParams, idString, pageQuery, text, timestamp } from '../../http/schemas.ts';
 
 export const stage = z

@@ -1,10 +1,11 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { type StageStatus, stageAssignments, users, WORK_ORDER_STATUSES, type WorkOrderStatus } from '../../db/schema.ts';
+import { stageAssignments, users } from '../../db/schema.ts';
+import { type StageStatus, WORK_ORDER_STATUSES, type WorkOrderStatus } from '../../core/vocabulary.ts';
 import { conflict, invalidTransition, notFound, validation } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
-import { iso } from '../../http/envelope.ts';
-import { MAX_FUTURE_MS } from '../../lib/time.ts';
+import { iso } from '../../core/iso.ts';
+import { MAX_FUTURE_MS } from '../../core/time.ts';
 import type { StageRow } from '../../db/statements.ts';
 import { checkStageAccess, getStageRow, toStageViews } from './queries.ts';
 import type { AssignmentView, StageView } from './schemas.ts';

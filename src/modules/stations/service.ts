@@ -4,7 +4,7 @@ import type { Actor, AppContext } from '../../context.ts';
 import { keysetPage, type Page, type PageQuery } from '../../db/keyset.ts';
 import { sessions, stations } from '../../db/schema.ts';
 import { notFound } from '../../errors.ts';
-import { iso } from '../../http/envelope.ts';
+import { iso } from '../../core/iso.ts';
 import { recordAudit } from '../audit/service.ts';
 import type { CreatedStation, StationView } from './schemas.ts';
 

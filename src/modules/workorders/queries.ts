@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { AppContext } from '../../context.ts';
 import { keysetPageOf, type Page } from '../../db/keyset.ts';
 import { notFound } from '../../errors.ts';
-import { iso } from '../../http/envelope.ts';
+import { iso } from '../../core/iso.ts';
 import { type JsonPage, type JsonText, RowJsonCache } from '../../http/json-rows.ts';
 import type { WorkOrderView } from './schemas.ts';
 import type { WorkOrderFilter } from './service.ts';

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { WORK_ORDER_STATUSES } from '../../db/schema.ts';
+import { WORK_ORDER_STATUSES } from '../../core/vocabulary.ts';
 import { idNumber, idParams, pageQuery, text, timestamp } from '../../http/schemas.ts';
 import { stage } from '../stages/schemas.ts';
 

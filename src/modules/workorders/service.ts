@@ -1,10 +1,11 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
 import type { Page } from '../../db/keyset.ts';
-import { type WorkOrderStatus, workOrders } from '../../db/schema.ts';
+import { workOrders } from '../../db/schema.ts';
+import type { WorkOrderStatus } from '../../core/vocabulary.ts';
 import { notFound } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
-import { iso } from '../../http/envelope.ts';
+import { iso } from '../../core/iso.ts';
 import type { JsonPage, JsonText } from '../../http/json-rows.ts';
 import type { WorkOrderView } from './schemas.ts';
 import { linkStageMachine } from '../oee/stage-machines.ts';

@@ -8,7 +8,7 @@ import { startDrivers } from '../../../src/modules/machines/drivers.ts';
 import { ensureMachine } from '../../../src/modules/machines/service.ts';
 import { startSparkplug } from '../../../src/sparkplug/service.ts';
 import type { EdgeNodeOptions } from '../../../src/sparkplug/edge-node.ts';
-import type { Quality } from '../../../drivers/engine/types.ts';
+import type { Quality } from '../../../src/core/vocabulary.ts';
 import { sparkplugBroker } from './broker.ts';
 import { DATATYPE, encode, type HostMessage, metricValue, propertiesOf, sparkplugHost } from './host.ts';
 

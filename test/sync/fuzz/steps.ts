@@ -1,4 +1,4 @@
-import { ISSUE_TYPES, MACHINE_STATUSES } from '../../../src/db/schema.ts';
+import { ISSUE_TYPES, MACHINE_STATUSES } from '../../../src/core/vocabulary.ts';
 import { T0 } from '../../helpers/app.ts';
 import { call, type CutPoint, type FaultEdge } from './edge.ts';
 import { hqWrite, pick, type Run } from './run.ts';

@@ -46,3 +46,10 @@ export function isoNow(): string {
   }
   return lastNowIso;
 }
+
+/** A stored time (epoch ms) as the API and the logs write it: UTC ISO 8601 with milliseconds; null stays null. */
+export function iso(ms: number): string;
+export function iso(ms: number | null | undefined): string | null;
+export function iso(ms: number | null | undefined): string | null {
+  return ms === null || ms === undefined ? null : isoUtc(ms);
+}

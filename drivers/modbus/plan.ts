@@ -1,5 +1,5 @@
-import type { Area, ModbusTag } from '../modbus/config.ts';
-import { registerCount } from './codec.ts';
+import type { Area, ModbusTag } from './config.ts';
+import { registerCount } from '../engine/codec.ts';
 
 /** One Modbus read request and the tags it serves. */
 export interface ReadBlock {
