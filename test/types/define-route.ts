@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { AppContext } from '../../src/context.ts';
 import { command } from '../../src/http/command.ts';
+import { JsonText } from '../../src/http/json-rows.ts';
 import { defineRoute, raw, type Router } from '../../src/http/route.ts';
 
 /** A small response schema and path params, shared with define-route.test.ts. */
@@ -30,6 +31,11 @@ export function handlerMistakes(router: Router, ctx: AppContext): void {
   defineRoute(router, { ...base, method: 'get', path: '/g' }, () => ({ id: 1 }));
   // @ts-expect-error a command's result must have the response schema's type too
   defineRoute(router, { ...base, method: 'post', path: '/h', response: thing }, () => command(ctx, () => ({ id: 'one' })));
+  // @ts-expect-error JSON text (the row JSON cache) must stand for the response schema's type
+  defineRoute(router, { ...base, method: 'get', path: '/j', response: thing }, () => new JsonText<{ id: number }>('{"id":1}'));
+  const oneAsPage = { items: new JsonText<z.input<typeof thing>>('{}'), nextCursor: null };
+  // @ts-expect-error and a list's JSON text is a page of that type, not a single item
+  defineRoute(router, { ...base, method: 'get', path: '/k', response: thing, list: true }, () => oneAsPage);
   const byId = { ...base, method: 'get', path: '/i/{thing_id}', params, response: thing } as const;
   // @ts-expect-error the validated params have only the declared keys
   defineRoute(router, byId, (_c, { params: p }) => ({ id: p.other, name: '', seen_at: null }));
