@@ -3,9 +3,20 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/db/connection.ts';
 import { laterCaptureSql } from '../../sync/capture-sql.ts';
+import { restoreSite } from '../../sync/restore.ts';
 import { body, type TestGateway } from '../helpers/app.ts';
 import { createWorkOrder } from '../helpers/floor.ts';
 import { type Edge, HQ_START_TIMEOUT, type Hq, hqRows, pullUntil, startEdge, startHq } from '../sync/fixture.ts';
+
+/**
+ * pullUntil for up to 90 s: the pull stops below the oldest transaction open anywhere on the server,
+ * and other suites sharing it (another worktree's sync tests) can hold that back for tens of seconds.
+ */
+async function pulled(edge: Edge, done: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  do await pullUntil(edge, done);
+  while (!(await done()) && Date.now() < deadline);
+}
 
 interface LinkAtHq {
   site_id: number;
@@ -13,7 +24,7 @@ interface LinkAtHq {
   _deleted: boolean;
 }
 
-describe("a stage's machine (stage_machines) at HQ", () => {
+describe("a stage's machine (stage_machines) at HQ", { timeout: 200_000 }, () => {
   let hq: Hq;
   let edge: Edge;
   let gw: TestGateway;
@@ -78,14 +89,14 @@ describe("a stage's machine (stage_machines) at HQ", () => {
     const stageId = wo.stages[0]?.id ?? 0;
     await edge.sync.runCycle();
     await hqRows(hq, 'INSERT INTO stage_machines (site_id, stage_id, machine_id) VALUES (7, $1, $2)', [stageId, saw]);
-    await pullUntil(edge, async () => (await machineOfStage(stageId)) === saw);
+    await pulled(edge, async () => (await machineOfStage(stageId)) === saw);
     const stages = (await body<Array<{ id: number; machine_id: number | null }>>(await gw.req('GET', `/workorders/${wo.id}/stages`, { token: admin }))).data;
     expect(stages).toEqual([expect.objectContaining({ id: stageId, machine_id: saw })]);
     await hqRows(hq, 'UPDATE stage_machines SET machine_id = $2 WHERE stage_id = $1', [stageId, press]);
-    await pullUntil(edge, async () => (await machineOfStage(stageId)) === press);
+    await pulled(edge, async () => (await machineOfStage(stageId)) === press);
     expect(await machineOfStage(stageId)).toBe(press);
     await hqRows(hq, 'DELETE FROM stage_machines WHERE stage_id = $1', [stageId]);
-    await pullUntil(edge, async () => (await machineOfStage(stageId)) === null);
+    await pulled(edge, async () => (await machineOfStage(stageId)) === null);
     expect(await machineOfStage(stageId)).toBeNull();
     expect((await linkAtHq(stageId))?._deleted).toBe(true);
     expect(setAside()).toBe(0);
@@ -112,7 +123,7 @@ describe("a stage's machine (stage_machines) at HQ", () => {
     const sqlite = gw.ctx.store.sqlite;
     const links = () => (sqlite.prepare('SELECT count(*) AS n FROM stage_machines WHERE stage_id IN (?, ?)').get(pressing, turning) as { n: number }).n;
     const gone = () => sqlite.prepare('SELECT 1 FROM work_order_stages WHERE id = ?').get(pressing) === undefined && links() === 0;
-    await pullUntil(edge, gone);
+    await pulled(edge, gone);
     expect(gone()).toBe(true);
     expect(await machineOfStage(turning)).toBeNull();
     expect(setAside()).toBe(0);
@@ -128,7 +139,7 @@ describe("a stage's machine (stage_machines) at HQ", () => {
     // Named on the floor before the site heard of the delete.
     expect((await gw.req('PUT', `/stages/${stageId}/machine`, { token: admin, body: { machine_id: press } })).status).toBe(200);
     const sqlite = gw.ctx.store.sqlite;
-    await pullUntil(edge, () => sqlite.prepare('SELECT 1 FROM machines WHERE id = ?').get(press) === undefined);
+    await pulled(edge, () => sqlite.prepare('SELECT 1 FROM machines WHERE id = ?').get(press) === undefined);
     expect(await machineOfStage(stageId)).toBeNull();
     expect((await linkAtHq(stageId))?._deleted).toBe(true);
     expect(setAside()).toBe(0);
@@ -156,5 +167,30 @@ describe("a stage's machine (stage_machines) at HQ", () => {
     expect(await linkAtHq(stageId)).toBeUndefined();
     sqlite.prepare('DELETE FROM stage_machines WHERE stage_id = ?').run(stageId);
     sqlite.prepare('DELETE FROM sync_rejected').run();
+  });
+  it('a replacement box restored from HQ names the same machines for its stages', async () => {
+    const old = startEdge(9, await hq.addSite(9));
+    const planner = await old.gw.login('admin');
+    const m = await old.gw.req('POST', '/machines', { token: planner.token, body: { name: 'press-9', machine_type: 'press', status: 'idle' } });
+    const press = (await body<{ id: number }>(m)).data.id;
+    const wo = await createWorkOrder(old.gw, planner.token, {
+      lot_no: 'LOT-R',
+      stages: [{ stage_name: 'pressing', machine_id: press }, { stage_name: 'packing' }],
+    });
+    expect((await old.sync.runCycle()).rejected).toBe(0);
+    const before = (await body(await old.gw.req('GET', `/workorders/${wo.id}/stages`, { token: planner.token }))).data;
+    await old.close();
+    const fresh = startEdge(9, await hq.addSite(9));
+    try {
+      const { counts, skipped } = await restoreSite(fresh.gw.ctx.store.sqlite, fresh.sync.pool, 9);
+      expect(counts).toMatchObject({ stage_machines: 1 });
+      expect(skipped).toEqual([]);
+      const admin = await fresh.gw.login('admin');
+      const after = (await body<Array<{ machine_id: number | null }>>(await fresh.gw.req('GET', `/workorders/${wo.id}/stages`, { token: admin.token }))).data;
+      expect(after).toEqual(before);
+      expect(after.map((s) => s.machine_id)).toEqual([press, null]);
+    } finally {
+      await fresh.close();
+    }
   });
 });
