@@ -230,7 +230,7 @@ export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
   port: number;
-  /** Second listener speaking the old FastAPI backend's shapes (src/http/legacy); off when undefined. */
+  /** Second listener speaking the old FastAPI backend's shapes (src/legacy); off when undefined. */
   legacyApiPort: number | undefined;
   databasePath: string;
   siteId: number;

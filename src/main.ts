@@ -2,7 +2,7 @@ import { buildContext, type ContextOverrides } from './bootstrap.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import { newApp } from './app.ts';
-import { newLegacyApp } from './http/legacy/app.ts';
+import { newLegacyApp } from './legacy/app.ts';
 import { type HttpServer, startHttpServer } from './http/server.ts';
 import { readTlsPair, startRedirectServer } from './http/tls.ts';
 import type { Logger } from './logger.ts';

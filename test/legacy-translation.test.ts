@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { newLegacyApp } from '../src/http/legacy/app.ts';
-import { plantTimeFormatter } from '../src/http/legacy/time.ts';
+import { newLegacyApp } from '../src/legacy/app.ts';
+import { plantTimeFormatter } from '../src/legacy/time.ts';
 import { body, makeGateway, rowCount, type TestGateway } from './helpers/app.ts';
 import { act, createWorkOrder, type Stage } from './helpers/floor.ts';
 import { expectShape, legacyIssue, legacyStage, legacyWorkOrder } from './helpers/legacy-shapes.ts';

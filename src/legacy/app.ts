@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Context, Hono } from 'hono';
-import type { AppContext } from '../../context.ts';
+import type { AppContext } from '../context.ts';
 import { type FieldOrigin, phrase, toFastApiError } from './errors.ts';
 import { honoPath, LEGACY_ROUTES, type LegacyRoute, matchesPath, pathParamsOf } from './routes.ts';
 import { project } from './shapes.ts';

@@ -5,7 +5,7 @@
  * as wall-clock time in PLANT_TZ.
  */
 
-import { naivePlantTime } from '../../core/plant-time.ts';
+import { naivePlantTime } from '../core/plant-time.ts';
 
 /** Returns a formatter from epoch ms to naive plant-local ISO 8601 (one Intl formatter per zone). */
 export const plantTimeFormatter = naivePlantTime;
