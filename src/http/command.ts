@@ -4,7 +4,7 @@ import type { Tx } from '../db/command.ts';
 import type { IdempotencyRecord } from '../db/idempotency.ts';
 import { AppError } from '../errors.ts';
 import { errorBody, ok } from './envelope.ts';
-import { statusOf } from './errors.ts';
+import { type ErrorCode, statusOf } from './errors.ts';
 import { replay } from './middleware/idempotency.ts';
 import type { HttpEnv, IdempotencyClaim } from './types.ts';
 
@@ -52,7 +52,7 @@ export async function commandResponse<T, J>(
 }
 
 /** Refusals a retry must get again (API.md: the first response, changing nothing); not those a retry may pass. */
-const STORED_REFUSALS = new Set([403, 404, 409, 422]);
+const STORED_REFUSALS = new Set<ErrorCode>(['FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'INVALID_TRANSITION', 'VALIDATION_ERROR']);
 
 /**
  * With an Idempotency-Key, the command's refusal (a state-machine 409, a 404, a rule's 422) is the
@@ -62,7 +62,7 @@ const STORED_REFUSALS = new Set([403, 404, 409, 422]);
  * stored: a retry of those should run. Rethrows err for the usual error answer.
  */
 async function storeRefusal<J>(ctx: Pick<AppContext, 'store' | 'clock'>, claim: IdempotencyClaim, err: unknown): Promise<Done<J>> {
-  if (!(err instanceof AppError) || !STORED_REFUSALS.has(statusOf(err))) throw err;
+  if (!(err instanceof AppError) || !STORED_REFUSALS.has(err.code)) throw err;
   const { error } = errorBody(err, '');
   await ctx.store
     .command(() => ctx.store.idempotency.record(claim.userId, claim.key, claim.hash, statusOf(err), JSON.stringify({ error }), ctx.clock.now()))
