@@ -1,6 +1,5 @@
 import { Counter, Gauge } from 'prom-client';
-import type { AppContext } from '../context.ts';
-import type { DeviceStatus } from '../modules/ops/driver-status.ts';
+import type { AppContext, DeviceStatus } from '../context.ts';
 import { setOutboxQueueing } from './outbox.ts';
 import type { MqttPublisher, PublisherOptions, PublisherStatus } from './publisher.ts';
 
