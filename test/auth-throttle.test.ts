@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/logger.ts';
 import { type RunningGateway, startGateway } from '../src/main.ts';
-import { createPasswordHasher, type PasswordHasher } from '../src/modules/auth/password.ts';
+import type { PasswordHasher } from '../src/context.ts';
+import { createPasswordHasher } from '../src/modules/auth/password.ts';
 import { TEST_SCRYPT, testConfig } from './helpers/app.ts';
 import { until } from './helpers/server.ts';
 

@@ -51,6 +51,78 @@ describe('the published contract', () => {
     const listed = error('NOT_FOUND', 404);
     await expect(checkContract([route], 'GET', '/x/1', listed)).resolves.toBe(listed);
   });
+
+  it('fails a response carrying a field its schema does not declare, however deep', async () => {
+    const item = z.object({
+      id: z.number(),
+      owner: z.object({ name: z.string() }).nullable(),
+      tags: z.array(z.union([z.string(), z.object({ k: z.string() })])),
+    });
+    const route = {
+      method: 'get' as const,
+      path: '/things',
+      access: 'any' as const,
+      operationId: 'getThings',
+      status: 200,
+      errors: [],
+      schema: z.object({ data: z.array(item), meta: z.object({ request_id: z.string() }) }),
+    };
+    const answer = (data: unknown, meta: Record<string, unknown> = { request_id: 'r' }) =>
+      new Response(JSON.stringify({ data, meta }), { headers: { 'content-type': 'application/json' } });
+    const ok = { id: 1, owner: { name: 'a' }, tags: ['x', { k: 'v' }] };
+    await expect(checkContract([route], 'GET', '/things', answer([ok, { ...ok, owner: null }]))).resolves.toBeInstanceOf(Response);
+    const cases: Array<[unknown, Record<string, unknown> | undefined, string]> = [
+      [[ok, { ...ok, secret: 'x' }], undefined, 'data[1].secret'],
+      [[{ ...ok, owner: { name: 'a', password_hash: 'h' } }], undefined, 'data[0].owner.password_hash'],
+      [[{ ...ok, tags: [{ k: 'v', extra: 1 }] }], undefined, 'data[0].tags[0].extra'],
+      [[ok], { request_id: 'r', debug: true }, 'meta.debug'],
+    ];
+    for (const [data, meta, field] of cases) {
+      await expect(checkContract([route], 'GET', '/things', answer(data, meta)), field).rejects.toThrow(`does not declare: ${field}`);
+    }
+  });
+
+  it('lets a schema declared loose carry more, and an error envelope its details', async () => {
+    const route = {
+      method: 'get' as const,
+      path: '/loose',
+      access: 'any' as const,
+      operationId: 'getLoose',
+      status: 200,
+      errors: [],
+      schema: z.object({ data: z.object({ a: z.number() }).passthrough() }),
+    };
+    const res = new Response(JSON.stringify({ data: { a: 1, b: 2 } }), { headers: { 'content-type': 'application/json' } });
+    await expect(checkContract([route], 'GET', '/loose', res)).resolves.toBe(res);
+    const error = {
+      error: { code: 'VALIDATION_ERROR', message: 'bad', details: [{ path: 'qty', message: 'too small', minimum: 1 }] },
+      meta: { request_id: 'r', timestamp: '2026-11-26T08:00:00.000Z' },
+    };
+    const refused = new Response(JSON.stringify(error), { status: 422, headers: { 'content-type': 'application/json' } });
+    await expect(checkContract([route], 'GET', '/loose', refused)).resolves.toBe(refused);
+    const stray = new Response(JSON.stringify({ ...error, stack: 'at …' }), { status: 500, headers: { 'content-type': 'application/json' } });
+    await expect(checkContract([route], 'GET', '/loose', stray)).rejects.toThrow('does not declare: stack');
+  });
+
+  it('holds the real routes strictly: a work order answered with one more field fails', async () => {
+    const planner = await gw.login('planner');
+    const wo = { product_code: 'P', lot_no: 'L', qty: 1, planned_start: '2026-11-26T08:00:00Z', planned_end: '2026-11-26T09:00:00Z' };
+    const created = await body<Record<string, unknown>>(await gw.req('POST', '/workorders', { token: planner.token, body: wo }));
+    const url = `/workorders/${created.data.id}`;
+    const real = await body<Record<string, unknown>>(await gw.req('GET', url, { token: planner.token }));
+    const answer = (data: unknown) => new Response(JSON.stringify({ ...real, data }), { headers: { 'content-type': 'application/json' } });
+    await expect(checkContract(gw.routes, 'GET', url, answer(real.data))).resolves.toBeInstanceOf(Response);
+    await expect(checkContract(gw.routes, 'GET', url, answer({ ...real.data, legacy_id: 7 }))).rejects.toThrow('does not declare: data.legacy_id');
+  });
+
+  it('fails a JSON success whose route it cannot find, but knows /openapi.json', async () => {
+    const json = () => new Response('{"data":{}}', { headers: { 'content-type': 'application/json' } });
+    await expect(checkContract(gw.routes, 'GET', '/workorderz', json())).rejects.toThrow(/no route of the contract matches it/);
+    await expect(checkContract(gw.routes, 'POST', '/openapi.json', json())).rejects.toThrow(/no route of the contract matches it/);
+    await expect(checkContract(gw.routes, 'GET', '/openapi.json', json())).resolves.toBeInstanceOf(Response);
+    // An error needs no route: a 404 for an unknown path is checked against the error envelope.
+    expect((await gw.req('GET', '/workorderz')).status).toBe(404);
+  });
 });
 
 describe('device accounts (API.md, Roles)', () => {

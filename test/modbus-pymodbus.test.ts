@@ -214,8 +214,11 @@ describe.skipIf(!python)('Modbus TCP driver against pymodbus 3.0', () => {
     expect(latest('coil')).toMatchObject({ quality: 'bad', reason: 'modbus exception 12 (unknown)' });
     expect(latest('ok')).toMatchObject({ quality: 'good', value: 54321 });
     expect(latest('di')).toMatchObject({ quality: 'good', value: 1 });
-    // An exception is an answer: the connection stays up.
-    await new Promise((r) => setTimeout(r, 300));
+    // An exception is an answer: the connection stays up while the driver polls on (five tags, about
+    // five requests a poll, so ten more requests are two more polls after the exceptions).
+    const requests = async () => ((await server.ctl({ cmd: 'stats', last: 0 })) as { requests: number }).requests;
+    const before = await requests();
+    await until(async () => (await requests()) >= before + 10);
     expect(driver.status().connected).toBe(true);
     expect(((await server.ctl({ cmd: 'stats', last: 0 })) as { connections: number }).connections).toBe(1);
   });
@@ -261,10 +264,15 @@ describe.skipIf(!python)('Modbus TCP driver against pymodbus 3.0', () => {
     await server.ctl({ cmd: 'rules', rules: [{ unit: 1, action: 'silent' }] });
     const { latest } = run(device({ timeout_ms: 100, reconnect: { initial_ms: 100, max_ms: 3200 } }, [tag('u16', 'holding', 0)]));
     await until(() => latest('u16')?.quality === 'bad');
-    await new Promise((r) => setTimeout(r, 6000));
-    const { connections } = (await server.ctl({ cmd: 'stats', last: 0 })) as { connections: number };
-    // Doubling from 100 ms to 3.2 s allows about 6 connects in 6 s; without backoff there are ~25.
-    expect(connections).toBeLessThanOrEqual(10);
+    // Six connects: each wait is between half and all of 100, 200, 400, 800, 1600 ms (full jitter),
+    // after the 100 ms timeout. Without backoff every gap stays near 200 ms; a slow machine only
+    // lengthens gaps, so the lower bounds hold however loaded the box is.
+    const gaps = async () => ((await server.ctl({ cmd: 'stats', last: 0 })) as { conn_gaps_ms: number[] }).conn_gaps_ms;
+    await until(async () => (await gaps()).length >= 5, 12_000);
+    const [, , third = 0, fourth = 0, fifth = 0] = await gaps();
+    expect(third).toBeGreaterThanOrEqual(200);
+    expect(fourth).toBeGreaterThanOrEqual(400);
+    expect(fifth).toBeGreaterThanOrEqual(800);
   }, 15_000);
 
   // Every request was once raced against one promise that lived as long as the connection, which

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { hqAddSite, hqMigrate, hqPruneChanges, syncNow, syncReplayRejected, syncRestore, syncStatus } from '../../sync/cli.ts';
+import { hqAddSite, hqMigrate, hqPruneChanges, syncNow, syncReplayRejected, syncRestore, syncStatus } from './hq-sync-actions.ts';
 import { loadCliConfig, processIo, readNewPassword } from './io.ts';
 
 // `gateway hq …` (at HQ, with the owner role) and `gateway sync …` (on a site's box). The
-// functions live in sync/cli.ts; a new subcommand is one more `.command()` below.
+// functions live in hq-sync-actions.ts; a new subcommand is one more `.command()` below.
 
 export function registerHqCommands(program: Command): void {
   const hq = program.command('hq').description('set up the HQ PostgreSQL database (HQ_DATABASE_URL: the owner role)');

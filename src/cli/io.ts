@@ -1,4 +1,4 @@
-import type { CommandIo } from '../../sync/cli.ts';
+import type { CommandIo } from './hq-sync-actions.ts';
 import { type Config, ConfigError, loadConfig, readEnv } from '../config.ts';
 import { promptHidden } from './prompt.ts';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { hashPassword } from '../../sync/cli.ts';
+import { hashPassword } from './hq-sync-actions.ts';
 import { buildContext } from '../bootstrap.ts';
 import { ROLES } from '../core/vocabulary.ts';
 import { openStore } from '../db/store.ts';

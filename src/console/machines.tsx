@@ -1,8 +1,8 @@
 import type { Hono } from 'hono';
-import type { AppContext } from '../context.ts';
+import type { AppContext, ReadingTypeCatalog, ReadingTypeInfo } from '../context.ts';
 import type { HttpEnv } from '../http/types.ts';
 import { type PlantTime, plantTime } from '../core/plant-time.ts';
-import { humanReadingType, type ReadingTypeCatalog, type ReadingTypeInfo } from '../modules/machines/reading-types.ts';
+import { humanReadingType } from '../modules/machines/reading-types.ts';
 import type { ApiItem, ApiQuery } from '../client/types.ts';
 import type { ApiClient } from './api.ts';
 import { CHART_SPAN_MS, Chart, type ChartReading } from './chart.tsx';

@@ -1,6 +1,6 @@
 import type { EventBus, ReadingsStored } from '../events/bus.ts';
 import type { PlantTime } from '../core/plant-time.ts';
-import type { ReadingTypeCatalog } from '../modules/machines/reading-types.ts';
+import type { ReadingTypeCatalog } from '../context.ts';
 import { ValueRow } from './machines.tsx';
 
 /** One rendered value row of a committed batch, for the pages that show its machine. */

@@ -1,6 +1,5 @@
 import { Counter, Gauge } from 'prom-client';
-import type { AppContext } from '../context.ts';
-import type { PublisherStatusEntry } from '../modules/ops/status-board.ts';
+import type { AppContext, PublisherStatusEntry } from '../context.ts';
 import { setOutboxQueueing } from './outbox.ts';
 import type { MqttPublisher, PublisherOptions, PublisherStatus } from './publisher.ts';
 

@@ -2,41 +2,53 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 
-/** One runtime import between two folders: the files that make it. */
+/** One import between two files (repo-relative paths). */
+export interface FileEdge {
+  from: string;
+  to: string;
+}
+
+/** One import between two folders: the files that make it. */
 export interface FolderEdge {
   from: string;
   to: string;
   via: string;
 }
 
-function listTs(dir: string): string[] {
+function listSources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const full = path.join(dir, e.name);
-    if (e.isDirectory()) return listTs(full);
-    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [full] : [];
+    if (e.isDirectory()) return listSources(full);
+    return /\.tsx?$/.test(e.name) && !e.name.endsWith('.d.ts') ? [full] : [];
   });
 }
 
-/** The unit a file belongs to: src/modules/<name>, src/<folder>, drivers/<folder>; a root file is its own unit. */
+/**
+ * The unit a file belongs to: src/modules/<name>, src/<folder>, drivers/<folder>, sync/<folder>;
+ * a file directly in src/ or drivers/ is its own unit, one directly in sync/ belongs to `sync`.
+ */
 export function folderOf(rel: string): string {
   const parts = rel.split(path.sep);
   if (parts[0] === 'src' && parts[1] === 'modules' && parts.length > 3) return parts.slice(0, 3).join('/');
   if (parts.length > 2) return parts.slice(0, 2).join('/');
+  if (parts[0] === 'sync') return 'sync';
   return parts.join('/');
 }
 
-/** Runtime imports only: `import type` and all-type specifier lists are erased and cannot form a cycle. */
-function runtimeImports(file: string): string[] {
-  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
+/**
+ * Every relative module specifier of a file, type-only imports included: a type import does not
+ * load the module, but it ties the two folders together just the same for whoever has to change
+ * them (issue 25: counting them, nine folders were one cycle through src/context.ts).
+ */
+function importsOf(file: string): string[] {
+  const kind = file.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS;
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false, kind);
   const specs: string[] = [];
   const visit = (node: ts.Node) => {
-    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
-      const clause = node.importClause;
-      const named = clause?.namedBindings && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings.elements : undefined;
-      const typeOnly = clause?.isTypeOnly || (clause && !clause.name && named && named.length > 0 && named.every((e) => e.isTypeOnly));
-      if (!typeOnly) specs.push(node.moduleSpecifier.text);
-    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier) && !node.isTypeOnly) {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       specs.push(node.moduleSpecifier.text);
+    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+      specs.push(node.argument.literal.text);
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
       const arg = node.arguments[0];
       if (arg && ts.isStringLiteral(arg)) specs.push(arg.text);
@@ -47,22 +59,28 @@ function runtimeImports(file: string): string[] {
   return specs.filter((s) => s.startsWith('.'));
 }
 
-/** Every runtime import between different folders under `roots` (relative to `repo`). */
-export function folderEdges(repo: string, roots: string[]): FolderEdge[] {
-  const edges: FolderEdge[] = [];
+/** Every import (runtime or type) from a .ts/.tsx file under `roots` to another file of the repo. */
+export function fileEdges(repo: string, roots: string[]): FileEdge[] {
+  const edges: FileEdge[] = [];
   for (const root of roots) {
-    for (const file of listTs(path.join(repo, root))) {
+    for (const file of listSources(path.join(repo, root))) {
       const from = path.relative(repo, file);
-      for (const spec of runtimeImports(file)) {
+      for (const spec of importsOf(file)) {
         const to = path.relative(repo, path.resolve(path.dirname(file), spec));
-        if (to.startsWith('..') || to.startsWith('node_modules')) continue;
-        const a = folderOf(from);
-        const b = folderOf(to);
-        if (a !== b) edges.push({ from: a, to: b, via: `${from} → ${to}` });
+        if (!to.startsWith('..') && !to.startsWith('node_modules')) edges.push({ from, to });
       }
     }
   }
   return edges;
+}
+
+/** Every import between different folders under `roots` (relative to `repo`). */
+export function folderEdges(repo: string, roots: string[]): FolderEdge[] {
+  return fileEdges(repo, roots).flatMap(({ from, to }) => {
+    const a = folderOf(from);
+    const b = folderOf(to);
+    return a === b ? [] : [{ from: a, to: b, via: `${from} → ${to}` }];
+  });
 }
 
 /** Strongly connected groups of more than one folder (Tarjan), each a cycle to break. */

@@ -1,9 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import type { AppContext } from '../../context.ts';
+import type { AppContext, TokenClaims } from '../../context.ts';
 import { AppError } from '../../errors.ts';
 import type { Access } from '../../http/route.ts';
 import type { AuthUser, HttpEnv } from '../../http/types.ts';
-import type { TokenClaims } from './tokens.ts';
 import { resolveSession } from './service.ts';
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,4096})$/i;

@@ -1,5 +1,6 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
+import type { PasswordHasher } from '../../context.ts';
 
 /** scrypt cost parameters; stored inside each hash so they can be raised later. */
 export interface ScryptParams {
@@ -13,19 +14,6 @@ export const OWASP_SCRYPT: ScryptParams = { N: 2 ** 15, r: 8, p: 3 };
 
 const KEY_LEN = 32;
 const BCRYPT = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
-
-/**
- * Hashes and verifies passwords off the event loop, at most `maxConcurrent` at a time.
- * Verifications (logins) are served before queued hashes (registrations, password changes).
- */
-export interface PasswordHasher {
-  hash(password: string): Promise<string>;
-  verify(password: string, stored: string): Promise<boolean>;
-  /** True when a verified hash should be replaced by a fresh one (bcrypt from the old backend, weaker scrypt); optional for test doubles. */
-  needsRehash?(stored: string): boolean;
-  /** Burns the same work as a verify, for unknown users (equal timing). */
-  verifyDummy(password: string): Promise<false>;
-}
 
 function derive(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
   return new Promise((resolve, reject) => {

@@ -1,27 +1,9 @@
 import type { Database } from 'better-sqlite3';
 import type { Clock } from '../../clock.ts';
-import type { Role } from '../../core/vocabulary.ts';
-
-/** The session and user behind a token, as read from the database. */
-export interface SessionRow {
-  id: number;
-  username: string;
-  role: Role;
-  active: number;
-  created_at: number;
-  revoked_at: number | null;
-  expires_at: number;
-  /** The station the session was opened on (ADR 0018), or null. */
-  station_id: number | null;
-}
+import type { SessionCache, SessionRow } from '../../context.ts';
 
 const MAX = 10_000;
 export const DATA_VERSION_CHECK_MS = 100;
-
-/** Session lookups behind every authenticated request. */
-export interface SessionCache {
-  get(sessionId: string): SessionRow | undefined;
-}
 
 /**
  * Caches session lookups (every authenticated request makes one) without weakening revocation:

@@ -1,18 +1,5 @@
 import { AppError } from '../../errors.ts';
-
-/** Counts attempts per key in a sliding window; in memory, so a restart forgives. */
-export interface AttemptThrottle {
-  /**
-   * Counts an attempt now, before any work is done for it, so that concurrent requests cannot
-   * all be checked before the first failure is recorded. Returns 0 when the attempt is admitted
-   * (and counted), or the seconds until the key may try again (nothing counted).
-   */
-  take(key: string, nowMs: number): number;
-  /** Takes back one attempt counted at `atMs` (it turned out to be legitimate). */
-  release(key: string, atMs: number): void;
-  /** Forgets every attempt of the key. */
-  reset(key: string): void;
-}
+import type { AttemptThrottle, AuthThrottles } from '../../context.ts';
 
 export function createAttemptThrottle(maxAttempts: number, windowS: number, maxKeys = 50_000): AttemptThrottle {
   const windowMs = windowS * 1000;
@@ -63,13 +50,6 @@ export interface ThrottleSettings {
   login_window_s: number;
   register_max_per_ip: number;
   register_window_s: number;
-}
-
-/** Login attempts per username and per address; public registrations per address. */
-export interface AuthThrottles {
-  loginByUser: AttemptThrottle;
-  loginByIp: AttemptThrottle;
-  registerByIp: AttemptThrottle;
 }
 
 export function createAuthThrottles(s: ThrottleSettings): AuthThrottles {

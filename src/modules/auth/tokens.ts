@@ -1,24 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
-
-/** Claims the gateway needs from a verified access token. */
-export interface TokenClaims {
-  userId: number;
-  sessionId: string;
-  expiresAt: number;
-}
-
-export interface TokenService {
-  readonly ttlS: number;
-  issue(userId: number, nowMs: number): Promise<{ token: string; sessionId: string; expiresAt: number }>;
-  /** Returns the claims, or undefined for any token that is not ours, valid and current. */
-  verify(token: string, nowMs: number): Promise<TokenClaims | undefined>;
-  /**
-   * The claims of a token verified before and not yet expired, without a promise (the common case
-   * of a request); undefined when `verify` must decide.
-   */
-  verified(token: string, nowMs: number): TokenClaims | undefined;
-}
+import type { TokenClaims, TokenService } from '../../context.ts';
 
 export const TOKEN_ISSUER = 'edge-gateway';
 export const TOKEN_AUDIENCE = 'edge-gateway-api';

@@ -1,21 +1,4 @@
-import type { DevicesConfig } from '../../../drivers/config.ts';
-
-/** What the device config says about one reading type of one machine. */
-export interface ReadingTypeInfo {
-  /** The tag's display_name, if it has one. */
-  displayName: string | undefined;
-  /** The tag's unit, if configured. */
-  unit: string | undefined;
-  /** How often the tag is sampled: OPC UA sampling_interval_ms, else the tag's or device's poll_interval_ms. */
-  periodMs: number | undefined;
-}
-
-/** Reading types as the configured tags describe them, by machine id: for people and charts. */
-export interface ReadingTypeCatalog {
-  describe(machineId: number, readingType: string): ReadingTypeInfo | undefined;
-  /** Takes the tags of a validated device config and its machines' ids (once at start-up, by the drivers). */
-  load(cfg: DevicesConfig, machineIds: ReadonlyMap<string, number>): void;
-}
+import type { ReadingTypeCatalog, ReadingTypeInfo } from '../../context.ts';
 
 export function createReadingTypeCatalog(): ReadingTypeCatalog {
   const byKey = new Map<string, ReadingTypeInfo>();

@@ -5,23 +5,10 @@ import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { EventBus, LatestReading } from '../../events/bus.ts';
 import { publishStored } from './stored.ts';
+import type { ReadingsSink } from '../../context.ts';
 
 /** One value of one machine, as drivers and the HTTP API hand it over (the bus carries the same shape). */
 export type ReadingInput = LatestReading;
-
-/**
- * The sink every reading goes through. Driver readings are written in batches: one command per
- * flush (every flushIntervalMs or flushMaxRows, whichever first), never one per value.
- */
-export interface ReadingsSink {
-  /** Fire-and-forget for drivers; kept in memory until the next flush. */
-  push(readings: ReadingInput[], source: string): void;
-  /** Writes readings inside the caller's command (the HTTP API: group commit with other requests). */
-  write(tx: Tx, readings: ReadingInput[], source: string): number;
-  flush(): void;
-  start(): void;
-  stop(): void;
-}
 
 export interface WriterOptions {
   flushIntervalMs: number;

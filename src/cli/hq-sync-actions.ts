@@ -1,15 +1,15 @@
-import type { Config } from '../src/config.ts';
-import { buildContext } from '../src/bootstrap.ts';
-import { silentLogger } from '../src/logger.ts';
-import { createPasswordHasher } from '../src/modules/auth/password.ts';
-import { migrateHq } from './hq/migrate.ts';
-import { createHqPool, redactUrl } from './hq/pool.ts';
-import { pruneChangeLog } from './hq/prune.ts';
-import { addSite, siteUrl } from './hq/sites.ts';
-import { createGatewaySync } from './index.ts';
-import { replayRejected, type ReplaySelection } from './replay.ts';
-import { restoreSite } from './restore.ts';
-import { readSyncStatus } from './status.ts';
+import type { Config } from '../config.ts';
+import { buildContext } from '../bootstrap.ts';
+import { silentLogger } from '../logger.ts';
+import { createPasswordHasher } from '../modules/auth/password.ts';
+import { migrateHq } from '../../sync/hq/migrate.ts';
+import { createHqPool, redactUrl } from '../../sync/hq/pool.ts';
+import { pruneChangeLog } from '../../sync/hq/prune.ts';
+import { addSite, siteUrl } from '../../sync/hq/sites.ts';
+import { createGatewaySync } from '../../sync/index.ts';
+import { replayRejected, type ReplaySelection } from '../../sync/replay.ts';
+import { restoreSite } from '../../sync/restore.ts';
+import { readSyncStatus } from '../../sync/status.ts';
 
 /** What a command prints and how it exits; cli.ts does the process side. */
 export interface CommandIo {
