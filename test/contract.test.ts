@@ -89,7 +89,7 @@ describe('the published contract', () => {
       access: 'any' as const,
       operationId: 'getLoose',
       status: 200,
-      errors: [],
+      errors: ['VALIDATION_ERROR', 'INTERNAL_ERROR'] as const,
       schema: z.object({ data: z.object({ a: z.number() }).passthrough() }),
     };
     const res = new Response(JSON.stringify({ data: { a: 1, b: 2 } }), { headers: { 'content-type': 'application/json' } });
