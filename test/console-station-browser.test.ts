@@ -202,7 +202,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('station mode in a real browse
     await tablet.clock.fastForward(IDLE_S * 1000 - 5000);
     expect(tablet.url()).toMatch(/\/console\/work$/);
     await tablet.clock.fastForward(6000);
-    await tablet.waitForURL(/\/console\/login\?idle=1/);
+    await tablet.waitForURL(/\/console\/login\?idle=[\w-]{22}$/);
     await seen(tablet.getByText('Signed out after 30 seconds without use.'));
     // Back to My work: the session is gone on the server too.
     await tablet.goto(`${base}/console/work`);

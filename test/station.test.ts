@@ -333,6 +333,32 @@ describe('signing in on a station', () => {
     expect((await agent.get('/console/work')).status).toBe(303);
   });
 
+  it("ends only the session its page's timer ran for: a timer left on the last worker's page does not sign out the next", async () => {
+    const { admin, agent } = await stationBrowser();
+    await badgedWorker(admin.token);
+    const next = await gw.login('worker');
+    expect((await setBadge(admin.token, next.id, { badge: '4712', pin: '1357' })).status).toBe(204);
+    const markOf = (html: string) => /data-idle-for="([^"]+)"/.exec(html)?.[1] ?? '';
+
+    // Worker A's My work page (its timer's mark), then A signs out and B signs in at the tablet.
+    await agent.post('/console/login', { badge: '4711', pin: '2468' });
+    const markA = markOf(await (await agent.get('/console/work')).text());
+    expect(markA).not.toBe('');
+    const logout = await agent.formFields('/console/work', '/console/logout');
+    expect((await agent.post('/console/logout', logout)).status).toBe(303);
+    expect((await agent.post('/console/login', { badge: '4712', pin: '1357' })).status).toBe(303);
+    const markB = markOf(await (await agent.get('/console/work')).text());
+    expect(markB).not.toBe(markA);
+
+    // A's page, left in another tab, times out: B stays signed in.
+    const stale = await agent.get(`/console/login?idle=${markA}`);
+    expect(await stale.text()).not.toContain('without use');
+    expect((await agent.get('/console/work')).status).toBe(200);
+    // B's own timer signs B out.
+    expect(await (await agent.get(`/console/login?idle=${markB}`)).text()).toContain('without use');
+    expect((await agent.get('/console/work')).status).toBe(303);
+  });
+
   it('signs the worker out after Done on My work', async () => {
     const { admin, agent } = await stationBrowser();
     const worker = await badgedWorker(admin.token);

@@ -2,7 +2,7 @@ import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { Role } from '../core/vocabulary.ts';
 import type { ApiData } from '../client/types.ts';
-import type { Flash } from './session.ts';
+import { type Flash, idleMarkOf } from './session.ts';
 import { t } from './strings.ts';
 
 /** The signed-in user as the console needs it (from GET /auth/me). */
@@ -48,6 +48,7 @@ export function Layout(props: PageFrame & { children?: Child }) {
       <body
         data-live={props.live}
         data-idle-s={props.idleS === undefined ? undefined : String(props.idleS)}
+        data-idle-for={props.idleS === undefined || props.csrf === undefined ? undefined : idleMarkOf(props.csrf)}
         data-now={props.now === undefined ? undefined : String(props.now)}
         data-stale-ms={props.now === undefined ? undefined : String(STALE_AFTER_MS)}
         data-stale-label={props.now === undefined ? undefined : t.qualityStale}

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { HttpEnv } from '../http/types.ts';
@@ -9,6 +9,16 @@ const FLASH_COOKIE = 'gw_flash';
 export const STATION_COOKIE = 'gw_station';
 /** Browsers cap a cookie's lifetime at 400 days; a station is marked again after that. */
 const STATION_MAX_AGE_S = 400 * 24 * 3600;
+
+/**
+ * Names the session a station page's idle timer was started for (`/console/login?idle=<mark>`),
+ * so a timer left on a page of an earlier worker (a second tab, a page brought back by Back)
+ * cannot end the session of the worker who signed in since. A hash of the page's CSRF token:
+ * it ends only its own session, so it may appear in a URL and an access log.
+ */
+export function idleMarkOf(csrf: string): string {
+  return createHash('sha256').update(`idle:${csrf}`).digest('base64url').slice(0, 22);
+}
 
 /** Message shown once on the next page (post/redirect/get). */
 export interface Flash {

@@ -9,7 +9,7 @@ import { bindSessionToStation, stationByToken, stationOfSession, touchStationSes
 import { apiClient, type ApiFetch } from './api.ts';
 import { type Frame, sameHost } from './frame.tsx';
 import { LoginPage } from './pages/login.tsx';
-import type { Sessions } from './session.ts';
+import { idleMarkOf, type Sessions } from './session.ts';
 import { t } from './strings.ts';
 
 type C = Context<HttpEnv>;
@@ -29,7 +29,7 @@ export const STATION_JS = `
   var idle = Number(document.body.dataset.idleS || 0);
   if (!idle) return;
   var timer, pinged = Date.now();
-  function arm() { clearTimeout(timer); timer = setTimeout(function () { location.assign('/console/login?idle=1'); }, idle * 1000); }
+  function arm() { clearTimeout(timer); timer = setTimeout(function () { location.assign('/console/login?idle=' + encodeURIComponent(document.body.dataset.idleFor || '1')); }, idle * 1000); }
   function active() {
     arm();
     if (Date.now() - pinged < 5000) return;
@@ -84,7 +84,10 @@ export function createStationConsole(ctx: AppContext, fetchApi: ApiFetch, frame:
     // later, and a cookie whose session is already over is cleared. A live ordinary session is
     // left alone, and so is a request without the cookie (a cross-site link: SameSite=Strict keeps
     // the cookie back, and clearing it would sign the user out): ?idle=1 signs nobody out.
-    const onStation = s !== undefined && Boolean(stationOfSession(ctx, s.sessionId));
+    // Only the session the page's timer ran for (its mark): a timer left on an earlier worker's page
+    // (another tab, a page brought back by Back) must not sign out the worker at the tablet now.
+    const own = s !== undefined && c.req.query('idle') === idleMarkOf(sessions.csrfFor(s.token));
+    const onStation = own && s !== undefined && Boolean(stationOfSession(ctx, s.sessionId));
     if (idle && (onStation || (s === undefined && sessions.token(c) !== undefined))) {
       if (s && onStation) await ctx.store.command(() => logout(ctx, { userId: s.userId, role: 'worker', sessionId: s.sessionId }));
       sessions.end(c);
