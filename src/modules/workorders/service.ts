@@ -1,16 +1,14 @@
-import { eq, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import type { Page } from '../../db/keyset.ts';
-import { type WorkOrderStatus, workOrders } from '../../db/schema.ts';
-import { notFound } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
+import type { WorkOrderFilter, WorkOrderRow } from '../../db/entities/work-orders.ts';
+import type { Page } from '../../db/keyset.ts';
+import { notFound } from '../../errors.ts';
 import { iso } from '../../http/envelope.ts';
-import type { WorkOrderView } from './schemas.ts';
 import { stagesOfWorkOrder } from '../stages/queries.ts';
 import type { StageView } from '../stages/schemas.ts';
-import { listWorkOrderViews, workOrderView } from './queries.ts';
+import type { WorkOrderView } from './schemas.ts';
 
-export type WorkOrderRow = typeof workOrders.$inferSelect;
+export type { WorkOrderFilter } from '../../db/entities/work-orders.ts';
 
 export interface CreateWorkOrderInput {
   product_code: string;
@@ -35,14 +33,36 @@ export function splitWindow(names: string[], start: number, end: number) {
 export function createWorkOrder(ctx: AppContext, tx: Tx, actor: Actor, input: CreateWorkOrderInput): WorkOrderView & { stages: StageView[] } {
   const plan = input.stages ?? splitWindow(ctx.config.settings.stage_template, input.planned_start, input.planned_end);
   const now = ctx.clock.now();
-  const w = ctx.store.writes;
   const id = ctx.store.ids.next('work_orders');
-  w.insertWorkOrder.run(id, input.product_code, input.lot_no, input.qty, input.planned_start, input.planned_end, actor.userId, now, now);
+  tx.workOrders.insert({
+    id,
+    productCode: input.product_code,
+    lotNo: input.lot_no,
+    qty: input.qty,
+    plannedStart: input.planned_start,
+    plannedEnd: input.planned_end,
+    status: 'planned',
+    createdBy: actor.userId,
+    createdAt: now,
+    updatedAt: now,
+  });
   const firstStageId = ctx.store.ids.block('work_order_stages', plan.length);
   // New stages are planned and assigned to nobody: the reply is built from what was inserted.
   const stages: StageView[] = plan.map((s, i) => {
     const stageId = firstStageId + i;
-    w.insertStage.run(stageId, id, i + 1, s.stage_name, s.planned_start ?? null, s.planned_end ?? null, now, now);
+    const plannedStart = s.planned_start ?? null;
+    const plannedEnd = s.planned_end ?? null;
+    tx.stages.insert({
+      id: stageId,
+      workOrderId: id,
+      seq: i + 1,
+      stageName: s.stage_name,
+      plannedStart,
+      plannedEnd,
+      status: 'planned',
+      createdAt: now,
+      updatedAt: now,
+    });
     return {
       id: stageId,
       work_order_id: id,
@@ -82,21 +102,19 @@ export function createWorkOrder(ctx: AppContext, tx: Tx, actor: Actor, input: Cr
   };
 }
 
+/** The work order, or NOT_FOUND. */
 export function getWorkOrderRow(ctx: Pick<AppContext, 'store'>, id: number): WorkOrderRow {
-  const byId = ctx.store.prepared('workOrderById', (db) =>
-    db
-      .select()
-      .from(workOrders)
-      .where(eq(workOrders.id, sql.placeholder('id')))
-      .prepare(),
-  );
-  const row = byId.get({ id });
+  const row = ctx.store.data.workOrders.byId(id);
   if (!row) throw notFound('work order');
   return row;
 }
 
 export function getWorkOrder(ctx: AppContext, id: number): WorkOrderView {
-  return ctx.store.read(() => workOrderView(ctx, id));
+  return ctx.store.read(() => {
+    const view = ctx.store.data.workOrders.viewById(id);
+    if (!view) throw notFound('work order');
+    return view;
+  });
 }
 
 export function listStagesOf(ctx: AppContext, actor: Actor, id: number): StageView[] {
@@ -106,17 +124,7 @@ export function listStagesOf(ctx: AppContext, actor: Actor, id: number): StageVi
   });
 }
 
-export interface WorkOrderFilter {
-  limit: number;
-  cursor?: string | undefined;
-  status?: WorkOrderStatus | undefined;
-  product_code?: string | undefined;
-  lot_no?: string | undefined;
-  planned_from?: number | undefined;
-  planned_to?: number | undefined;
-}
-
 /** GET /workorders: ordered by planned_start, then id; planned_from/planned_to bound planned_start. */
 export function listWorkOrders(ctx: AppContext, f: WorkOrderFilter): Page<WorkOrderView> {
-  return listWorkOrderViews(ctx, f);
+  return ctx.store.read(() => ctx.store.data.workOrders.viewPage(f));
 }
