@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { localTransaction } from './local-tx.ts';
 import type { TableSpec } from './tables.ts';
 
 export interface OutboxRow {
@@ -16,11 +17,9 @@ export interface OutboxRow {
  * serialised, so a transaction's rows all carry the epoch that was open when it wrote.
  */
 export function closeEpoch(sqlite: Database): void {
-  sqlite
-    .transaction(() => {
-      sqlite.prepare('UPDATE sync_state SET epoch = epoch + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM sync_outbox WHERE tx >= sync_state.epoch)').run();
-    })
-    .immediate();
+  localTransaction(sqlite, () => {
+    sqlite.prepare('UPDATE sync_state SET epoch = epoch + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM sync_outbox WHERE tx >= sync_state.epoch)').run();
+  });
 }
 
 /**

@@ -5,12 +5,12 @@ import { createIdAllocator } from '../src/db/ids.ts';
 import type { ShopEvent } from '../src/events/bus.ts';
 import { lockRows, versionOf } from './hq-apply.ts';
 import { quoteIdent } from './hq/pool.ts';
-import { isLocalRowRefusal } from './local-refusal.ts';
+import { applyFromHq } from './local-tx.ts';
 import { deleteLocalChildren, floorWorkDeleted, recordConflict, tombstoneClock } from './conflicts.ts';
 import { mergeRow, type Versioned } from './merge.ts';
 import { type PullHorizon, type PullLag, readHorizon, recordPullLag } from './pull-lag.ts';
 import { observeHqClock, sqliteNowMs } from './clock-skew.ts';
-import { getMeta, observeClock, setMeta } from './state.ts';
+import { getMeta, setMeta } from './state.ts';
 import { applyOrder, DELETED, keyOf, MUTABLE_TABLES, parseKey, type TableSpec, tableSpec } from './tables.ts';
 
 export interface PullDeps {
@@ -251,47 +251,46 @@ export async function pullOnce(deps: PullDeps): Promise<PullResult> {
     return { rows: 0, more: false };
   }
   await deps.hook?.('mid-pull');
-  const applied: Array<{ tbl: string; pk: string; won: string[] }> = [];
-  let events: ShopEvent[] = [];
   const at = deps.now();
-  sqlite
-    .transaction(() => {
-      sqlite.prepare('UPDATE sync_state SET applying = 1 WHERE id = 1').run();
+  const events = applyFromHq(
+    sqlite,
+    (tx) => {
       const reject = sqlite.prepare("INSERT INTO sync_rejected (direction, tbl, pk, data, reason, at) VALUES ('pull', ?, ?, ?, ?, ?)");
-      let maxClock = '';
+      const applied: Array<{ tbl: string; pk: string; won: string[] }> = [];
       // Live rows parents first, then tombstones children first (applyOrder).
       for (const { spec, rows: phase } of applyOrder(rows)) {
         for (const [key, incoming] of phase) {
-          for (const c of Object.values(incoming.clocks)) if (c > maxClock) maxClock = c;
+          tx.observe(incoming.clocks);
           const current = localVersion(sqlite, spec, key);
           const { merged, won } = mergeRow(spec, current, incoming);
           if (won.length === 0) continue;
-          try {
-            sqlite.transaction(() => {
-              if (merged.values[DELETED] === 1 && current?.values[DELETED] === 0)
-                deleteLocalChildren(sqlite, spec, key, { site, at, versionOf: (s, k) => localVersion(sqlite, s, k) });
-              writeLocal(sqlite, spec, key, current?.values[DELETED] === 0, merged, won);
-            })();
-            if (floorWorkDeleted(spec, site, current, merged)) recordConflict(sqlite, spec, key, current, tombstoneClock(merged), at);
-            applied.push({ tbl: spec.name, pk: key, won });
-          } catch (err) {
-            // Only a refusal of the row itself sets it aside (sync/local-refusal.ts). A full disk,
-            // an I/O error or a missing column is the edge's condition, not a verdict on the row:
-            // the whole page rolls back and is pulled again (the cursor has not moved).
-            if (!isLocalRowRefusal(err)) throw err;
-            reject.run(spec.name, key, JSON.stringify(incoming.values), (err as Error).message, at);
+          // Only a refusal of the row itself sets it aside (sync/local-refusal.ts). A full disk,
+          // an I/O error or a missing column is the edge's condition, not a verdict on the row:
+          // the whole page rolls back and is pulled again (the cursor has not moved).
+          const refused = tx.row(() => {
+            if (merged.values[DELETED] === 1 && current?.values[DELETED] === 0)
+              deleteLocalChildren(sqlite, spec, key, { site, at, versionOf: (s, k) => localVersion(sqlite, s, k) });
+            writeLocal(sqlite, spec, key, current?.values[DELETED] === 0, merged, won);
+          });
+          if (refused) {
+            reject.run(spec.name, key, JSON.stringify(incoming.values), refused.message, at);
+            continue;
           }
+          if (floorWorkDeleted(spec, site, current, merged)) recordConflict(sqlite, spec, key, current, tombstoneClock(merged), at);
+          applied.push({ tbl: spec.name, pk: key, won });
         }
       }
-      observeClock(sqlite, maxClock);
-      sqlite.prepare('UPDATE sync_state SET applying = 0 WHERE id = 1').run();
-      events = writeEvents(sqlite, site, at, applied);
+      return applied;
+    },
+    (applied) => {
+      const written = writeEvents(sqlite, site, at, applied);
       setMeta(sqlite, 'pull_xid', last.xid);
       setMeta(sqlite, 'pull_log_id', last.log_id);
       if (resynced) setMeta(sqlite, 'pull_pruned_mark', `${resynced.xid}/${resynced.log_id}`);
       setMeta(sqlite, 'last_pull_at', at);
-    })
-    .immediate();
+      return written;
+    },
+  );
   // Like a local command's events: on the bus only once committed (MQTT, the console's SSE).
   for (const e of events) deps.publish?.(e);
   return { rows: count, more: resynced !== undefined || count >= pageSize };

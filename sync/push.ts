@@ -4,6 +4,7 @@ import { applyFacts, applyMutable, type Rejection } from './hq-apply.ts';
 import { isRowRejection } from './hq/pool.ts';
 import { foldChanges, type Versioned } from './merge.ts';
 import { ackThrough, type Batch, CHUNK_ROWS, type Chunk, closeEpoch, highestSeq, nextBatch, type OutboxRow, readChunk, readingsSpan } from './outbox.ts';
+import { localTransaction } from './local-tx.ts';
 import { setMeta } from './state.ts';
 import { FACT_TABLES, MUTABLE_TABLES } from './tables.ts';
 
@@ -170,12 +171,10 @@ export async function pushOnce(deps: PushDeps): Promise<PushResult> {
   const at = deps.now();
   let rows = 0;
   for (let first = true; ; first = false) {
-    const n = sqlite
-      .transaction(() => {
-        if (first) setMeta(sqlite, 'last_push_at', at);
-        return ackThrough(sqlite, batch.lastSeq, chunkRows);
-      })
-      .immediate();
+    const n = localTransaction(sqlite, () => {
+      if (first) setMeta(sqlite, 'last_push_at', at);
+      return ackThrough(sqlite, batch.lastSeq, chunkRows);
+    });
     rows += n;
     if (n < chunkRows) break;
     await yieldToLoop();

@@ -3,10 +3,9 @@ import type pg from 'pg';
 import type { ShopEvent } from '../src/events/bus.ts';
 import { compareHlc } from './hlc.ts';
 import { lockRows } from './hq-apply.ts';
-import { isLocalRowRefusal } from './local-refusal.ts';
+import { applyFromHq } from './local-tx.ts';
 import { mergeRow, type Versioned } from './merge.ts';
 import { localVersion, writeEvents, writeLocal } from './pull.ts';
-import { observeClock } from './state.ts';
 import { DELETED, type TableSpec, TABLES } from './tables.ts';
 
 /** Which set-aside rows to replay: every one, or these sync_rejected ids. */
@@ -162,16 +161,17 @@ export async function replayRejected(deps: ReplayDeps, selection: ReplaySelectio
   const hqVersions = pulledKeys.size > 0 ? await readHqVersions(deps.hq(), pulledKeys) : new Map<TableSpec, Map<string, Versioned>>();
 
   const at = deps.now();
-  sqlite
-    .transaction(() => {
-      const capture = sqlite.prepare('SELECT capture FROM sync_state WHERE id = 1').get() as { capture: number } | undefined;
-      if (capture?.capture !== 1) throw new Error('sync has never run on this database: there is no outbox to replay into');
-      const drop = sqlite.prepare('DELETE FROM sync_rejected WHERE id = ?');
-      const renew = sqlite.prepare('UPDATE sync_rejected SET reason = ?, at = ? WHERE id = ?');
-      const keep = (g: (typeof groups)[number], why: string) => result.kept.push({ direction: g.direction, table: g.spec?.name ?? '?', key: g.pk, why });
+  const capture = sqlite.prepare('SELECT capture FROM sync_state WHERE id = 1');
+  const drop = sqlite.prepare('DELETE FROM sync_rejected WHERE id = ?');
+  const renew = sqlite.prepare('UPDATE sync_rejected SET reason = ?, at = ? WHERE id = ?');
+  const keep = (g: (typeof groups)[number], why: string) => result.kept.push({ direction: g.direction, table: g.spec?.name ?? '?', key: g.pk, why });
+  result.events = applyFromHq(
+    sqlite,
+    (tx) => {
+      if ((capture.get() as { capture: number } | undefined)?.capture !== 1) {
+        throw new Error('sync has never run on this database: there is no outbox to replay into');
+      }
       const applied: Array<{ tbl: string; pk: string; won: string[] }> = [];
-      let maxClock = '';
-      sqlite.prepare('UPDATE sync_state SET applying = 1 WHERE id = 1').run();
       for (const g of groups) {
         const { spec } = g;
         if (!spec) {
@@ -190,16 +190,14 @@ export async function replayRejected(deps: ReplayDeps, selection: ReplaySelectio
           if (!incoming) {
             result.goneAtHq++;
           } else {
-            for (const c of Object.values(incoming.clocks)) if (c > maxClock) maxClock = c;
+            tx.observe(incoming.clocks);
             const current = localVersion(sqlite, spec, g.pk);
             const { merged, won } = mergeRow(spec, current, incoming);
-            try {
-              if (won.length > 0) sqlite.transaction(() => writeLocal(sqlite, spec, g.pk, current?.values[DELETED] === 0, merged, won))();
-            } catch (err) {
-              // Same rule as the pull: only a refusal of the row itself keeps it set aside.
-              if (!isLocalRowRefusal(err)) throw err;
-              for (const id of g.ids) renew.run((err as Error).message, at, id);
-              keep(g, (err as Error).message);
+            // Same rule as the pull: only a refusal of the row itself keeps it set aside.
+            const refused = won.length > 0 ? tx.row(() => writeLocal(sqlite, spec, g.pk, current?.values[DELETED] === 0, merged, won)) : undefined;
+            if (refused) {
+              for (const id of g.ids) renew.run(refused.message, at, id);
+              keep(g, refused.message);
               continue;
             }
             if (won.length > 0) applied.push({ tbl: spec.name, pk: g.pk, won });
@@ -208,10 +206,9 @@ export async function replayRejected(deps: ReplayDeps, selection: ReplaySelectio
         }
         for (const id of g.ids) drop.run(id);
       }
-      observeClock(sqlite, maxClock);
-      sqlite.prepare('UPDATE sync_state SET applying = 0 WHERE id = 1').run();
-      result.events = writeEvents(sqlite, deps.site, at, applied);
-    })
-    .immediate();
+      return applied;
+    },
+    (applied) => writeEvents(sqlite, deps.site, at, applied),
+  );
   return result;
 }

@@ -5,7 +5,8 @@ import { SITE_SHIFT } from '../src/db/ids.ts';
 const siteBase = (site: number) => site * SITE_SHIFT;
 import { fromHq } from './convert.ts';
 import { quoteIdent } from './hq/pool.ts';
-import { observeClock, setMeta } from './state.ts';
+import { applyFromHq } from './local-tx.ts';
+import { setMeta } from './state.ts';
 import { DELETED, keyOf, MUTABLE_TABLES, TABLES, type TableSpec } from './tables.ts';
 
 export class RestoreRefusedError extends Error {
@@ -130,20 +131,19 @@ export async function restoreSite(sqlite: Database, pool: pg.Pool, site: number,
     progress(`restore: skipped ${skipped.length} rows whose parent HQ does not hold: ${skipped.map((r) => `${r.tbl} ${r.pk}`).join(', ')}`);
   }
   const counts: Record<string, number> = {};
-  sqlite
-    .transaction(() => {
-      sqlite.prepare('UPDATE sync_state SET capture = 1, applying = 1 WHERE id = 1').run();
-      let maxClock = '';
+  applyFromHq(
+    sqlite,
+    (tx) => {
       for (const spec of MUTABLE_TABLES) {
         const list = rows.get(spec.name) ?? [];
         for (const r of list) {
           insertRow(sqlite, spec, r.values, r.clocks);
-          for (const c of Object.values(r.clocks)) if (c > maxClock) maxClock = c;
+          tx.observe(r.clocks);
         }
         counts[spec.name] = list.length;
       }
-      observeClock(sqlite, maxClock);
-      sqlite.prepare('UPDATE sync_state SET applying = 0 WHERE id = 1').run();
+    },
+    () => {
       const seq = sqlite.prepare(
         'INSERT INTO id_sequences (name, next_local) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET next_local = max(next_local, excluded.next_local)',
       );
@@ -155,8 +155,9 @@ export async function restoreSite(sqlite: Database, pool: pg.Pool, site: number,
         setMeta(sqlite, 'pull_xid', cursor.xid);
         setMeta(sqlite, 'pull_log_id', cursor.log_id);
       }
-    })
-    .immediate();
+    },
+    { enableCapture: true },
+  );
   progress(
     `restore: done (${Object.entries(counts)
       .map(([t, n]) => `${t} ${n}`)

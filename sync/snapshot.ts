@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { localTransaction } from './local-tx.ts';
 import { SQLITE_NOW_MS } from './hlc.ts';
 import { DELETED, FACT_TABLES, MUTABLE_TABLES, type TableSpec } from './tables.ts';
 
@@ -122,16 +123,14 @@ export const AHEAD_ROWS = 5_000;
  * would without sync (it never deletes one with an outbox row, and events stay immutable).
  */
 export function enqueueFactsAhead(sqlite: Database, spec: TableSpec, rows = AHEAD_ROWS): number {
-  return sqlite
-    .transaction(() => {
-      const on = (sqlite.prepare('SELECT capture FROM sync_state WHERE id = 1').get() as { capture: number }).capture;
-      if (on === 1) return 0;
-      const after = aheadMark(sqlite, spec);
-      const through = chunkEnd(sqlite, spec, after, rows);
-      if (!through) return 0;
-      const n = enqueueRange(sqlite, spec, after, through);
-      setAheadMark(sqlite, spec, through);
-      return n;
-    })
-    .immediate();
+  return localTransaction(sqlite, () => {
+    const on = (sqlite.prepare('SELECT capture FROM sync_state WHERE id = 1').get() as { capture: number }).capture;
+    if (on === 1) return 0;
+    const after = aheadMark(sqlite, spec);
+    const through = chunkEnd(sqlite, spec, after, rows);
+    if (!through) return 0;
+    const n = enqueueRange(sqlite, spec, after, through);
+    setAheadMark(sqlite, spec, through);
+    return n;
+  });
 }

@@ -1,8 +1,11 @@
 import type { Database } from 'better-sqlite3';
-import { parseHlc } from './hlc.ts';
 import { SQLITE_TICK } from './hlc.ts';
+import { localTransaction } from './local-tx.ts';
 import { AHEAD_ROWS, enqueueFactsAhead, enqueueSnapshot } from './snapshot.ts';
 import { FACT_TABLES } from './tables.ts';
+
+// The HLC receive rule lives with the transaction helper that applies HQ's rows (local-tx.ts).
+export { observeClock } from './local-tx.ts';
 
 /** Small key/value facts of sync kept in SQLite (cursors, last times, last error). */
 export function getMeta(sqlite: Database, key: string): string | undefined {
@@ -21,16 +24,14 @@ export function setMeta(sqlite: Database, key: string, value: string | number | 
  * already on).
  */
 export function enableCapture(sqlite: Database): number {
-  return sqlite
-    .transaction(() => {
-      const on = (sqlite.prepare('SELECT capture FROM sync_state WHERE id = 1').get() as { capture: number } | undefined)?.capture;
-      if (on === 1) return 0;
-      sqlite.exec(SQLITE_TICK);
-      const added = enqueueSnapshot(sqlite);
-      sqlite.exec('UPDATE sync_state SET capture = 1 WHERE id = 1');
-      return added;
-    })
-    .immediate();
+  return localTransaction(sqlite, () => {
+    const on = (sqlite.prepare('SELECT capture FROM sync_state WHERE id = 1').get() as { capture: number } | undefined)?.capture;
+    if (on === 1) return 0;
+    sqlite.exec(SQLITE_TICK);
+    const added = enqueueSnapshot(sqlite);
+    sqlite.exec('UPDATE sync_state SET capture = 1 WHERE id = 1');
+    return added;
+  });
 }
 
 /**
@@ -49,17 +50,4 @@ export async function enableCaptureGradually(sqlite: Database, pause: () => Prom
     }
   }
   return ahead + enableCapture(sqlite);
-}
-
-/**
- * HLC receive rule: after seeing a remote clock, local clocks continue above it (the next
- * capture ticks past it, carrying into the wall past COUNTER_MAX). A remote clock stamped
- * before the carry rule with a 6-digit counter is carried first, so the state stays 5 digits.
- */
-export function observeClock(sqlite: Database, clock: string): void {
-  if (!clock) return;
-  const h = parseHlc(clock);
-  sqlite
-    .prepare('UPDATE sync_state SET wall = ?, counter = ? WHERE id = 1 AND (wall < ? OR (wall = ? AND counter < ?))')
-    .run(h.wall, h.counter, h.wall, h.wall, h.counter);
 }

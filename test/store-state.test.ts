@@ -4,7 +4,6 @@ import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cachingClient } from '../src/db/connection.ts';
-import { users } from '../src/db/schema.ts';
 import { openStore, type Store } from '../src/db/store.ts';
 import { makeGateway } from './helpers/app.ts';
 
@@ -49,17 +48,13 @@ describe('state built once per store', () => {
     b.close();
   });
 
-  it('prepares a query once per store and never shares it between stores', () => {
-    let built = 0;
-    const build = (store: Store) =>
-      store.prepared('count', (db) => {
-        built++;
-        return db.select().from(users).prepare();
-      });
-    const first = build(a);
-    expect(build(a)).toBe(first);
-    expect(build(b)).not.toBe(first);
-    expect(built).toBe(2);
+  it('prepares its data access once per store and never shares it between stores', () => {
+    const user = { id: 7, username: 'ada', passwordHash: 'x', role: 'worker' as const, active: true, createdAt: 1, updatedAt: 1 };
+    a.commandNow((tx) => tx.users.insert(user));
+    expect(a.data).toBe(a.data);
+    expect(a.data).not.toBe(b.data);
+    expect(a.data.users.byId(7)).toMatchObject({ username: 'ada', active: true });
+    expect(b.data.users.byId(7)).toBeUndefined();
   });
 });
 

@@ -1,11 +1,15 @@
 import type { Database } from 'better-sqlite3';
 import { unavailable } from '../errors.ts';
 import type { ShopEvent } from '../events/bus.ts';
+import type { DataWrites } from './entities/index.ts';
 import type { AppendEvent, NewEvent } from './event-rows.ts';
 import type { FaultReporter } from './faults.ts';
 
-/** What a command sees of its transaction. */
-export interface Tx {
+/**
+ * What a command sees of its transaction: every entity's reads and writes (`tx.stages.update`,
+ * data/index.ts), only here, so a write outside a command is a type error.
+ */
+export interface Tx extends DataWrites {
   /** Writes the event row in this transaction; it is published on the bus only after commit. */
   emit(e: NewEvent): ShopEvent;
   /** Runs f once this command's transaction has committed (never if it rolls back). */
@@ -22,6 +26,8 @@ export interface CommandRunner {
 
 export interface CommandDeps {
   sqlite: Database;
+  /** The entities' reads and writes, prepared once; every command's tx carries them. */
+  data: DataWrites;
   appendEvent: AppendEvent;
   publish: (e: ShopEvent) => void;
   faults: FaultReporter;
@@ -75,6 +81,7 @@ export function createCommandRunner(deps: CommandDeps): CommandRunner {
     const hooks: Array<() => void> = [];
     const events: ShopEvent[] = [];
     return {
+      ...deps.data,
       hooks,
       emit: (e) => {
         const row = deps.appendEvent(e);

@@ -2,12 +2,12 @@ import type { Database } from 'better-sqlite3';
 import type { ShopEvent } from '../events/bus.ts';
 import { type CommandRunner, createCommandRunner, type Tx } from './command.ts';
 import { type Db, openSqlite, runMigrations, wrapDrizzle } from './connection.ts';
+import { createDataAccess, type DataReads } from './entities/index.ts';
 import { createEventRows } from './event-rows.ts';
 import { type FaultReporter, silentFaults } from './faults.ts';
 import { createIdAllocator, type IdAllocator } from './ids.ts';
 import { createIdempotencyStore, type IdempotencyStore } from './idempotency.ts';
 import { databaseOpenError } from './open-error.ts';
-import { createWriteStatements, type WriteStatements } from './statements.ts';
 
 /** The gateway's handle on its SQLite database. */
 export interface Store {
@@ -15,14 +15,9 @@ export interface Store {
   db: Db;
   ids: IdAllocator;
   idempotency: IdempotencyStore;
-  /** The common writes' statements, prepared when the store opened (statements.ts). */
-  writes: WriteStatements;
+  /** Every entity's reads (data/index.ts); their writes are the command's `tx.<entity>` only. */
+  data: DataReads;
   faults: FaultReporter;
-  /**
-   * A drizzle query prepared once for this store and reused: hot paths skip drizzle's per-call SQL
-   * generation. `build` gets the drizzle handle and returns the `.prepare()`d query.
-   */
-  prepared<T>(key: string, build: (db: Db) => T): T;
   /** Runs a read; storage faults surface as AppError UNAVAILABLE. */
   read<T>(fn: () => T): T;
   /** Runs a command with group commit; resolves once it is durable (see command.ts). */
@@ -65,27 +60,22 @@ export function openStore(file: string, siteId: number, opts: StoreOptions = {})
   }
   const ids = createIdAllocator(sqlite, siteId);
   const faults = opts.faults ?? silentFaults;
+  const data = createDataAccess(sqlite);
   const runner: CommandRunner = createCommandRunner({
     sqlite,
     appendEvent: createEventRows(sqlite, ids, opts.now ?? Date.now),
     publish: opts.publish ?? (() => {}),
+    data: data.writes,
     faults,
     onHookError: opts.onHookError ?? (() => {}),
     writeWaitMs: opts.writeWaitMs ?? 5000,
   });
-  const statements = new Map<string, unknown>();
   return {
     sqlite,
     db,
     ids,
-    prepared: <T>(key: string, build: (db: Db) => T): T => {
-      if (statements.has(key)) return statements.get(key) as T;
-      const built = build(db);
-      statements.set(key, built);
-      return built;
-    },
     idempotency: createIdempotencyStore(sqlite),
-    writes: createWriteStatements(sqlite),
+    data: data.reads,
     faults,
     read: (fn) => {
       try {

@@ -90,7 +90,7 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       body: s.roleBody,
       response: s.user,
     },
-    (c, { params, body }) => command(ctx, () => changeRole(ctx, actorOf(c), params.user_id, body.role)),
+    (c, { params, body }) => command(ctx, (tx) => changeRole(ctx, tx, actorOf(c), params.user_id, body.role)),
   );
 
   defineRoute(
@@ -107,7 +107,7 @@ export function registerAuthRoutes(router: Router, ctx: AppContext): void {
       body: s.activeBody,
       response: s.user,
     },
-    (c, { params, body }) => command(ctx, () => setActive(ctx, actorOf(c), params.user_id, body.active)),
+    (c, { params, body }) => command(ctx, (tx) => setActive(ctx, tx, actorOf(c), params.user_id, body.active)),
   );
 
   defineRoute(

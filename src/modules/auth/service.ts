@@ -1,6 +1,7 @@
-import { and, eq, isNull, ne, sql } from 'drizzle-orm';
+import { and, eq, isNull, ne } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { sessions, stations, users } from '../../db/schema.ts';
+import type { UserRow } from '../../db/entities/users.ts';
+import { sessions, stations } from '../../db/schema.ts';
 import type { Role } from '../../core/vocabulary.ts';
 import { AppError, conflict } from '../../errors.ts';
 import { iso } from '../../core/iso.ts';
@@ -9,18 +10,16 @@ import { recordAudit } from '../audit/service.ts';
 import type { LoginResult, UserView } from './schemas.ts';
 import { admitLogin, admitRegistration } from './throttle.ts';
 
-type UserRow = typeof users.$inferSelect;
-
-export function toUserView(u: UserRow): UserView {
+export function toUserView(u: Pick<UserRow, 'id' | 'username' | 'role' | 'active' | 'createdAt'>): UserView {
   return { id: u.id, username: u.username, role: u.role, active: u.active, created_at: iso(u.createdAt) };
 }
 
 export function findUserByName(ctx: Pick<AppContext, 'store'>, username: string): UserRow | undefined {
-  return ctx.store.db.select().from(users).where(sql`lower(${users.username}) = lower(${username})`).get();
+  return ctx.store.data.users.byName(username);
 }
 
 export function getUserRow(ctx: Pick<AppContext, 'store'>, id: number): UserRow | undefined {
-  return ctx.store.db.select().from(users).where(eq(users.id, id)).get();
+  return ctx.store.data.users.byId(id);
 }
 
 export interface CreateUserInput {
@@ -37,22 +36,11 @@ export async function createUser(
 ): Promise<UserView> {
   if (findUserByName(ctx, input.username)) throw conflict('username is taken');
   const passwordHash = await ctx.passwords.hash(input.password);
-  return ctx.store.command(() => {
-    if (findUserByName(ctx, input.username)) throw conflict('username is taken');
+  return ctx.store.command((tx) => {
+    if (tx.users.byName(input.username)) throw conflict('username is taken');
     const now = ctx.clock.now();
-    const row = ctx.store.db
-      .insert(users)
-      .values({
-        id: ctx.store.ids.next('users'),
-        username: input.username,
-        passwordHash,
-        role: input.role,
-        active: true,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning()
-      .get();
+    const row = { id: ctx.store.ids.next('users'), username: input.username, passwordHash, role: input.role, active: true, createdAt: now, updatedAt: now };
+    tx.users.insert(row);
     recordAudit(ctx, {
       action: 'user.create',
       actorUserId: meta.actorUserId ?? null,
@@ -154,14 +142,8 @@ export async function openSession(
 /** After a successful login: a bcrypt hash from the old backend (or a weaker scrypt) becomes today's scrypt. */
 async function rehash(ctx: AppContext, userId: number, old: string, password: string): Promise<void> {
   const passwordHash = await ctx.passwords.hash(password);
-  await ctx.store.command(() => {
-    // Only if unchanged meanwhile: a password change during the hashing wins.
-    ctx.store.db
-      .update(users)
-      .set({ passwordHash, updatedAt: ctx.clock.now() })
-      .where(and(eq(users.id, userId), eq(users.passwordHash, old)))
-      .run();
-  });
+  // Only if unchanged meanwhile: a password change during the hashing wins.
+  await ctx.store.command((tx) => tx.users.replacePassword(userId, old, passwordHash, ctx.clock.now()));
 }
 
 /** POST /auth/logout: the presented token stops working. Runs inside a command. */
@@ -197,8 +179,8 @@ export async function changeOwnPassword(
     throw new AppError('UNAUTHORIZED', 'current password is wrong');
   }
   const passwordHash = await ctx.passwords.hash(input.new_password);
-  await ctx.store.command(() => {
-    ctx.store.db.update(users).set({ passwordHash, updatedAt: ctx.clock.now() }).where(eq(users.id, user.id)).run();
+  await ctx.store.command((tx) => {
+    tx.users.setPassword(user.id, passwordHash, ctx.clock.now());
     revokeSessions(ctx, user.id, actor.sessionId);
     recordAudit(ctx, {
       action: 'user.password_change',

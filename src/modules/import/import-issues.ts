@@ -1,4 +1,3 @@
-import { issues } from '../../db/schema.ts';
 import { byLegacyId, type ImportCtx } from './import-users.ts';
 import type { LegacyDb } from './legacy-db.ts';
 import { type ImportReport, skip } from './report.ts';
@@ -7,8 +6,6 @@ import { int, issueStatus, issueType, text, time } from './values.ts';
 /** Assignments are keyed by (stage, user), so a second run finds them and inserts nothing. */
 export function importAssignments(ctx: ImportCtx, legacy: LegacyDb, report: ImportReport, stageIds: Map<number, number>, userIds: Map<number, number>): void {
   if (!legacy.has('stage_assignments')) return;
-  const insert = ctx.store.sqlite.prepare('INSERT OR IGNORE INTO stage_assignments (stage_id, user_id, assigned_by, assigned_at) VALUES (?, ?, NULL, ?)');
-  const workOrderOf = ctx.store.sqlite.prepare('SELECT work_order_id AS wo FROM work_order_stages WHERE id = ?');
   for (const row of legacy.rows('stage_assignments')) {
     const legacyId = int(row.id) ?? String(row.id);
     const stageId = stageIds.get(int(row.work_order_stage_id) ?? Number.NaN);
@@ -22,11 +19,11 @@ export function importAssignments(ctx: ImportCtx, legacy: LegacyDb, report: Impo
       continue;
     }
     const now = ctx.clock.now();
-    if (insert.run(stageId, userId, now).changes === 0) {
+    if (!ctx.tx.assignments.insertUnlessThere({ stageId, userId, assignedBy: null, assignedAt: now })) {
       report.counts.stage_assignments.already++;
       continue;
     }
-    const wo = (workOrderOf.get(stageId) as { wo: number } | undefined)?.wo ?? null;
+    const wo = ctx.tx.stages.workOrderOf(stageId) ?? null;
     ctx.tx.emit({
       kind: 'stage.assigned',
       entityType: 'stage',
@@ -44,7 +41,6 @@ export function importAssignments(ctx: ImportCtx, legacy: LegacyDb, report: Impo
  */
 export function importIssues(ctx: ImportCtx, legacy: LegacyDb, report: ImportReport, stageIds: Map<number, number>, userIds: Map<number, number>): void {
   const withStatus = legacy.has('issues.status');
-  const workOrderOf = ctx.store.sqlite.prepare('SELECT work_order_id AS wo FROM work_order_stages WHERE id = ?');
   for (const row of legacy.rows('issues')) {
     const legacyId = int(row.id);
     if (legacyId === undefined) {
@@ -80,21 +76,18 @@ export function importIssues(ctx: ImportCtx, legacy: LegacyDb, report: ImportRep
       report.notes.push(`issue ${legacyId}: type '${text(row.type) ?? ''}' is not known here; imported as 'other', the original type kept in the description`);
     const now = ctx.clock.now();
     const id = ctx.store.ids.next('issues');
-    ctx.store.db
-      .insert(issues)
-      .values({
-        id,
-        workOrderStageId: stageId,
-        type: mapped.type,
-        description: mapped.description,
-        status: status.value,
-        createdBy,
-        createdAt: createdAt.value,
-        updatedAt: now,
-        legacyId,
-      })
-      .run();
-    const wo = (workOrderOf.get(stageId) as { wo: number } | undefined)?.wo ?? null;
+    ctx.tx.issues.insert({
+      id,
+      workOrderStageId: stageId,
+      type: mapped.type,
+      description: mapped.description,
+      status: status.value,
+      createdBy,
+      createdAt: createdAt.value,
+      updatedAt: now,
+      legacyId,
+    });
+    const wo = ctx.tx.stages.workOrderOf(stageId) ?? null;
     const base = { entityType: 'issue' as const, entityId: id, workOrderId: wo };
     ctx.tx.emit({
       ...base,

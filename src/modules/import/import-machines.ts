@@ -1,4 +1,3 @@
-import { machines } from '../../db/schema.ts';
 import { byLegacyId, type ImportCtx } from './import-users.ts';
 import type { LegacyDb } from './legacy-db.ts';
 import { type ImportReport, skip } from './report.ts';
@@ -11,7 +10,6 @@ import { int, text, time } from './values.ts';
 export function importMachines(ctx: ImportCtx, legacy: LegacyDb, report: ImportReport): Map<number, number> {
   const map = new Map<number, number>();
   if (!legacy.has('machines')) return map;
-  const findByName = ctx.store.sqlite.prepare('SELECT id FROM machines WHERE name = ?');
   for (const row of legacy.rows('machines')) {
     const legacyId = int(row.id);
     if (legacyId === undefined) {
@@ -20,7 +18,7 @@ export function importMachines(ctx: ImportCtx, legacy: LegacyDb, report: ImportR
     }
     const done = byLegacyId(ctx, 'machines', legacyId);
     const name = text(row.name)?.trim() ?? '';
-    const existing = done ?? (findByName.get(name) as { id: number } | undefined)?.id;
+    const existing = done ?? ctx.tx.machines.idByName(name);
     if (existing !== undefined) {
       map.set(legacyId, existing);
       report.counts.machines.already++;
@@ -34,20 +32,17 @@ export function importMachines(ctx: ImportCtx, legacy: LegacyDb, report: ImportR
     const now = ctx.clock.now();
     const id = ctx.store.ids.next('machines');
     const machineType = text(row.machine_type ?? null)?.trim() || 'unknown';
-    ctx.store.db
-      .insert(machines)
-      .values({
-        id,
-        name,
-        machineType,
-        location: text(row.location ?? null) ?? null,
-        status: 'offline',
-        source: 'http',
-        createdAt: now,
-        updatedAt: now,
-        legacyId,
-      })
-      .run();
+    ctx.tx.machines.insert({
+      id,
+      name,
+      machineType,
+      location: text(row.location ?? null) ?? null,
+      status: 'offline',
+      source: 'http',
+      createdAt: now,
+      updatedAt: now,
+      legacyId,
+    });
     ctx.tx.emit({
       kind: 'machine.created',
       entityType: 'machine',

@@ -1,5 +1,3 @@
-import { eq } from 'drizzle-orm';
-import { workOrderStages, workOrders } from '../../db/schema.ts';
 import type { StageStatus } from '../../core/vocabulary.ts';
 import { deriveStatus } from '../stages/service.ts';
 import { byLegacyId, type ImportCtx } from './import-users.ts';
@@ -47,10 +45,18 @@ export function importWorkOrders(ctx: ImportCtx, legacy: LegacyDb, report: Impor
     }
     const now = ctx.clock.now();
     const id = ctx.store.ids.next('work_orders');
-    ctx.store.db
-      .insert(workOrders)
-      .values({ id, productCode, lotNo, qty, plannedStart: start.value, plannedEnd: end.value, status: 'planned', createdAt: now, updatedAt: now, legacyId })
-      .run();
+    ctx.tx.workOrders.insert({
+      id,
+      productCode,
+      lotNo,
+      qty,
+      plannedStart: start.value,
+      plannedEnd: end.value,
+      status: 'planned',
+      createdAt: now,
+      updatedAt: now,
+      legacyId,
+    });
     ctx.tx.emit({
       kind: 'work_order.created',
       entityType: 'work_order',
@@ -123,24 +129,21 @@ export function importStages(ctx: ImportCtx, legacy: LegacyDb, report: ImportRep
       const [plannedStart, plannedEnd, actualStart, actualEnd] = times.map((t) => (t.ok ? t.value : null));
       const now = ctx.clock.now();
       const id = ctx.store.ids.next('work_order_stages');
-      ctx.store.db
-        .insert(workOrderStages)
-        .values({
-          id,
-          workOrderId,
-          seq: index + 1,
-          stageName,
-          plannedStart,
-          plannedEnd,
-          actualStart,
-          actualEnd,
-          status: status.value,
-          statusChangedAt: actualEnd ?? actualStart ?? null,
-          createdAt: now,
-          updatedAt: now,
-          legacyId,
-        })
-        .run();
+      ctx.tx.stages.insert({
+        id,
+        workOrderId,
+        seq: index + 1,
+        stageName,
+        plannedStart: plannedStart ?? null,
+        plannedEnd: plannedEnd ?? null,
+        actualStart,
+        actualEnd,
+        status: status.value,
+        statusChangedAt: actualEnd ?? actualStart ?? null,
+        createdAt: now,
+        updatedAt: now,
+        legacyId,
+      });
       for (const e of STAGE_EVENTS.filter((x) => x.when(status.value))) {
         ctx.tx.emit({
           kind: e.kind,
@@ -164,10 +167,10 @@ export function importStages(ctx: ImportCtx, legacy: LegacyDb, report: ImportRep
 }
 
 function refreshStatus(ctx: ImportCtx, workOrderId: number): void {
-  const statuses = ctx.store.db.select({ s: workOrderStages.status }).from(workOrderStages).where(eq(workOrderStages.workOrderId, workOrderId)).all();
-  const wo = ctx.store.db.select({ status: workOrders.status }).from(workOrders).where(eq(workOrders.id, workOrderId)).get();
-  const next = deriveStatus(statuses.map((r) => r.s));
+  const stages = ctx.tx.stages.ofWorkOrder(workOrderId);
+  const wo = ctx.tx.workOrders.byId(workOrderId);
+  const next = deriveStatus(stages.map((r) => r.status));
   if (!wo || wo.status === next) return;
-  ctx.store.db.update(workOrders).set({ status: next, updatedAt: ctx.clock.now() }).where(eq(workOrders.id, workOrderId)).run();
+  ctx.tx.workOrders.setStatus(workOrderId, next, ctx.clock.now());
   ctx.tx.emit({ kind: 'work_order.status_changed', entityType: 'work_order', entityId: workOrderId, workOrderId, fromStatus: wo.status, toStatus: next });
 }

@@ -1,6 +1,5 @@
 import type { AppContext } from '../../context.ts';
 import type { Tx } from '../../db/command.ts';
-import { users } from '../../db/schema.ts';
 import { recordAudit } from '../audit/service.ts';
 import type { LegacyDb } from './legacy-db.ts';
 import type { ImportReport } from './report.ts';
@@ -27,7 +26,6 @@ export function byLegacyId(ctx: ImportCtx, table: string, legacyId: number): num
  */
 export function importUsers(ctx: ImportCtx, legacy: LegacyDb, report: ImportReport): Map<number, number> {
   const map = new Map<number, number>();
-  const findByName = ctx.store.sqlite.prepare('SELECT id, legacy_id FROM users WHERE lower(username) = lower(?)');
   for (const row of legacy.rows('users')) {
     const legacyId = int(row.id);
     if (legacyId === undefined) {
@@ -51,7 +49,7 @@ export function importUsers(ctx: ImportCtx, legacy: LegacyDb, report: ImportRepo
       skip(report, 'users', legacyId, `${username}: ${mapped.reason}`);
       continue;
     }
-    const existing = findByName.get(username) as { id: number; legacy_id: number | null } | undefined;
+    const existing = ctx.tx.users.byName(username);
     if (existing) {
       map.set(legacyId, existing.id);
       report.counts.users.already++;
@@ -65,7 +63,7 @@ export function importUsers(ctx: ImportCtx, legacy: LegacyDb, report: ImportRepo
     }
     const now = ctx.clock.now();
     const id = ctx.store.ids.next('users');
-    ctx.store.db.insert(users).values({ id, username, passwordHash: hash, role: mapped.value, active: true, createdAt: now, updatedAt: now, legacyId }).run();
+    ctx.tx.users.insert({ id, username, passwordHash: hash, role: mapped.value, active: true, createdAt: now, updatedAt: now, legacyId });
     recordAudit(ctx, {
       action: 'user.create',
       targetUserId: id,

@@ -30,12 +30,12 @@ export type MachineLookup = (name: string) => number | undefined;
  * deleted), misses are not, so a machine created later (`POST /machines`) is found then.
  */
 export function machineLookup(ctx: AppContext, known: Map<string, number>): MachineLookup {
-  const byName = ctx.store.sqlite.prepare('SELECT id FROM machines WHERE name = ?').pluck();
+  const { machines } = ctx.store.data;
   const found = new Map(known);
   return (name) => {
     const hit = found.get(name);
     if (hit !== undefined) return hit;
-    const id = byName.get(name) as number | undefined;
+    const id = machines.idByName(name);
     if (id !== undefined && found.size < 100_000) found.set(name, id);
     return id;
   };

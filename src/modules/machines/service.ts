@@ -1,67 +1,21 @@
-import { and, asc, desc, eq, gte, inArray, lte, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, lte, type SQL } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { keysetPage, type Page, type PageQuery } from '../../db/keyset.ts';
-import { machineLatest, machineReadings, machines } from '../../db/schema.ts';
+import type { Tx } from '../../db/command.ts';
+import type { MachineRow } from '../../db/entities/machines.ts';
+import { keysetPage, keysetPageOf, type Page, type PageQuery } from '../../db/keyset.ts';
+import { machineReadings } from '../../db/schema.ts';
 import { conflict, notFound, validation } from '../../errors.ts';
 import { MAX_FUTURE_MS } from '../../core/time.ts';
-import type { Tx } from '../../db/command.ts';
-import { iso } from '../../core/iso.ts';
-import type { MachineView } from './schemas.ts';
 import type { ReadingInput } from '../readings/writer.ts';
+import type { MachineView } from './schemas.ts';
 
-type MachineRow = typeof machines.$inferSelect;
 export type MachineStatus = MachineRow['status'];
 export type MachineSource = MachineRow['source'];
 
-type Latest = MachineView['latest'];
-
-const toView = (m: MachineRow, latest: Latest): MachineView => ({
-  id: m.id,
-  name: m.name,
-  machine_type: m.machineType,
-  location: m.location,
-  status: m.status,
-  source: m.source,
-  last_seen_at: iso(m.lastSeenAt),
-  latest,
-});
-
 function getRow(ctx: Pick<AppContext, 'store'>, id: number): MachineRow {
-  const row = ctx.store.db.select().from(machines).where(eq(machines.id, id)).get();
+  const row = ctx.store.data.machines.byId(id);
   if (!row) throw notFound('machine');
   return row;
-}
-
-// machine_latest keeps no reason; a non-good latest value takes it from the reading it came from.
-// Qualified by hand: drizzle writes a single-table select's columns bare, and inside the subquery a
-// bare machine_id would be the reading's own (every reading matching, the newest of any machine won).
-const reasonOf = sql<string | null>`CASE WHEN "machine_latest"."quality" = 'good' THEN NULL ELSE (
-  SELECT r.reason FROM machine_readings r WHERE r.machine_id = "machine_latest"."machine_id"
-    AND r.reading_type = "machine_latest"."reading_type" AND r.source_ts = "machine_latest"."source_ts"
-  ORDER BY r.id DESC LIMIT 1) END`;
-
-function latestOf(ctx: Pick<AppContext, 'store'>, ids: number[]): Map<number, Latest> {
-  const map = new Map<number, Latest>();
-  if (ids.length === 0) return map;
-  const rows = ctx.store.db
-    .select({
-      machineId: machineLatest.machineId,
-      readingType: machineLatest.readingType,
-      value: machineLatest.value,
-      unit: machineLatest.unit,
-      quality: machineLatest.quality,
-      sourceTs: machineLatest.sourceTs,
-      reason: reasonOf,
-    })
-    .from(machineLatest)
-    .where(inArray(machineLatest.machineId, ids))
-    .all();
-  for (const r of rows) {
-    const entry = map.get(r.machineId) ?? {};
-    entry[r.readingType] = { value: r.value, unit: r.unit, quality: r.quality, reason: r.reason, timestamp: iso(r.sourceTs) };
-    map.set(r.machineId, entry);
-  }
-  return map;
 }
 
 export interface CreateMachineInput {
@@ -73,24 +27,20 @@ export interface CreateMachineInput {
 
 /** POST /machines (source http), and registration of configured devices (their protocol). */
 export function createMachine(ctx: AppContext, tx: Tx, actor: Actor | undefined, input: CreateMachineInput, source: MachineSource = 'http'): MachineView {
-  if (ctx.store.db.select({ id: machines.id }).from(machines).where(eq(machines.name, input.name)).get()) {
-    throw conflict('a machine with this name exists');
-  }
+  if (tx.machines.idByName(input.name) !== undefined) throw conflict('a machine with this name exists');
   const now = ctx.clock.now();
-  const row = ctx.store.db
-    .insert(machines)
-    .values({
-      id: ctx.store.ids.next('machines'),
-      name: input.name,
-      machineType: input.machine_type,
-      location: input.location ?? null,
-      status: input.status ?? 'offline',
-      source,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning()
-    .get();
+  const row = {
+    id: ctx.store.ids.next('machines'),
+    name: input.name,
+    machineType: input.machine_type,
+    location: input.location ?? null,
+    status: input.status ?? 'offline',
+    source,
+    createdAt: now,
+    updatedAt: now,
+  };
+  tx.machines.insert(row);
+  // A new machine has no readings and has not been seen: the reply is what was inserted.
   tx.emit({
     kind: 'machine.created',
     entityType: 'machine',
@@ -100,33 +50,24 @@ export function createMachine(ctx: AppContext, tx: Tx, actor: Actor | undefined,
     requestId: actor?.requestId ?? null,
     data: { name: row.name, source },
   });
-  return toView(row, {});
+  return tx.machines.views([{ ...row, lastSeenAt: null, legacyId: null }])[0] as MachineView;
 }
 
 /** Finds a configured device's machine by name, creating it on first start. */
 export function ensureMachine(ctx: AppContext, input: CreateMachineInput, source: MachineSource): number {
-  const existing = ctx.store.db.select({ id: machines.id }).from(machines).where(eq(machines.name, input.name)).get();
-  return existing ? existing.id : ctx.store.commandNow((tx) => createMachine(ctx, tx, undefined, input, source)).id;
+  return ctx.store.data.machines.idByName(input.name) ?? ctx.store.commandNow((tx) => createMachine(ctx, tx, undefined, input, source)).id;
 }
 
 export function listMachines(ctx: AppContext, q: PageQuery): Page<MachineView> {
+  const { machines } = ctx.store.data;
   return ctx.store.read(() => {
-    const { items, nextCursor } = keysetPage(q, {
-      keys: [machines.id],
-      direction: 'asc',
-      fetch: (after, limit) => ctx.store.db.select().from(machines).where(after).orderBy(asc(machines.id)).limit(limit).all(),
-      keyOf: (m) => [m.id],
-    });
-    const latest = latestOf(
-      ctx,
-      items.map((m) => m.id),
-    );
-    return { items: items.map((m) => toView(m, latest.get(m.id) ?? {})), nextCursor };
+    const { items, nextCursor } = keysetPageOf(q, { width: 1, keyOf: (m) => [m.id], fetch: machines.page });
+    return { items: machines.views(items), nextCursor };
   });
 }
 
 export function getMachine(ctx: AppContext, id: number): MachineView {
-  return ctx.store.read(() => toView(getRow(ctx, id), latestOf(ctx, [id]).get(id) ?? {}));
+  return ctx.store.read(() => ctx.store.data.machines.views([getRow(ctx, id)])[0] as MachineView);
 }
 
 /** A driver's status change, as its own command at once (drivers call this from their callbacks). */
@@ -148,10 +89,12 @@ export function patchMachine(
   patch: { status?: MachineStatus | undefined; location?: string | null | undefined },
 ): MachineView {
   const row = getRow(ctx, id);
-  const set: Partial<MachineRow> = { updatedAt: ctx.clock.now() };
-  if (patch.status !== undefined) set.status = patch.status;
-  if (patch.location !== undefined) set.location = patch.location;
-  const updated = ctx.store.db.update(machines).set(set).where(eq(machines.id, id)).returning().get();
+  const updated = tx.machines.update(id, {
+    status: patch.status ?? row.status,
+    location: patch.location === undefined ? row.location : patch.location,
+    updatedAt: ctx.clock.now(),
+  });
+  if (!updated) throw notFound('machine');
   if (patch.status !== undefined && patch.status !== row.status) {
     tx.emit({
       kind: 'machine.status_changed',
@@ -163,7 +106,7 @@ export function patchMachine(
       requestId: actor?.requestId ?? null,
     });
   }
-  return toView(updated, latestOf(ctx, [id]).get(id) ?? {});
+  return tx.machines.views([updated])[0] as MachineView;
 }
 
 export type PostedReading = Omit<ReadingInput, 'machineId' | 'sourceTs' | 'reason'> & { sourceTs?: number | undefined };
@@ -174,7 +117,7 @@ export type PostedReading = Omit<ReadingInput, 'machineId' | 'sourceTs' | 'reaso
  * (the whole batch, nothing stored).
  */
 export function postReadings(ctx: AppContext, tx: Tx, machineId: number, readings: PostedReading[], batch: boolean): number {
-  if (ctx.store.writes.machineExists.get(machineId) === undefined) throw notFound('machine');
+  if (!tx.machines.exists(machineId)) throw notFound('machine');
   const now = ctx.clock.now();
   const rows = readings.map((r, i) => {
     if (r.sourceTs !== undefined && r.sourceTs > now + MAX_FUTURE_MS) {

@@ -46,7 +46,6 @@ export function createReadingsWriter(
   const insertMany = store.sqlite.prepare(`INSERT INTO machine_readings ${readingColumns} VALUES ${values(9, ROWS_PER_STATEMENT)}`);
   const latest = store.sqlite.prepare(`INSERT INTO machine_latest ${latestColumns} VALUES ${values(6, 1)} ${latestUpsert}`);
   const latestMany = store.sqlite.prepare(`INSERT INTO machine_latest ${latestColumns} VALUES ${values(6, ROWS_PER_STATEMENT)} ${latestUpsert}`);
-  const seen = store.sqlite.prepare('UPDATE machines SET last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE id = ?');
 
   /** Inserts rows and keeps machine_latest and last_seen_at; runs inside a command. */
   const writeRows = (tx: Tx, batch: Array<{ r: ReadingInput; source: string }>) => {
@@ -77,7 +76,7 @@ export function createReadingsWriter(
       newest.set(r.machineId, Math.max(newest.get(r.machineId) ?? 0, r.sourceTs));
       bySource.set(source, (bySource.get(source) ?? 0) + 1);
     }
-    for (const [machineId, ts] of newest) seen.run(ts, machineId);
+    for (const [machineId, ts] of newest) tx.machines.seen(machineId, ts);
     tx.afterCommit(() => {
       for (const [source, n] of bySource) deps.metrics.readingsStored.inc({ source }, n);
     });

@@ -1,5 +1,6 @@
 import type { AppContext } from '../../context.ts';
-import { getStageRow, type StageRow } from './queries.ts';
+import type { StageRow } from '../../db/entities/stages.ts';
+import { getStageRow } from './queries.ts';
 import type { StageMetricsView } from './schemas.ts';
 
 export const seconds = (ms: number) => Math.round(ms / 1000);

@@ -1,13 +1,11 @@
-import { and, asc, eq } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import { stageAssignments, users } from '../../db/schema.ts';
+import type { Tx } from '../../db/command.ts';
+import type { StageRow } from '../../db/entities/stages.ts';
 import { type StageStatus, WORK_ORDER_STATUSES, type WorkOrderStatus } from '../../core/vocabulary.ts';
 import { conflict, invalidTransition, notFound, validation } from '../../errors.ts';
-import type { Tx } from '../../db/command.ts';
 import { iso } from '../../core/iso.ts';
 import { MAX_FUTURE_MS } from '../../core/time.ts';
-import type { StageRow } from '../../db/statements.ts';
-import { checkStageAccess, getStageRow, toStageViews } from './queries.ts';
+import { checkStageAccess, getStageRow } from './queries.ts';
 import type { AssignmentView, StageView } from './schemas.ts';
 
 export type StageAction = 'start' | 'pause' | 'resume' | 'done';
@@ -74,11 +72,11 @@ function statusFromCounts(stages: number, started: number, done: number): WorkOr
  * reopen it, or the edge would show in_progress for good while HQ keeps done (docs/sync.md).
  */
 function refreshWorkOrder(ctx: AppContext, tx: Tx, workOrderId: number, at: number, actor: Actor): void {
-  const wo = ctx.store.writes.workOrderProgress.get(workOrderId);
+  const wo = tx.workOrders.progress(workOrderId);
   if (!wo) throw notFound('work order');
   const next = statusFromCounts(wo.stages, wo.started, wo.done);
-  if (WORK_ORDER_STATUSES.indexOf(next) <= WORK_ORDER_STATUSES.indexOf(wo.status as WorkOrderStatus)) return;
-  ctx.store.writes.setWorkOrderStatus.run(next, ctx.clock.now(), workOrderId);
+  if (WORK_ORDER_STATUSES.indexOf(next) <= WORK_ORDER_STATUSES.indexOf(wo.status)) return;
+  tx.workOrders.setStatus(workOrderId, next, ctx.clock.now());
   tx.emit({
     kind: 'work_order.status_changed',
     entityType: 'work_order',
@@ -98,8 +96,7 @@ function refreshWorkOrder(ctx: AppContext, tx: Tx, workOrderId: number, at: numb
  */
 export function transitionStage(ctx: AppContext, tx: Tx, actor: Actor, stageId: number, action: StageAction, input: ActionInput): StageView {
   const { from, to } = TRANSITIONS[action];
-  const w = ctx.store.writes;
-  const row = w.stageById.get(stageId);
+  const row = tx.stages.byId(stageId);
   if (!row) throw notFound('stage');
   checkStageAccess(ctx, stageId, actor);
   if (row.status !== from) throw invalidTransition('stage', row.status, to);
@@ -107,7 +104,7 @@ export function transitionStage(ctx: AppContext, tx: Tx, actor: Actor, stageId: 
   const at = input.at ?? now;
   checkAt(ctx, row, at);
   const c = { ...row, ...changes(row, action, at, input) };
-  const updated = w.updateStage.get(to, c.actualStart, c.actualEnd, c.pausedMs, c.pausedSince, c.qtyGood, c.qtyScrap, at, now, stageId);
+  const updated = tx.stages.update(stageId, { ...c, status: to, statusChangedAt: at, updatedAt: now });
   if (!updated) throw notFound('stage');
   const data: Record<string, unknown> = { stage_name: row.stageName, seq: row.seq };
   if (input.reason !== undefined) data.reason = input.reason;
@@ -125,43 +122,25 @@ export function transitionStage(ctx: AppContext, tx: Tx, actor: Actor, stageId: 
     data,
   });
   refreshWorkOrder(ctx, tx, row.workOrderId, at, actor);
-  return toStageViews(ctx, [updated])[0] as StageView;
+  return tx.stages.views([updated])[0] as StageView;
 }
 
 export function listAssignments(ctx: AppContext, stageId: number): AssignmentView[] {
   return ctx.store.read(() => {
     getStageRow(ctx, stageId);
-    return ctx.store.db
-      .select({
-        stage_id: stageAssignments.stageId,
-        user_id: stageAssignments.userId,
-        username: users.username,
-        assigned_at: stageAssignments.assignedAt,
-        assigned_by: stageAssignments.assignedBy,
-      })
-      .from(stageAssignments)
-      .innerJoin(users, eq(users.id, stageAssignments.userId))
-      .where(eq(stageAssignments.stageId, stageId))
-      .orderBy(asc(stageAssignments.userId))
-      .all()
-      .map((a) => ({ ...a, assigned_at: iso(a.assigned_at) }));
+    return ctx.store.data.assignments.viewsOfStage(stageId);
   });
 }
 
 /** POST /stages/{id}/assignments: unknown or non-human user → 422, duplicate → 409. */
 export function assignUser(ctx: AppContext, tx: Tx, actor: Actor, stageId: number, userId: number): AssignmentView {
   const stage = getStageRow(ctx, stageId);
-  const user = ctx.store.db.select().from(users).where(eq(users.id, userId)).get();
+  const user = tx.users.byId(userId);
   if (!user) throw validation('user_id', 'no such user');
   if (user.role === 'machine') throw validation('user_id', 'device accounts cannot be assigned to stages');
-  const existing = ctx.store.db
-    .select()
-    .from(stageAssignments)
-    .where(and(eq(stageAssignments.stageId, stageId), eq(stageAssignments.userId, userId)))
-    .get();
-  if (existing) throw conflict('the user is already assigned to this stage');
+  if (tx.assignments.isAssigned(stageId, userId)) throw conflict('the user is already assigned to this stage');
   const now = ctx.clock.now();
-  ctx.store.db.insert(stageAssignments).values({ stageId, userId, assignedBy: actor.userId, assignedAt: now }).run();
+  tx.assignments.insert({ stageId, userId, assignedBy: actor.userId, assignedAt: now });
   tx.emit({
     kind: 'stage.assigned',
     entityType: 'stage',
@@ -177,11 +156,7 @@ export function assignUser(ctx: AppContext, tx: Tx, actor: Actor, stageId: numbe
 /** DELETE /stages/{id}/assignments/{user_id}. */
 export function unassignUser(ctx: AppContext, tx: Tx, actor: Actor, stageId: number, userId: number): void {
   const stage = getStageRow(ctx, stageId);
-  const removed = ctx.store.db
-    .delete(stageAssignments)
-    .where(and(eq(stageAssignments.stageId, stageId), eq(stageAssignments.userId, userId)))
-    .run();
-  if (removed.changes === 0) throw notFound('assignment');
+  if (!tx.assignments.remove(stageId, userId)) throw notFound('assignment');
   tx.emit({
     kind: 'stage.unassigned',
     entityType: 'stage',

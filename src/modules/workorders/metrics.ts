@@ -1,6 +1,4 @@
-import { and, count, eq, inArray } from 'drizzle-orm';
 import type { AppContext } from '../../context.ts';
-import { issues, workOrderStages } from '../../db/schema.ts';
 import { stageMetrics } from '../stages/metrics.ts';
 import type { WorkOrderMetrics } from './schemas.ts';
 import { getWorkOrderRow } from './service.ts';
@@ -11,7 +9,7 @@ import { pct, round, seconds } from '../stages/metrics.ts';
 export function getWorkOrderMetrics(ctx: AppContext, workOrderId: number): WorkOrderMetrics {
   return ctx.store.read(() => {
     const wo = getWorkOrderRow(ctx, workOrderId);
-    const stages = ctx.store.db.select().from(workOrderStages).where(eq(workOrderStages.workOrderId, workOrderId)).orderBy(workOrderStages.seq).all();
+    const stages = ctx.store.data.stages.ofWorkOrder(workOrderId);
     const now = ctx.clock.now();
     const done = stages.filter((s) => s.status === 'done');
     const doneMetrics = done.map((s) => stageMetrics(s, now));
@@ -21,15 +19,7 @@ export function getWorkOrderMetrics(ctx: AppContext, workOrderId: number): WorkO
     const sumActual = timed.reduce((a, m) => a + (m.actual_duration_s ?? 0), 0);
     const last = stages[stages.length - 1];
     const allDone = stages.length > 0 && done.length === stages.length;
-    const ids = stages.map((s) => s.id);
-    const openIssues =
-      ids.length === 0
-        ? 0
-        : (ctx.store.db
-            .select({ n: count() })
-            .from(issues)
-            .where(and(inArray(issues.workOrderStageId, ids), inArray(issues.status, ['open', 'ack'])))
-            .get()?.n ?? 0);
+    const openIssues = ctx.store.data.issues.openOfWorkOrder(workOrderId);
     const good = last?.qtyGood ?? null;
     const scrap = last?.qtyScrap ?? null;
     return {

@@ -1,19 +1,17 @@
-import { eq, sql } from 'drizzle-orm';
 import type { Actor, AppContext } from '../../context.ts';
-import type { Page } from '../../db/keyset.ts';
-import { workOrders } from '../../db/schema.ts';
-import type { WorkOrderStatus } from '../../core/vocabulary.ts';
-import { notFound } from '../../errors.ts';
 import type { Tx } from '../../db/command.ts';
+import type { Store } from '../../db/store.ts';
+import { type WorkOrderFilter, type WorkOrderRow, type WorkOrderViewTuple, workOrderViewOfTuple } from '../../db/entities/work-orders.ts';
+import type { Page } from '../../db/keyset.ts';
+import { notFound } from '../../errors.ts';
 import { iso } from '../../core/iso.ts';
-import type { JsonPage, JsonText } from '../../http/json-rows.ts';
-import type { WorkOrderView } from './schemas.ts';
+import { type JsonPage, type JsonText, RowJsonCache } from '../../http/json-rows.ts';
 import { linkStageMachine } from '../oee/stage-machines.ts';
 import { stagesOfWorkOrder } from '../stages/queries.ts';
 import type { StageView } from '../stages/schemas.ts';
-import { listWorkOrderJson, listWorkOrderViews, workOrderJson, workOrderView } from './queries.ts';
+import type { WorkOrderView } from './schemas.ts';
 
-export type WorkOrderRow = typeof workOrders.$inferSelect;
+export type { WorkOrderFilter } from '../../db/entities/work-orders.ts';
 
 export interface CreateWorkOrderInput {
   product_code: string;
@@ -41,14 +39,36 @@ export function createWorkOrder(ctx: AppContext, tx: Tx, actor: Actor, input: Cr
   const plan: NonNullable<CreateWorkOrderInput['stages']> =
     input.stages ?? splitWindow(ctx.config.settings.stage_template, input.planned_start, input.planned_end);
   const now = ctx.clock.now();
-  const w = ctx.store.writes;
   const id = ctx.store.ids.next('work_orders');
-  w.insertWorkOrder.run(id, input.product_code, input.lot_no, input.qty, input.planned_start, input.planned_end, actor.userId, now, now);
+  tx.workOrders.insert({
+    id,
+    productCode: input.product_code,
+    lotNo: input.lot_no,
+    qty: input.qty,
+    plannedStart: input.planned_start,
+    plannedEnd: input.planned_end,
+    status: 'planned',
+    createdBy: actor.userId,
+    createdAt: now,
+    updatedAt: now,
+  });
   const firstStageId = ctx.store.ids.block('work_order_stages', plan.length);
   // New stages are planned and assigned to nobody: the reply is built from what was inserted.
   const stages: StageView[] = plan.map((s, i) => {
     const stageId = firstStageId + i;
-    w.insertStage.run(stageId, id, i + 1, s.stage_name, s.planned_start ?? null, s.planned_end ?? null, now, now);
+    const plannedStart = s.planned_start ?? null;
+    const plannedEnd = s.planned_end ?? null;
+    tx.stages.insert({
+      id: stageId,
+      workOrderId: id,
+      seq: i + 1,
+      stageName: s.stage_name,
+      plannedStart,
+      plannedEnd,
+      status: 'planned',
+      createdAt: now,
+      updatedAt: now,
+    });
     const machineId = s.machine_id ?? null;
     if (machineId !== null) linkStageMachine(ctx, stageId, machineId, actor.userId, `stages.${i}.machine_id`);
     return {
@@ -91,21 +111,19 @@ export function createWorkOrder(ctx: AppContext, tx: Tx, actor: Actor, input: Cr
   };
 }
 
+/** The work order, or NOT_FOUND. */
 export function getWorkOrderRow(ctx: Pick<AppContext, 'store'>, id: number): WorkOrderRow {
-  const byId = ctx.store.prepared('workOrderById', (db) =>
-    db
-      .select()
-      .from(workOrders)
-      .where(eq(workOrders.id, sql.placeholder('id')))
-      .prepare(),
-  );
-  const row = byId.get({ id });
+  const row = ctx.store.data.workOrders.byId(id);
   if (!row) throw notFound('work order');
   return row;
 }
 
 export function getWorkOrder(ctx: AppContext, id: number): WorkOrderView {
-  return ctx.store.read(() => workOrderView(ctx, id));
+  return ctx.store.read(() => {
+    const view = ctx.store.data.workOrders.viewById(id);
+    if (!view) throw notFound('work order');
+    return view;
+  });
 }
 
 export function listStagesOf(ctx: AppContext, actor: Actor, id: number): StageView[] {
@@ -115,25 +133,33 @@ export function listStagesOf(ctx: AppContext, actor: Actor, id: number): StageVi
   });
 }
 
-export interface WorkOrderFilter {
-  limit: number;
-  cursor?: string | undefined;
-  status?: WorkOrderStatus | undefined;
-  product_code?: string | undefined;
-  lot_no?: string | undefined;
-  planned_from?: number | undefined;
-  planned_to?: number | undefined;
-}
-
 /** GET /workorders: ordered by planned_start, then id; planned_from/planned_to bound planned_start. */
 export function listWorkOrders(ctx: AppContext, f: WorkOrderFilter): Page<WorkOrderView> {
-  return listWorkOrderViews(ctx, f);
+  return ctx.store.read(() => ctx.store.data.workOrders.viewPage(f));
+}
+
+/** The row JSON cache of work orders (json-rows.ts), one per store. */
+const jsonCaches = new WeakMap<Store, RowJsonCache<WorkOrderViewTuple, WorkOrderView>>();
+function jsonCache(store: Store): RowJsonCache<WorkOrderViewTuple, WorkOrderView> {
+  let cache = jsonCaches.get(store);
+  if (!cache) {
+    cache = new RowJsonCache<WorkOrderViewTuple, WorkOrderView>(workOrderViewOfTuple);
+    jsonCaches.set(store, cache);
+  }
+  return cache;
 }
 
 /** getWorkOrder and listWorkOrders as JSON text, the same bytes (the API's answers; json-rows.ts). */
 export function getWorkOrderJson(ctx: AppContext, id: number): JsonText<WorkOrderView> {
-  return ctx.store.read(() => workOrderJson(ctx, id));
+  return ctx.store.read(() => {
+    const row = ctx.store.data.workOrders.viewTupleById(id);
+    if (!row) throw notFound('work order');
+    return jsonCache(ctx.store).one(row);
+  });
 }
 export function listWorkOrdersJson(ctx: AppContext, f: WorkOrderFilter): JsonPage<WorkOrderView> {
-  return listWorkOrderJson(ctx, f);
+  return ctx.store.read(() => {
+    const { items, nextCursor } = ctx.store.data.workOrders.viewTuplePage(f);
+    return { items: jsonCache(ctx.store).array(items), nextCursor };
+  });
 }
