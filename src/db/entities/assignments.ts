@@ -1,6 +1,7 @@
+import { iso } from '../../core/iso.ts';
 import type { Database } from 'better-sqlite3';
 import type { stageAssignments } from '../schema.ts';
-import { type ColumnList, insertStatement, isoOrNull } from './columns.ts';
+import { type ColumnList, insertStatement } from './columns.ts';
 
 /** A row of stage_assignments under drizzle's property names. */
 export type AssignmentRow = typeof stageAssignments.$inferSelect;
@@ -39,7 +40,7 @@ export function assignmentReads(sqlite: Database) {
       return map;
     },
     /** A stage's assignments as the API shows them (GET /stages/{id}/assignments). */
-    viewsOfStage: (stageId: number) => ofStage.all(stageId).map((a) => ({ ...a, assigned_at: isoOrNull(a.assigned_at) })),
+    viewsOfStage: (stageId: number) => ofStage.all(stageId).map((a) => ({ ...a, assigned_at: iso(a.assigned_at) })),
   };
 }
 

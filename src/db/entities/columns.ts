@@ -1,5 +1,4 @@
 import type { Database, RunResult } from 'better-sqlite3';
-import { isoUtc } from '../../core/iso.ts';
 
 /**
  * An entity's column list: every property of its drizzle row → its SQL column name, in table
@@ -15,13 +14,6 @@ export function selectList(columns: Record<string, string>, alias?: string): str
   return Object.entries(columns)
     .map(([key, col]) => `${prefix}"${col}" AS "${key}"`)
     .join(', ');
-}
-
-/** Epoch ms → UTC ISO 8601 as the API writes it; null stays null. */
-export function isoOrNull(ms: number): string;
-export function isoOrNull(ms: number | null | undefined): string | null;
-export function isoOrNull(ms: number | null | undefined): string | null {
-  return ms === null || ms === undefined ? null : isoUtc(ms);
 }
 
 /**

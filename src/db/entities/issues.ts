@@ -1,7 +1,8 @@
+import { iso } from '../../core/iso.ts';
 import type { Database, Statement } from 'better-sqlite3';
 import type { IssueStatus } from '../../core/vocabulary.ts';
 import type { issues } from '../schema.ts';
-import { type ColumnList, insertStatement, isoOrNull, selectList } from './columns.ts';
+import { type ColumnList, insertStatement, selectList } from './columns.ts';
 
 /** A row of issues under drizzle's property names. */
 export type IssueRow = typeof issues.$inferSelect;
@@ -47,10 +48,10 @@ export function issueView(r: IssueRow, history: IssueHistoryEntry[]) {
     description: r.description,
     status: r.status,
     created_by: r.createdBy,
-    created_at: isoOrNull(r.createdAt),
-    acknowledged_at: isoOrNull(r.acknowledgedAt),
+    created_at: iso(r.createdAt),
+    acknowledged_at: iso(r.acknowledgedAt),
     acknowledged_by: r.acknowledgedBy,
-    resolved_at: isoOrNull(r.resolvedAt),
+    resolved_at: iso(r.resolvedAt),
     resolved_by: r.resolvedBy,
     history,
   };
@@ -109,7 +110,7 @@ export function issueReads(sqlite: Database) {
     if (ids.length === 0) return map;
     const rows = ids.length === 1 ? historyOf.all(ids[0] as number) : historiesOf.all(JSON.stringify(ids));
     for (const e of rows) {
-      const entry = { status: e.status, at: isoOrNull(e.at), by: e.by, note: noteOf(e.data) };
+      const entry = { status: e.status, at: iso(e.at), by: e.by, note: noteOf(e.data) };
       const list = map.get(e.id);
       if (list) list.push(entry);
       else map.set(e.id, [entry]);

@@ -1,6 +1,7 @@
+import { iso } from '../../core/iso.ts';
 import type { Database } from 'better-sqlite3';
 import type { machineLatest, machines } from '../schema.ts';
-import { type ColumnList, insertStatement, isoOrNull, selectList } from './columns.ts';
+import { type ColumnList, insertStatement, selectList } from './columns.ts';
 
 /** A row of machines under drizzle's property names. */
 export type MachineRow = typeof machines.$inferSelect;
@@ -35,7 +36,7 @@ export function machineView(m: MachineRow, latest: LatestValues) {
     location: m.location,
     status: m.status,
     source: m.source,
-    last_seen_at: isoOrNull(m.lastSeenAt),
+    last_seen_at: iso(m.lastSeenAt),
     latest,
   };
 }
@@ -69,7 +70,7 @@ export function machineReads(sqlite: Database) {
     if (ids.length === 0) return map;
     for (const r of latestOf.all(JSON.stringify(ids))) {
       const entry = map.get(r.machine_id) ?? {};
-      entry[r.reading_type] = { value: r.value, unit: r.unit, quality: r.quality, reason: r.reason, timestamp: isoOrNull(r.source_ts) };
+      entry[r.reading_type] = { value: r.value, unit: r.unit, quality: r.quality, reason: r.reason, timestamp: iso(r.source_ts) };
       map.set(r.machine_id, entry);
     }
     return map;

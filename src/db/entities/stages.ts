@@ -1,8 +1,9 @@
+import { iso } from '../../core/iso.ts';
 import type { Database, Statement } from 'better-sqlite3';
 import type { StageStatus } from '../../core/vocabulary.ts';
 import type { workOrderStages } from '../schema.ts';
 import type { AssignmentReads } from './assignments.ts';
-import { type ColumnList, insertStatement, isoOrNull, selectList } from './columns.ts';
+import { type ColumnList, insertStatement, selectList } from './columns.ts';
 
 /** A row of work_order_stages under drizzle's property names. */
 export type StageRow = typeof workOrderStages.$inferSelect;
@@ -37,10 +38,10 @@ export function stageView(r: StageRow, assignedUserIds: number[], machineId: num
     work_order_id: r.workOrderId,
     seq: r.seq,
     stage_name: r.stageName,
-    planned_start: isoOrNull(r.plannedStart),
-    planned_end: isoOrNull(r.plannedEnd),
-    actual_start: isoOrNull(r.actualStart),
-    actual_end: isoOrNull(r.actualEnd),
+    planned_start: iso(r.plannedStart),
+    planned_end: iso(r.plannedEnd),
+    actual_start: iso(r.actualStart),
+    actual_end: iso(r.actualEnd),
     status: r.status,
     qty_good: r.qtyGood,
     qty_scrap: r.qtyScrap,
@@ -92,10 +93,10 @@ const viewOfTuple = (r: ViewTuple, assigned: Map<number, number[]>): StageViewOf
   work_order_id: r[1],
   seq: r[2],
   stage_name: r[3],
-  planned_start: isoOrNull(r[4]),
-  planned_end: isoOrNull(r[5]),
-  actual_start: isoOrNull(r[6]),
-  actual_end: isoOrNull(r[7]),
+  planned_start: iso(r[4]),
+  planned_end: iso(r[5]),
+  actual_start: iso(r[6]),
+  actual_end: iso(r[7]),
   status: r[8],
   qty_good: r[9],
   qty_scrap: r[10],

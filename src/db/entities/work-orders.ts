@@ -1,8 +1,9 @@
+import { iso } from '../../core/iso.ts';
 import type { Database, Statement } from 'better-sqlite3';
 import { keysetPageOf, type Page, type PageQuery } from '../keyset.ts';
 import type { WorkOrderStatus } from '../../core/vocabulary.ts';
 import type { workOrders } from '../schema.ts';
-import { type ColumnList, insertStatement, isoOrNull, selectList } from './columns.ts';
+import { type ColumnList, insertStatement, selectList } from './columns.ts';
 
 /** A row of work_orders under drizzle's property names. */
 export type WorkOrderRow = typeof workOrders.$inferSelect;
@@ -41,11 +42,11 @@ export const workOrderViewOfTuple = (r: ViewTuple) => ({
   product_code: r[1],
   lot_no: r[2],
   qty: r[3],
-  planned_start: isoOrNull(r[4]),
-  planned_end: isoOrNull(r[5]),
+  planned_start: iso(r[4]),
+  planned_end: iso(r[5]),
   status: r[6],
-  created_at: isoOrNull(r[7]),
-  updated_at: isoOrNull(r[8]),
+  created_at: iso(r[7]),
+  updated_at: iso(r[8]),
 });
 
 export type WorkOrderViewOfRow = ReturnType<typeof workOrderViewOfTuple>;
