@@ -1,8 +1,8 @@
 import { iso } from '../../core/iso.ts';
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import type { IssueStatus } from '../../core/vocabulary.ts';
 import type { issues } from '../schema.ts';
-import { type ColumnList, insertStatement, selectList } from './columns.ts';
+import { type ColumnList, filteredListStatements, insertStatement, selectList } from './columns.ts';
 
 /** A row of issues under drizzle's property names. */
 export type IssueRow = typeof issues.$inferSelect;
@@ -91,19 +91,12 @@ export function issueReads(sqlite: Database) {
     'SELECT entity_id AS id, to_status AS status, occurred_at AS at, actor_user_id AS by, data FROM events ' +
       "WHERE entity_type = 'issue' AND entity_id IN (SELECT value FROM json_each(?)) ORDER BY id",
   );
-  const lists = new Map<string, Statement<unknown[], IssueRow>>();
-  const listStatement = (present: boolean[], withCursor: boolean) => {
-    const key = `${present.map((p) => (p ? 1 : 0)).join('')}${withCursor ? 1 : 0}`;
-    let statement = lists.get(key);
-    if (!statement) {
-      const conditions: string[] = LIST_FILTERS.filter((_, i) => present[i]).map(([, sql]) => sql);
-      if (withCursor) conditions.push(AFTER_CURSOR);
-      const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
-      statement = sqlite.prepare<unknown[], IssueRow>(`SELECT ${ROW} FROM issues${where} ORDER BY created_at DESC, id DESC LIMIT ?`);
-      lists.set(key, statement);
-    }
-    return statement;
-  };
+  const listStatement = filteredListStatements<IssueRow>(sqlite, {
+    selectFrom: `${ROW} FROM issues`,
+    conditions: LIST_FILTERS.map(([, sql]) => sql),
+    afterCursor: AFTER_CURSOR,
+    orderBy: 'created_at DESC, id DESC',
+  });
   /** History is read from the immutable event rows, so it can never disagree with them. */
   const histories = (ids: number[]): Map<number, IssueHistoryEntry[]> => {
     const map = new Map<number, IssueHistoryEntry[]>();

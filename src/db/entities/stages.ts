@@ -1,9 +1,9 @@
 import { iso } from '../../core/iso.ts';
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import type { StageStatus } from '../../core/vocabulary.ts';
 import type { workOrderStages } from '../schema.ts';
 import type { AssignmentReads } from './assignments.ts';
-import { type ColumnList, insertStatement, selectList } from './columns.ts';
+import { type ColumnList, filteredListStatements, insertStatement, selectList } from './columns.ts';
 
 /** A row of work_order_stages under drizzle's property names. */
 export type StageRow = typeof workOrderStages.$inferSelect;
@@ -137,20 +137,12 @@ export function stageReads(sqlite: Database, assignments: AssignmentReads) {
     .prepare<[string], [number, number]>('SELECT stage_id, machine_id FROM stage_machines WHERE stage_id IN (SELECT value FROM json_each(?))')
     .raw(true);
   const workOrderOf = sqlite.prepare<[number], number>('SELECT work_order_id FROM work_order_stages WHERE id = ?').pluck();
-  // One statement per combination of filters (at most 32), prepared on first use.
-  const lists = new Map<string, Statement<unknown[], StageRow>>();
-  const listStatement = (present: boolean[], withCursor: boolean) => {
-    const key = `${present.map((p) => (p ? 1 : 0)).join('')}${withCursor ? 1 : 0}`;
-    let statement = lists.get(key);
-    if (!statement) {
-      const conditions: string[] = LIST_FILTERS.filter((_, i) => present[i]).map(([, sql]) => sql);
-      if (withCursor) conditions.push(AFTER_CURSOR);
-      const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
-      statement = sqlite.prepare<unknown[], StageRow>(`SELECT ${ROW} FROM work_order_stages${where} ORDER BY ${PLANNED_KEY}, id LIMIT ?`);
-      lists.set(key, statement);
-    }
-    return statement;
-  };
+  const listStatement = filteredListStatements<StageRow>(sqlite, {
+    selectFrom: `${ROW} FROM work_order_stages`,
+    conditions: LIST_FILTERS.map(([, sql]) => sql),
+    afterCursor: AFTER_CURSOR,
+    orderBy: `${PLANNED_KEY}, id`,
+  });
   const views = (rows: StageRow[]): StageViewOfRow[] => {
     const ids = rows.map((r) => r.id);
     const assigned = assignments.usersOfStages(ids);

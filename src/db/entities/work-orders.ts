@@ -1,9 +1,9 @@
 import { iso } from '../../core/iso.ts';
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import { keysetPageOf, type Page, type PageQuery } from '../keyset.ts';
 import type { WorkOrderStatus } from '../../core/vocabulary.ts';
 import type { workOrders } from '../schema.ts';
-import { type ColumnList, insertStatement, selectList } from './columns.ts';
+import { type ColumnList, filteredListStatements, insertStatement, selectList } from './columns.ts';
 
 /** A row of work_orders under drizzle's property names. */
 export type WorkOrderRow = typeof workOrders.$inferSelect;
@@ -88,20 +88,13 @@ export function workOrderReads(sqlite: Database) {
     "SELECT w.status AS status, count(s.id) AS stages, coalesce(sum(s.status <> 'planned'), 0) AS started, coalesce(sum(s.status = 'done'), 0) AS done " +
       'FROM work_orders w LEFT JOIN work_order_stages s ON s.work_order_id = w.id WHERE w.id = ? GROUP BY w.id',
   );
-  // One statement per combination of filters (at most 64), prepared on first use.
-  const lists = new Map<string, Statement<unknown[], ViewTuple>>();
-  const listStatement = (present: boolean[], withCursor: boolean) => {
-    const key = `${present.map((p) => (p ? 1 : 0)).join('')}${withCursor ? 1 : 0}`;
-    let statement = lists.get(key);
-    if (!statement) {
-      const conditions: string[] = FILTERS.filter((_, i) => present[i]).map(([, sql]) => sql);
-      if (withCursor) conditions.push(AFTER_CURSOR);
-      const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
-      statement = sqlite.prepare<unknown[], ViewTuple>(`SELECT ${VIEW_TUPLE.join(', ')} FROM work_orders${where} ORDER BY planned_start, id LIMIT ?`).raw(true);
-      lists.set(key, statement);
-    }
-    return statement;
-  };
+  const listStatement = filteredListStatements<ViewTuple>(sqlite, {
+    selectFrom: `${VIEW_TUPLE.join(', ')} FROM work_orders`,
+    conditions: FILTERS.map(([, sql]) => sql),
+    afterCursor: AFTER_CURSOR,
+    orderBy: 'planned_start, id',
+    raw: true,
+  });
   return {
     byId: (id: number): WorkOrderRow | undefined => byId.get(id),
     /** One work order as the API shows it, or undefined. */
