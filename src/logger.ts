@@ -112,7 +112,7 @@ interface PinoInternals {
  * whole line was ~15% of GET /auth/me's CPU (docs/benchmarks.md, issue 24). None of its fields is
  * a redacted path. A logger with a mixin, a log formatter, a write hook or a stream that needs
  * pino's metadata (multistream) gets the plain `logger[level](line, msg)` instead.
- * test/logger.test.ts checks the bytes against pino's own line.
+ * test/access-line.test.ts checks the bytes against pino's own line.
  */
 export function accessLogger(logger: Logger): (level: 'info' | 'error', line: AccessLine, msg: string) => void {
   const plain = (level: 'info' | 'error', line: AccessLine, msg: string) => logger[level](line, msg);
